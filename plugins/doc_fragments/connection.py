@@ -1,0 +1,171 @@
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """How to reach a lattice: declared once for modules and once (with env entries) for plugins."""
+
+    DOCUMENTATION = r"""
+options:
+  nats_url:
+    description:
+      - NATS server URLs of the lattice's control connection, for example V(nats://127.0.0.1:4222).
+        The client knows every URL given and reconnects to another one when a server goes away.
+      - A comma-separated string is split into several URLs.
+      - When not set, the environment variable E(WASMCLOUD_NATS_URL) is used; then
+        E(WASMCLOUD_CTL_HOST) with E(WASMCLOUD_CTL_PORT) (the variables C(wash) uses); then E(NATS_URL).
+    type: list
+    elements: str
+    default: [nats://127.0.0.1:4222]
+  lattice:
+    description:
+      - The lattice prefix (namespace) the hosts were started with. A single NATS subject token.
+      - When not set, the environment variable E(WASMCLOUD_LATTICE_PREFIX) is used.
+    type: str
+    default: default
+    aliases: [lattice_prefix, ns_prefix]
+  ctl_topic_prefix:
+    description:
+      - Subject prefix of the control interface, if the hosts were started with a different one.
+      - When not set, the environment variable E(WASMCLOUD_CTL_TOPIC_PREFIX) is used.
+    type: str
+    default: wasmbus.ctl
+  timeout:
+    description:
+      - Seconds to wait for the reply to a request (inventory, commands, links, claims).
+      - When not set, the environment variable E(WASMCLOUD_CTL_TIMEOUT) is used.
+    type: float
+    default: 2
+  auction_timeout:
+    description:
+      - Seconds to collect replies from every host, for host discovery and auctions.
+      - When not set, the environment variable E(WASMCLOUD_AUCTION_TIMEOUT) is used.
+    type: float
+    default: 2
+  creds_file:
+    description:
+      - Path of a NATS C(.creds) file (user JWT and seed). Needs the C(nkeys) Python library.
+      - When not set, the environment variable E(WASMCLOUD_CTL_CREDSFILE) is used.
+    type: path
+  jwt:
+    description:
+      - User JWT for decentralised NATS authentication; needs O(nkey_seed) to sign the server's nonce.
+      - When not set, the environment variable E(WASMCLOUD_CTL_JWT) is used.
+    type: str
+  nkey_seed:
+    description:
+      - User nkey seed (C(SU...)), alone for nkey authentication or with O(jwt).
+      - When not set, the environment variable E(WASMCLOUD_CTL_SEED) is used.
+    type: str
+  user:
+    description: User name for NATS user/password authentication.
+    type: str
+  password:
+    description: Password for NATS user/password authentication.
+    type: str
+  token:
+    description: Token for NATS token authentication.
+    type: str
+  tls_ca_file:
+    description: CA certificate file to verify the NATS server's certificate with.
+    type: path
+  tls_cert_file:
+    description: Client certificate file for mutual TLS; needs O(tls_key_file).
+    type: path
+  tls_key_file:
+    description: Private key file of O(tls_cert_file).
+    type: path
+  tls_verify:
+    description:
+      - Verify the NATS server's TLS certificate and host name. Turning this off is insecure and warns.
+    type: bool
+    default: true
+notes:
+  - These modules talk to the lattice over NATS from wherever they run; usually that is the controller
+    (C(delegate_to: localhost) or C(connection: local)). The Python libraries C(nats-py) and, for seeds and
+    credentials files, C(nkeys) must be installed there.
+requirements:
+  - nats-py >= 2.6
+  - nkeys (for O(creds_file), O(jwt) and O(nkey_seed))
+"""
+
+    PLUGINS = r"""
+options:
+  nats_url:
+    description:
+      - NATS server URLs of the lattice's control connection, for example V(nats://127.0.0.1:4222).
+      - A comma-separated string is split into several URLs.
+      - When neither this option nor E(WASMCLOUD_NATS_URL) is set, E(WASMCLOUD_CTL_HOST) with
+        E(WASMCLOUD_CTL_PORT) and then E(NATS_URL) are used, and finally V(nats://127.0.0.1:4222).
+    type: list
+    elements: str
+    env:
+      - name: WASMCLOUD_NATS_URL
+  lattice:
+    description: The lattice prefix (namespace) the hosts were started with. A single NATS subject token.
+    type: str
+    default: default
+    aliases: [lattice_prefix, ns_prefix]
+    env:
+      - name: WASMCLOUD_LATTICE_PREFIX
+  ctl_topic_prefix:
+    description: Subject prefix of the control interface.
+    type: str
+    default: wasmbus.ctl
+    env:
+      - name: WASMCLOUD_CTL_TOPIC_PREFIX
+  timeout:
+    description: Seconds to wait for the reply to a request.
+    type: float
+    default: 2
+    env:
+      - name: WASMCLOUD_CTL_TIMEOUT
+  auction_timeout:
+    description: Seconds to collect replies from every host during discovery.
+    type: float
+    default: 2
+    env:
+      - name: WASMCLOUD_AUCTION_TIMEOUT
+  creds_file:
+    description: Path of a NATS C(.creds) file.
+    type: path
+    env:
+      - name: WASMCLOUD_CTL_CREDSFILE
+  jwt:
+    description: User JWT; needs O(nkey_seed).
+    type: str
+    env:
+      - name: WASMCLOUD_CTL_JWT
+  nkey_seed:
+    description: User nkey seed.
+    type: str
+    env:
+      - name: WASMCLOUD_CTL_SEED
+  user:
+    description: User name for NATS user/password authentication.
+    type: str
+  password:
+    description: Password for NATS user/password authentication.
+    type: str
+  token:
+    description: Token for NATS token authentication.
+    type: str
+  tls_ca_file:
+    description: CA certificate file to verify the NATS server's certificate with.
+    type: path
+  tls_cert_file:
+    description: Client certificate file for mutual TLS.
+    type: path
+  tls_key_file:
+    description: Private key file of O(tls_cert_file).
+    type: path
+  tls_verify:
+    description: Verify the NATS server's TLS certificate and host name.
+    type: bool
+    default: true
+requirements:
+  - nats-py >= 2.6
+  - nkeys (for O(creds_file), O(jwt) and O(nkey_seed))
+"""

@@ -1,0 +1,136 @@
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+"""Carry out planned actions and wait for the events that prove them.
+
+Private to this collection; may change without notice.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Mapping, Optional
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import (
+    AllOf,
+    CountEvents,
+    Expectation,
+    LatticeEvent,
+)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import HostInventory
+
+
+def send(client: ControlClient, action: Action) -> None:
+    """Send one planned command; a refusal raises CommandRejectedError."""
+    p = action.params
+    host = action.host_id
+    op = action.operation
+    if op == "start_actor":
+        client.start_actor(host, p["actor_ref"], p.get("count", 1), p.get("annotations"))
+    elif op == "stop_actor":
+        client.stop_actor(host, p["actor_id"], p.get("count", 0), p.get("annotations"))
+    elif op == "update_actor":
+        client.update_actor(host, p["actor_id"], p["new_actor_ref"], p.get("annotations"))
+    elif op == "start_provider":
+        client.start_provider(host, p["provider_ref"], p.get("link_name", "default"), p.get("configuration"),
+                              p.get("annotations"))
+    elif op == "stop_provider":
+        client.stop_provider(host, p["provider_id"], p.get("link_name", "default"), p["contract_id"],
+                             p.get("annotations"))
+    elif op == "advertise_link":
+        client.advertise_link(p["actor_id"], p["provider_id"], p["contract_id"], p.get("link_name", "default"),
+                              p.get("values"))
+    elif op == "remove_link":
+        client.remove_link(p["actor_id"], p["contract_id"], p.get("link_name", "default"))
+    elif op == "stop_host":
+        client.stop_host(host, p.get("timeout_ms"))
+    else:
+        raise ValueError("unknown action %r" % op)
+
+
+def _on(host: str, kind: str):
+    return lambda event: event.source == host and event.kind == kind
+
+
+def expectation_for(action: Action, inventories: Mapping[str, HostInventory]) -> Optional[Expectation]:
+    """The events that confirm an action, or None for acknowledged-is-done operations (links)."""
+    p = action.params
+    host = action.host_id
+    op = action.operation
+    if op == "start_actor":
+        ref = p["actor_ref"]
+        started, failed = _on(host, "actor_started"), _on(host, "actor_start_failed")
+        return CountEvents(
+            "%d actor_started for %s on host %s" % (p.get("count", 1), ref, host), p.get("count", 1),
+            lambda e: started(e) and e.field("image_ref") == ref,
+            lambda e: failed(e) and e.field("actor_ref") == ref)
+    if op == "stop_actor":
+        stopped = _on(host, "actor_stopped")
+        return CountEvents("%d actor_stopped for %s on host %s" % (p.get("count", 1), p["actor_id"], host),
+                           p.get("count", 1), lambda e: stopped(e) and e.public_key == p["actor_id"])
+    if op == "update_actor":
+        inventory = inventories.get(host)
+        actor = inventory.actor(p["actor_id"]) if inventory else None
+        instances = len(actor.instances) if actor else 1
+        updated, failed = _on(host, "actor_updated"), _on(host, "actor_update_failed")
+        return CountEvents("%d actor_updated for %s on host %s" % (instances, p["actor_id"], host), instances,
+                           lambda e: updated(e) and e.public_key == p["actor_id"],
+                           lambda e: failed(e) and e.public_key == p["actor_id"])
+    if op == "start_provider":
+        ref, link = p["provider_ref"], p.get("link_name", "default")
+        started, failed = _on(host, "provider_started"), _on(host, "provider_start_failed")
+        return CountEvents(
+            "provider_started for %s (link %s) on host %s" % (ref, link, host), 1,
+            lambda e: started(e) and e.field("link_name") == link and ref in (e.field("image_ref"), e.public_key),
+            lambda e: failed(e) and e.field("link_name", link) == link and e.field("provider_ref") == ref)
+    if op == "stop_provider":
+        link = p.get("link_name", "default")
+        stopped = _on(host, "provider_stopped")
+        return CountEvents("provider_stopped for %s (link %s) on host %s" % (p["provider_id"], link, host), 1,
+                           lambda e: stopped(e) and e.public_key == p["provider_id"] and e.field("link_name") == link)
+    if op == "stop_host":
+        return CountEvents("host_stopped from host %s" % host, 1, _on(host, "host_stopped"))
+    return None
+
+
+def apply_actions(client: ControlClient, actions: List[Action], inventories: Mapping[str, HostInventory],
+                  wait: bool, wait_timeout: float) -> List[LatticeEvent]:
+    """Send every action (subscribing to events first when waiting) and wait for their proof.
+
+    Returns the events that confirmed them. Raises OperationFailedError on the
+    first failure event and WaitTimeoutError with the partial progress.
+    """
+    stream = client.events() if wait else None
+    try:
+        expectations: List[Expectation] = []
+        for action in actions:
+            send(client, action)
+            expectation = expectation_for(action, inventories)
+            if expectation is not None:
+                expectations.append(expectation)
+        if stream is None or not expectations:
+            return []
+        everything = AllOf(expectations)
+        stream.wait(everything, wait_timeout)
+        return [event for part in expectations for event in part.seen]
+    finally:
+        if stream is not None:
+            stream.close()
+
+
+def started_keys(events: List[LatticeEvent]) -> Dict[str, str]:
+    """Public keys learnt from *_started events, by image ref."""
+    return {str(e.field("image_ref")): e.public_key for e in events
+            if e.kind in ("actor_started", "provider_started") and e.public_key}
+
+
+def read_inventories(client: ControlClient, host_id: Optional[str] = None) -> Dict[str, HostInventory]:
+    """Inventories of one host (when given) or of every host that answers discovery."""
+    if host_id:
+        try:
+            return {host_id: client.get_host_inventory(host_id)}
+        except NoResponseError:
+            return {}  # the planner reports the missing host in the caller's terms
+    hosts = client.get_hosts()
+    return client.get_inventories([host.id for host in hosts])

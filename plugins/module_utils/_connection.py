@@ -1,0 +1,185 @@
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+"""Connection options shared by every module and plugin, with their environment fallbacks.
+
+Private to this collection; may change without notice.
+
+Declared once here as an argument spec (modules) and once as YAML in
+plugins/doc_fragments/connection.py (docs; plugins read the same variables
+through ``env:`` entries). ``ConnectionSettings.from_options`` is the single
+place where option values become checked settings, whoever supplied them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Mapping, Optional
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
+
+try:
+    from ansible.module_utils.basic import env_fallback
+    from ansible.module_utils.errors import AnsibleFallbackNotFound
+except ImportError:  # pragma: no cover - only outside Ansible
+    AnsibleFallbackNotFound = LookupError  # type: ignore[misc,assignment]
+
+    def env_fallback(*args: str, **kwargs: Any) -> str:  # type: ignore[misc]
+        for name in args:
+            if name in os.environ:
+                return os.environ[name]
+        raise AnsibleFallbackNotFound
+
+
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+
+
+def nats_url_from_environment(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
+    """WASMCLOUD_NATS_URL, then WASMCLOUD_CTL_HOST + WASMCLOUD_CTL_PORT (as wash uses them), then NATS_URL."""
+    env = os.environ if environ is None else environ
+    if env.get("WASMCLOUD_NATS_URL"):
+        return env["WASMCLOUD_NATS_URL"]
+    host, port = env.get("WASMCLOUD_CTL_HOST"), env.get("WASMCLOUD_CTL_PORT")
+    if host or port:
+        return "nats://%s:%s" % (host or "127.0.0.1", port or "4222")
+    return env.get("NATS_URL") or None
+
+
+def _nats_url_fallback() -> str:
+    url = nats_url_from_environment()
+    if url is None:
+        raise AnsibleFallbackNotFound
+    return url
+
+
+CONNECTION_ARGSPEC: Dict[str, Dict[str, Any]] = {
+    "nats_url": {"type": "list", "elements": "str", "default": [DEFAULT_NATS_URL], "fallback": (_nats_url_fallback,)},
+    "lattice": {"type": "str", "default": "default", "aliases": ["lattice_prefix", "ns_prefix"],
+                "fallback": (env_fallback, ["WASMCLOUD_LATTICE_PREFIX"])},
+    "ctl_topic_prefix": {"type": "str", "default": "wasmbus.ctl", "fallback": (env_fallback, ["WASMCLOUD_CTL_TOPIC_PREFIX"])},
+    "timeout": {"type": "float", "default": 2.0, "fallback": (env_fallback, ["WASMCLOUD_CTL_TIMEOUT"])},
+    "auction_timeout": {"type": "float", "default": 2.0, "fallback": (env_fallback, ["WASMCLOUD_AUCTION_TIMEOUT"])},
+    "creds_file": {"type": "path", "fallback": (env_fallback, ["WASMCLOUD_CTL_CREDSFILE"])},
+    "jwt": {"type": "str", "no_log": True, "fallback": (env_fallback, ["WASMCLOUD_CTL_JWT"])},
+    "nkey_seed": {"type": "str", "no_log": True, "fallback": (env_fallback, ["WASMCLOUD_CTL_SEED"])},
+    "user": {"type": "str"},
+    "password": {"type": "str", "no_log": True},
+    "token": {"type": "str", "no_log": True},
+    "tls_ca_file": {"type": "path"},
+    "tls_cert_file": {"type": "path"},
+    "tls_key_file": {"type": "path"},
+    "tls_verify": {"type": "bool", "default": True},
+}
+
+CONNECTION_OPTION_NAMES = tuple(CONNECTION_ARGSPEC)
+
+
+def connection_argspec() -> Dict[str, Dict[str, Any]]:
+    """A fresh copy of the connection options, to merge into a module's own."""
+    return {name: dict(spec) for name, spec in CONNECTION_ARGSPEC.items()}
+
+
+def _split_urls(value: Any) -> List[str]:
+    items = [value] if isinstance(value, str) else list(value or [])
+    urls: List[str] = []
+    for item in items:
+        # "a,b" is one common way to pass several servers through one variable
+        urls.extend(part.strip() for part in str(item).split(",") if part.strip())
+    return urls
+
+
+def _normalise_url(url: str) -> str:
+    if "://" not in url:
+        url = "nats://" + url
+    scheme = url.split("://", 1)[0].lower()
+    if scheme not in ("nats", "tls", "ws", "wss"):
+        raise InputError("nats_url %r has an unsupported scheme %r (use nats:// or tls://)" % (url, scheme))
+    return url
+
+
+def _boolean(value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, str):  # from an environment variable
+        return value.strip().lower() not in ("0", "false", "no", "off", "")
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    """Checked connection settings; secrets are kept out of ``repr``."""
+
+    servers: List[str] = field(default_factory=lambda: [DEFAULT_NATS_URL])
+    lattice: str = "default"
+    ctl_topic_prefix: str = "wasmbus.ctl"
+    timeout: float = 2.0
+    auction_timeout: float = 2.0
+    creds_file: Optional[str] = None
+    jwt: Optional[str] = field(default=None, repr=False)
+    nkey_seed: Optional[str] = field(default=None, repr=False)
+    user: Optional[str] = None
+    password: Optional[str] = field(default=None, repr=False)
+    token: Optional[str] = field(default=None, repr=False)
+    tls_ca_file: Optional[str] = None
+    tls_cert_file: Optional[str] = None
+    tls_key_file: Optional[str] = None
+    tls_verify: bool = True
+    protocol: str = "0.x"
+
+    @property
+    def uses_tls(self) -> bool:
+        return bool(self.tls_ca_file or self.tls_cert_file or not self.tls_verify or
+                    any(url.lower().startswith(("tls://", "wss://")) for url in self.servers))
+
+    @property
+    def secrets(self) -> List[str]:
+        return [value for value in (self.jwt, self.nkey_seed, self.password, self.token) if value]
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> "ConnectionSettings":
+        """Build from module params or plugin options; ``None`` means "not set"."""
+        raw_urls = options.get("nats_url") or nats_url_from_environment() or DEFAULT_NATS_URL
+        servers = [_normalise_url(url) for url in _split_urls(raw_urls)]
+        if not servers:
+            raise InputError("nats_url must name at least one NATS server")
+
+        def pick(name: str, default: Any) -> Any:
+            value = options.get(name)
+            return default if value is None or value == "" else value
+
+        try:
+            timeout = float(pick("timeout", 2.0))
+            auction_timeout = float(pick("auction_timeout", 2.0))
+        except (TypeError, ValueError):
+            raise InputError("timeout and auction_timeout must be numbers of seconds")
+        if (options.get("tls_cert_file") is None) != (options.get("tls_key_file") is None):
+            raise InputError("tls_cert_file and tls_key_file must be given together for mutual TLS")
+        if options.get("jwt") and not options.get("nkey_seed"):
+            raise InputError("jwt needs nkey_seed too: the server asks the client to sign a nonce with the user's seed")
+        if options.get("creds_file") and (options.get("jwt") or options.get("nkey_seed")):
+            raise InputError("creds_file and jwt/nkey_seed are alternatives: give one of them")
+        for name in ("creds_file", "tls_ca_file", "tls_cert_file", "tls_key_file"):
+            path = options.get(name)
+            if path and not os.path.isfile(path):
+                raise InputError("%s %r does not exist or is not a file" % (name, path))
+        return cls(
+            servers=servers,
+            lattice=check.nats_token(pick("lattice", "default"), "lattice"),
+            ctl_topic_prefix=check.subject_prefix(pick("ctl_topic_prefix", "wasmbus.ctl"), "ctl_topic_prefix"),
+            timeout=check.positive_seconds(timeout, "timeout"),
+            auction_timeout=check.positive_seconds(auction_timeout, "auction_timeout"),
+            creds_file=options.get("creds_file") or None,
+            jwt=options.get("jwt") or None,
+            nkey_seed=options.get("nkey_seed") or None,
+            user=options.get("user") or None,
+            password=options.get("password") or None,
+            token=options.get("token") or None,
+            tls_ca_file=options.get("tls_ca_file") or None,
+            tls_cert_file=options.get("tls_cert_file") or None,
+            tls_key_file=options.get("tls_key_file") or None,
+            tls_verify=_boolean(options.get("tls_verify"), True),
+        )
+
+    def describe(self) -> str:
+        return "lattice %r at %s" % (self.lattice, ", ".join(self.servers))

@@ -1,0 +1,95 @@
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+"""The Ansible side of every module: shared options, one client, errors as clean failures.
+
+Private to this collection; may change without notice.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, Optional
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import (
+    CONNECTION_OPTION_NAMES,
+    ConnectionSettings,
+    connection_argspec,
+)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
+    LatticeError,
+    MissingDependencyError,
+)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import HAS_NATS, NATS_IMPORT_ERROR
+
+WAIT_ARGSPEC: Dict[str, Dict[str, Any]] = {
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "float", "default": 60.0},
+}
+
+
+class LatticeModule:
+    """An AnsibleModule with the connection options, a client, and failures without tracebacks."""
+
+    def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True, **kwargs: Any) -> None:
+        spec = connection_argspec()
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
+        self.params: Dict[str, Any] = self.module.params
+        self.result: Dict[str, Any] = {"changed": False}
+        if not HAS_NATS:
+            self.module.fail_json(msg=missing_required_lib("nats-py"), exception=str(NATS_IMPORT_ERROR))
+
+    @property
+    def check_mode(self) -> bool:
+        return self.module.check_mode
+
+    @property
+    def diff_mode(self) -> bool:
+        return bool(self.module._diff)
+
+    def settings(self) -> ConnectionSettings:
+        options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES}
+        try:
+            settings = ConnectionSettings.from_options(options)
+        except LatticeError as exc:
+            self.fail(exc)
+        if not settings.tls_verify:
+            self.module.warn("tls_verify is false: the NATS server's certificate is not checked, which is insecure")
+        return settings
+
+    def fail(self, exc: LatticeError, **extra: Any) -> None:
+        result = dict(self.result)
+        result.update(extra)
+        result.update({key: value for key, value in exc.details.items() if key in ("partial", "elapsed")})
+        result["error_type"] = type(exc).__name__
+        self.module.fail_json(msg=str(exc), **result)
+
+    def run(self, body: Callable[[ControlClient], None]) -> None:
+        """Connect, run ``body`` (which fills ``self.result``), exit; every LatticeError becomes fail_json."""
+        settings = self.settings()
+        client: Optional[ControlClient] = None
+        try:
+            client = ControlClient(settings).connect()
+            body(client)
+        except MissingDependencyError as exc:
+            self.module.fail_json(msg=str(exc))
+        except LatticeError as exc:
+            self._collect(client)
+            if client is not None:
+                client.close()
+                client = None
+            self.fail(exc)
+        finally:
+            if client is not None:
+                self._collect(client)
+                client.close()
+        self.module.exit_json(**self.result)
+
+    def _collect(self, client: Optional[ControlClient]) -> None:
+        if client is None:
+            return
+        for warning in client.warnings:
+            self.module.warn(warning)
+        del client.warnings[:]

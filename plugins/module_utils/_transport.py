@@ -1,0 +1,334 @@
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+"""NATS transport for the control client: connect, request, scatter-gather, publish, subscribe.
+
+Private to this collection; may change without notice.
+
+nats-py reports several failures sideways (see the project's nats-py notes):
+refused connections surface as NoServersError, bad credentials as a bare
+'Authorization Violation', and a publish the user may not make just times
+out while the reason arrives at the error callback. This module turns each
+of them into an error that names the URL or subject and says what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
+    AuthenticationError,
+    ConnectionFailedError,
+    MissingDependencyError,
+    NoResponseError,
+    PermissionDeniedError,
+)
+
+try:
+    import nats
+    from nats import errors as nats_errors
+
+    HAS_NATS = True
+    NATS_IMPORT_ERROR: Optional[BaseException] = None
+except ImportError as _exc:  # checked when a client is created, so sanity imports still work
+    HAS_NATS = False
+    NATS_IMPORT_ERROR = _exc
+
+# A server that stops answering this long after the connection is made is
+# treated as gone; reconnection then walks the rest of the server list.
+_RECONNECT_WAIT = 0.25
+_RECONNECT_ATTEMPTS = 3
+_PERMISSION_MARK = "permissions violation"
+
+
+def require_nats() -> None:
+    if not HAS_NATS:
+        raise MissingDependencyError(
+            "the Python library nats-py is required (pip install nats-py nkeys) on the machine that runs this; "
+            "import failed: %s" % NATS_IMPORT_ERROR
+        )
+
+
+def _tls_context(settings: ConnectionSettings) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=settings.tls_ca_file)
+    if settings.tls_cert_file:
+        context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    if not settings.tls_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def _auth_options(settings: ConnectionSettings) -> Dict[str, Any]:
+    options: Dict[str, Any] = {}
+    if settings.user:
+        options["user"] = settings.user
+        options["password"] = settings.password or ""
+    if settings.token:
+        options["token"] = settings.token
+    if settings.creds_file:
+        options["user_credentials"] = settings.creds_file
+    elif settings.jwt and settings.nkey_seed:
+        jwt, seed = settings.jwt.strip().encode(), settings.nkey_seed.strip().encode()
+
+        def user_jwt() -> bytes:
+            return jwt
+
+        def sign(nonce: str) -> bytes:
+            import base64
+
+            import nkeys  # needed only for this auth method
+
+            keypair = nkeys.from_seed(seed)
+            signature = base64.b64encode(keypair.sign(nonce.encode()))
+            keypair.wipe()
+            return signature
+
+        options["user_jwt_cb"] = user_jwt
+        options["signature_cb"] = sign
+    elif settings.nkey_seed:
+        options["nkeys_seed_str"] = settings.nkey_seed.strip()
+    return options
+
+
+def _auth_method(settings: ConnectionSettings) -> str:
+    if settings.creds_file:
+        return "credentials file %s" % settings.creds_file
+    if settings.jwt:
+        return "JWT and nkey seed"
+    if settings.nkey_seed:
+        return "nkey seed"
+    if settings.user:
+        return "user %r and password" % settings.user
+    if settings.token:
+        return "token"
+    return "no credentials"
+
+
+class NatsTransport:
+    """One NATS connection, used from one asyncio loop."""
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        require_nats()
+        self.settings = settings
+        self.nc: Any = None
+        self._first_error: Optional[BaseException] = None
+        self._denials: List[str] = []
+        self._denial_event: Optional[asyncio.Event] = None
+
+    # -- callbacks --------------------------------------------------------------------
+
+    async def _on_error(self, error: BaseException) -> None:
+        text = str(error)
+        if _PERMISSION_MARK in text.lower():
+            self._denials.append(text)
+            if self._denial_event is not None:
+                self._denial_event.set()
+            return
+        if self._first_error is None or isinstance(self._first_error, (ConnectionRefusedError, OSError)) and \
+                not isinstance(error, OSError):
+            # Keep the most telling cause: an auth or TLS error beats a refused port.
+            self._first_error = error
+
+    async def _ignore(self, *args: Any) -> None:
+        return None
+
+    # -- connection -------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        settings = self.settings
+        self._denial_event = asyncio.Event()
+        options: Dict[str, Any] = dict(
+            servers=settings.servers,
+            name="wasmcloud.lattice",
+            connect_timeout=max(1, int(round(min(settings.timeout, 10)))),
+            allow_reconnect=True,
+            max_reconnect_attempts=_RECONNECT_ATTEMPTS,
+            reconnect_time_wait=_RECONNECT_WAIT,
+            dont_randomize=True,
+            error_cb=self._on_error,
+            disconnected_cb=self._ignore,
+            closed_cb=self._ignore,
+            reconnected_cb=self._ignore,
+        )
+        options.update(_auth_options(settings))
+        if settings.uses_tls:
+            options["tls"] = _tls_context(settings)
+        urls = ", ".join(settings.servers)
+        try:
+            self.nc = await nats.connect(**options)
+        except ssl.SSLError as exc:
+            raise ConnectionFailedError("TLS handshake with NATS at %s failed: %s" % (urls, exc), urls=urls)
+        except Exception as exc:  # nats-py raises many unrelated types here
+            raise self._connect_error(exc, urls)
+
+    def _connect_error(self, exc: BaseException, urls: str) -> Exception:
+        cause = self._first_error or exc
+        text = str(cause)
+        if isinstance(cause, nats_errors.AuthorizationError) or "authorization violation" in text.lower() \
+                or "authentication" in text.lower():
+            return AuthenticationError(
+                "NATS at %s refused authentication with %s: check the credentials for this server (%s)"
+                % (urls, _auth_method(self.settings), text), urls=urls)
+        if isinstance(cause, ssl.SSLError) or "certificate" in text.lower() or "ssl" in text.lower():
+            return ConnectionFailedError(
+                "TLS with NATS at %s failed: %s (check tls_ca_file, tls_cert_file/tls_key_file and that the "
+                "certificate names this host)" % (urls, text), urls=urls)
+        if isinstance(cause, (nats_errors.SecureConnRequiredError,)):
+            return ConnectionFailedError("NATS at %s requires TLS: use a tls:// URL or set tls_ca_file" % urls,
+                                         urls=urls)
+        if isinstance(cause, (BrokenPipeError, ConnectionResetError)) or "connection lost" in text.lower():
+            return ConnectionFailedError(
+                "NATS at %s closed the connection during the handshake (%s); a server that requires a client "
+                "certificate does this when tls_cert_file/tls_key_file are missing" % (urls, text), urls=urls)
+        return ConnectionFailedError(
+            "cannot connect to NATS at %s: %s. Is nats-server running there, and is nats_url right?"
+            % (urls, text or type(cause).__name__), urls=urls)
+
+    @property
+    def connected_url(self) -> str:
+        server = getattr(self.nc, "connected_url", None)
+        return server.geturl() if server is not None else ""
+
+    async def close(self) -> None:
+        if self.nc is not None and not self.nc.is_closed:
+            try:
+                await asyncio.wait_for(self.nc.close(), 2)
+            except Exception:  # closing must never hide the real outcome
+                pass
+
+    # -- permission denials -------------------------------------------------------------
+
+    def _denial_for(self, subject: str, since: int) -> Optional[str]:
+        subject_l = subject.lower()
+        for text in self._denials[since:]:
+            lowered = text.lower()
+            if '"%s"' % subject_l in lowered or "_inbox" in lowered:
+                return text
+        return None
+
+    def _denied(self, subject: str, what: str, text: str) -> PermissionDeniedError:
+        verb = "subscribe to" if "subscription" in text.lower() else "publish to"
+        quoted = text.split('"')
+        denied_subject = quoted[1] if len(quoted) > 2 else subject
+        return PermissionDeniedError(
+            "%s: the NATS user is not permitted to %s %s (server said: %s); grant that permission to the user "
+            "or use credentials that have it" % (what, verb, denied_subject, text.replace("nats: ", "")),
+            subject=denied_subject)
+
+    async def _race_denial(self, subject: str, what: str, action: Awaitable[Any], timeout: float) -> Any:
+        """Run ``action`` but fail at once if the server reports a permission violation for it."""
+        assert self._denial_event is not None
+        since = len(self._denials)
+        task = asyncio.ensure_future(action)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout + 0.5
+        while True:
+            denial = self._denial_for(subject, since)
+            if denial:
+                task.cancel()
+                raise self._denied(subject, what, denial)
+            if task.done():
+                return task.result()
+            self._denial_event.clear()
+            waiter = asyncio.ensure_future(self._denial_event.wait())
+            remaining = deadline - loop.time()
+            await asyncio.wait({task, waiter}, timeout=max(0.0, remaining), return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if not task.done() and loop.time() >= deadline:
+                task.cancel()
+                raise asyncio.TimeoutError()
+
+    # -- messaging --------------------------------------------------------------------
+
+    async def request(self, subject: str, body: bytes, timeout: float, what: str, host_id: str = "") -> bytes:
+        """One request, one reply. ``what`` names the operation in errors."""
+        target = (" (host %s)" % host_id) if host_id else ""
+        try:
+            msg = await self._race_denial(subject, what, self.nc.request(subject, body, timeout=timeout), timeout)
+        except nats_errors.NoRespondersError:
+            raise NoResponseError(
+                "%s: nobody is listening on %s%s. Check that the host is running and that lattice %r and "
+                "ctl_topic_prefix %r match the hosts'" % (what, subject, target, self.settings.lattice,
+                                                          self.settings.ctl_topic_prefix), subject=subject)
+        except (nats_errors.TimeoutError, asyncio.TimeoutError):
+            await self._settle()
+            denial = self._denial_for(subject, 0)
+            if denial:
+                raise self._denied(subject, what, denial)
+            raise NoResponseError(
+                "%s: no reply on %s%s within %gs (the host may be busy, gone, or slower than `timeout`)"
+                % (what, subject, target, timeout), subject=subject)
+        except nats_errors.ConnectionClosedError:
+            raise ConnectionFailedError("%s: the connection to NATS closed (%s)" % (what, self.connected_url))
+        return msg.data
+
+    async def _settle(self) -> None:
+        # Give a permission error that is already on the wire a chance to arrive.
+        try:
+            await self.nc.flush(timeout=1)
+        except Exception:
+            pass
+
+    async def scatter_gather(self, subject: str, body: bytes, window: float, what: str,
+                             stall: Optional[float] = None) -> List[bytes]:
+        """Publish once and collect every reply for ``window`` seconds.
+
+        With ``stall`` the collection ends early once no new reply has come for
+        that long (the reference client always waits the whole window).
+        """
+        loop = asyncio.get_running_loop()
+        replies: "asyncio.Queue[Any]" = asyncio.Queue()
+        inbox = self.nc.new_inbox()
+        since = len(self._denials)
+        sub = await self.nc.subscribe(inbox, cb=replies.put)
+        collected: List[bytes] = []
+        try:
+            await self.nc.publish(subject, body, reply=inbox)
+            await self._settle()
+            denial = self._denial_for(subject, since)
+            if denial:
+                raise self._denied(subject, what, denial)
+            deadline = loop.time() + window
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    msg = await asyncio.wait_for(replies.get(), min(remaining, stall) if stall else remaining)
+                except asyncio.TimeoutError:
+                    if stall:
+                        break
+                    continue
+                if not msg.data:
+                    # a "no responders" status (or an empty reply): nobody else will answer
+                    if msg.headers and msg.headers.get("Status") == "503":
+                        break
+                    continue
+                collected.append(msg.data)
+        finally:
+            try:
+                await sub.unsubscribe()
+            except Exception:
+                pass
+        return collected
+
+    async def publish(self, subject: str, body: bytes, what: str) -> None:
+        since = len(self._denials)
+        await self.nc.publish(subject, body)
+        await self._settle()
+        denial = self._denial_for(subject, since)
+        if denial:
+            raise self._denied(subject, what, denial)
+
+    async def subscribe(self, subject: str, callback: Callable[[Any], Awaitable[None]], what: str) -> Any:
+        """Subscribe and make sure the server has registered it before returning."""
+        since = len(self._denials)
+        sub = await self.nc.subscribe(subject, cb=callback)
+        await self._settle()
+        denial = self._denial_for(subject, since)
+        if denial:
+            raise self._denied(subject, what, denial)
+        return sub
