@@ -83,7 +83,8 @@ options:
     type: bool
     default: true
 notes:
-  - These modules talk to the lattice over NATS from wherever they run; usually that is the controller
+  - >-
+    These modules talk to the lattice over NATS from wherever they run; usually that is the controller
     (C(delegate_to: localhost) or C(connection: local)). The Python libraries C(nats-py) and, for seeds and
     credentials files, C(nkeys) must be installed there.
 requirements:

@@ -63,8 +63,8 @@ def expectation_for(action: Action, inventories: Mapping[str, HostInventory]) ->
         started, failed = _on(host, "actor_started"), _on(host, "actor_start_failed")
         return CountEvents(
             "%d actor_started for %s on host %s" % (p.get("count", 1), ref, host), p.get("count", 1),
-            lambda e: started(e) and e.field("image_ref") == ref,
-            lambda e: failed(e) and e.field("actor_ref") == ref)
+            lambda e: started(e) and e.value("image_ref") == ref,
+            lambda e: failed(e) and e.value("actor_ref") == ref)
     if op == "stop_actor":
         stopped = _on(host, "actor_stopped")
         return CountEvents("%d actor_stopped for %s on host %s" % (p.get("count", 1), p["actor_id"], host),
@@ -82,13 +82,13 @@ def expectation_for(action: Action, inventories: Mapping[str, HostInventory]) ->
         started, failed = _on(host, "provider_started"), _on(host, "provider_start_failed")
         return CountEvents(
             "provider_started for %s (link %s) on host %s" % (ref, link, host), 1,
-            lambda e: started(e) and e.field("link_name") == link and ref in (e.field("image_ref"), e.public_key),
-            lambda e: failed(e) and e.field("link_name", link) == link and e.field("provider_ref") == ref)
+            lambda e: started(e) and e.value("link_name") == link and ref in (e.value("image_ref"), e.public_key),
+            lambda e: failed(e) and e.value("link_name", link) == link and e.value("provider_ref") == ref)
     if op == "stop_provider":
         link = p.get("link_name", "default")
         stopped = _on(host, "provider_stopped")
         return CountEvents("provider_stopped for %s (link %s) on host %s" % (p["provider_id"], link, host), 1,
-                           lambda e: stopped(e) and e.public_key == p["provider_id"] and e.field("link_name") == link)
+                           lambda e: stopped(e) and e.public_key == p["provider_id"] and e.value("link_name") == link)
     if op == "stop_host":
         return CountEvents("host_stopped from host %s" % host, 1, _on(host, "host_stopped"))
     return None
@@ -121,7 +121,7 @@ def apply_actions(client: ControlClient, actions: List[Action], inventories: Map
 
 def started_keys(events: List[LatticeEvent]) -> Dict[str, str]:
     """Public keys learnt from *_started events, by image ref."""
-    return {str(e.field("image_ref")): e.public_key for e in events
+    return {str(e.value("image_ref")): e.public_key for e in events
             if e.kind in ("actor_started", "provider_started") and e.public_key}
 
 

@@ -55,8 +55,14 @@ class EventStream:
         self._arrived: Optional[asyncio.Event] = None
         self._sub: Any = None
 
+    @property
+    def _signal(self) -> asyncio.Event:
+        # Created on first use, inside the running loop (Python < 3.10 binds events at creation).
+        if self._arrived is None:
+            self._arrived = asyncio.Event()
+        return self._arrived
+
     async def start(self) -> "EventStream":
-        self._arrived = asyncio.Event()
         dialect = self._client.dialect
         self._sub = await self._client.transport.subscribe(dialect.events_subject, self._on_message,
                                                            "subscribe to lattice events")
@@ -68,20 +74,18 @@ class EventStream:
         except MalformedReplyError:
             self.undecodable += 1  # not a CloudEvent: the reference client drops these too
             return
-        assert self._arrived is not None
-        self._arrived.set()
+        self._signal.set()
 
     async def _next_batch(self, seen: int, deadline: float) -> bool:
         """Wait until events beyond ``seen`` exist; False when the deadline passed first."""
-        assert self._arrived is not None
         loop = asyncio.get_running_loop()
         while len(self.history) <= seen:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
-            self._arrived.clear()
+            self._signal.clear()
             try:
-                await asyncio.wait_for(self._arrived.wait(), remaining)
+                await asyncio.wait_for(self._signal.wait(), remaining)
             except asyncio.TimeoutError:
                 return len(self.history) > seen
         return True
@@ -442,5 +446,3 @@ class ControlClient:
     advertise_link = _blocking("advertise_link")
     remove_link = _blocking("remove_link")
     put_registries = _blocking("put_registries")
-
-

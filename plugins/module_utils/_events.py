@@ -30,21 +30,21 @@ class LatticeEvent(_Plain):
     id: str = ""
     time: str = ""
 
-    def field(self, name: str, default: Any = "") -> Any:
+    def value(self, name: str, default: Any = "") -> Any:
         value = self.data.get(name, default)
         return default if value is None else value
 
     @property
     def public_key(self) -> str:
-        return str(self.field("public_key"))
+        return str(self.value("public_key"))
 
     @property
     def instance_id(self) -> str:
-        return str(self.field("instance_id"))
+        return str(self.value("instance_id"))
 
     @property
     def error(self) -> str:
-        return str(self.field("error") or self.field("reason"))
+        return str(self.value("error") or self.value("reason"))
 
 
 def matches_filter(event: LatticeEvent, kinds: Optional[List[str]] = None, source: Optional[str] = None,

@@ -220,7 +220,8 @@ class NatsTransport:
 
     async def _race_denial(self, subject: str, what: str, action: Awaitable[Any], timeout: float) -> Any:
         """Run ``action`` but fail at once if the server reports a permission violation for it."""
-        assert self._denial_event is not None
+        if self._denial_event is None:
+            self._denial_event = asyncio.Event()
         since = len(self._denials)
         task = asyncio.ensure_future(action)
         loop = asyncio.get_running_loop()

@@ -79,7 +79,7 @@ seealso:
   - module: wasmcloud.lattice.wasmcloud_lattice_info
   - module: wasmcloud.lattice.wasmcloud_auction
 author:
-  - wasmcloud.lattice contributors
+  - wasmCloud lattice maintainers (@wasmcloud-lattice)
 """
 
 EXAMPLES = r"""
@@ -129,7 +129,10 @@ actor:
     hosts:
       description: Per host id, the number of matching instances and their image reference.
       type: dict
-      sample: {"NDTB4Y6MXZHNO6WZNRFDSZTEL2YGXZBMH2MZVMSIV2MT4QRMHEJKLNI7": {"count": 2, "image_ref": "wasmcloud.azurecr.io/echo:0.3.4"}}
+      sample:
+        NDTB4Y6MXZHNO6WZNRFDSZTEL2YGXZBMH2MZVMSIV2MT4QRMHEJKLNI7:
+          count: 2
+          image_ref: wasmcloud.azurecr.io/echo:0.3.4
     count:
       description: Instances in scope after the task.
       type: int
@@ -139,7 +142,11 @@ actions:
   returned: always
   type: list
   elements: dict
-  sample: [{"operation": "start_actor", "host_id": "NDTB4Y6MXZHNO6WZNRFDSZTEL2YGXZBMH2MZVMSIV2MT4QRMHEJKLNI7", "actor_ref": "wasmcloud.azurecr.io/echo:0.3.4", "count": 2}]
+  sample:
+    - operation: start_actor
+      host_id: NDTB4Y6MXZHNO6WZNRFDSZTEL2YGXZBMH2MZVMSIV2MT4QRMHEJKLNI7
+      actor_ref: wasmcloud.azurecr.io/echo:0.3.4
+      count: 2
 events:
   description: The control events that confirmed the commands (with O(wait=true)).
   returned: when commands were sent and waited for

@@ -31,8 +31,8 @@ HTTP = "wasmcloud.azurecr.io/httpserver:0.16.0"
 def inv(host, labels=None, echo=0, ref=ECHO, annotations=None, providers=()):
     actors = []
     if echo:
-        actors.append(ActorDescription(A1, ref, "Echo", [ActorInstance("i%d" % i, 4, dict(annotations or {}))
-                                                          for i in range(echo)]))
+        instances = [ActorInstance("i%d" % i, 4, dict(annotations or {})) for i in range(echo)]
+        actors.append(ActorDescription(A1, ref, "Echo", instances))
     return HostInventory(host, dict(labels or {}), actors, list(providers))
 
 

@@ -109,7 +109,7 @@ def test_events():
     assert kinds == ["host_started", "host_heartbeat", "actor_started", "actor_start_failed", "actor_stopped",
                      "provider_started", "provider_stopped", "health_check_passed", "linkdef_set"]
     assert events[0].source == H1 and events[0].time.endswith("Z") and events[0].data["friendly_name"]
-    assert events[2].public_key == A1 and events[2].field("image_ref") == "wasmcloud.azurecr.io/echo:0.3.4"
+    assert events[2].public_key == A1 and events[2].value("image_ref") == "wasmcloud.azurecr.io/echo:0.3.4"
     assert events[3].error == '{:error, "manifest unknown"}'
     assert events[6].error == "normal"
 

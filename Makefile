@@ -1,0 +1,82 @@
+# Development and CI entry points for the wasmcloud.lattice collection.
+#
+#   make setup        .venv with test + runtime requirements, collection path symlink
+#   make test         pytest (all of tests/) then ansible-test sanity; fails on any failure
+#   make unit         pytest tests/unit
+#   make integration  pytest tests/sandbox and tests/integration (real nats-server)
+#   make sanity       ansible-test sanity, offline (tools/sanity.sh)
+#   make demo         run the sandbox demo
+#   make build        ansible-galaxy collection build into .build/dist
+#   make clean        remove everything the targets above create
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
+VENV := .venv
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+REQUIREMENTS := requirements.txt tests/requirements.txt
+
+# The collection as Ansible and `import ansible_collections.wasmcloud.lattice` see it:
+# .build/collections/ansible_collections/wasmcloud/lattice -> repo root.
+COLLECTIONS_ROOT := $(CURDIR)/.build/collections
+COLLECTION_LINK := .build/collections/ansible_collections/wasmcloud/lattice
+
+# Per-test safety net against hangs; a @pytest.mark.timeout on a test wins over it.
+PYTEST_TIMEOUT ?= 300
+PYTEST_ARGS ?=
+# Tests (and the demo) see the venv's tools first (nats-server, ansible-playbook,
+# molecule) and the collection at ansible_collections.wasmcloud.lattice.
+RUN_ENV = PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
+	PYTHONPATH=$(COLLECTIONS_ROOT)$${PYTHONPATH:+:$$PYTHONPATH} \
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ROOT)
+PYTEST = $(RUN_ENV) $(VPY) -m pytest -q -p no:cacheprovider --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS)
+
+.PHONY: setup test unit integration sanity demo build clean
+
+setup: $(STAMP) $(COLLECTION_LINK)
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+
+# pip runs again only when a requirements file is newer than the stamp.
+$(STAMP): $(VPY) $(REQUIREMENTS)
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt -r requirements.txt
+	touch $@
+
+$(COLLECTION_LINK):
+	mkdir -p $(dir $@)
+	ln -sfn ../../../.. $@
+
+# pytest first, sanity even when pytest failed (both reports are useful);
+# non-zero if either failed. pytest's exit 5 (no tests collected) is a failure too.
+test: setup
+	status=0; \
+	$(PYTEST) tests || status=$$?; \
+	$(MAKE) --no-print-directory sanity || status=$$?; \
+	exit $$status
+
+unit: setup
+	$(PYTEST) tests/unit
+
+integration: setup
+	dirs="$(wildcard tests/sandbox tests/integration)"; \
+	if [ -z "$$dirs" ]; then echo "integration: no tests/sandbox or tests/integration" >&2; exit 5; fi; \
+	$(PYTEST) $$dirs
+
+sanity: setup
+	VENV=$(CURDIR)/$(VENV) tools/sanity.sh
+
+demo: setup
+	$(RUN_ENV) $(VPY) -m sandbox demo
+
+build: setup
+	mkdir -p .build/dist
+	$(VENV)/bin/ansible-galaxy collection build --force --output-path .build/dist .
+
+clean:
+	rm -rf $(VENV) .build tests/output .pytest_cache .hypothesis
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -f wasmcloud-lattice-*.tar.gz

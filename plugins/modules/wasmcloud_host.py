@@ -1,0 +1,155 @@
+#!/usr/bin/python
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: wasmcloud_host
+short_description: Stop a wasmCloud host, or wait until one answers
+version_added: 0.1.0
+description:
+  - With O(state=stopped), asks the host to stop (it stops its actors and providers first) and waits until
+    it no longer answers. A host that is already gone is not a change.
+  - With O(state=present), waits until the host answers, for example right after provisioning it. It never
+    starts a host.
+extends_documentation_fragment:
+  - wasmcloud.lattice.connection
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the host would be stopped, and sends nothing.
+  diff_mode:
+    support: full
+    description: Shows whether the host answers before and after.
+options:
+  host_id:
+    description: The host's public key (56 characters starting with V(N)).
+    type: str
+    required: true
+  state:
+    description: V(stopped) stops the host; V(present) waits for it to answer.
+    type: str
+    choices: [stopped, present]
+    default: stopped
+  host_timeout:
+    description: Milliseconds the host may take to stop gracefully, passed to the host with the stop command.
+    type: int
+  wait_timeout:
+    description: Seconds to wait until the host is gone (V(stopped)) or answers (V(present)).
+    type: float
+    default: 30
+author:
+  - wasmCloud lattice maintainers (@wasmcloud-lattice)
+"""
+
+EXAMPLES = r"""
+- name: Stop a host that has been drained
+  wasmcloud.lattice.wasmcloud_host:
+    host_id: NDTB4Y6MXZHNO6WZNRFDSZTEL2YGXZBMH2MZVMSIV2MT4QRMHEJKLNI7
+    state: stopped
+
+- name: Wait for a freshly provisioned host to join the lattice
+  wasmcloud.lattice.wasmcloud_host:
+    host_id: "{{ new_host_id }}"
+    state: present
+    wait_timeout: 120
+"""
+
+RETURN = r"""
+host:
+  description: The host's answer to an inventory request, when it answers after the task.
+  returned: when the host answers
+  type: dict
+answering:
+  description: Whether the host answers after the task.
+  returned: always
+  type: bool
+actions:
+  description: Each command sent (or, in check mode, that would be sent).
+  returned: always
+  type: list
+  elements: dict
+elapsed:
+  description: Seconds spent waiting.
+  returned: always
+  type: float
+"""
+
+import time
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import LatticeError, NoResponseError, WaitTimeoutError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action
+
+ARGSPEC = {
+    "host_id": {"type": "str", "required": True},
+    "state": {"type": "str", "choices": ["stopped", "present"], "default": "stopped"},
+    "host_timeout": {"type": "int"},
+    "wait_timeout": {"type": "float", "default": 30.0},
+}
+
+_POLL_INTERVAL = 0.25
+
+
+def answers(client, host_id: str):
+    """The host's inventory if it answers, else None."""
+    try:
+        return client.get_host_inventory(host_id)
+    except NoResponseError:
+        return None
+
+
+def main() -> None:
+    lattice = LatticeModule(ARGSPEC)
+    params = lattice.params
+    try:
+        host_id = check.public_key(params["host_id"], "host", "host_id")
+        wait_timeout = check.positive_seconds(params["wait_timeout"], "wait_timeout")
+        if params["host_timeout"] is not None and params["host_timeout"] < 0:
+            raise check.InputError("host_timeout must be a non-negative number of milliseconds")
+    except LatticeError as exc:
+        lattice.fail(exc)
+
+    def converge(client):
+        result = lattice.result
+        started = time.monotonic()
+        inventory = answers(client, host_id)
+        result.update(actions=[], elapsed=0.0)
+        if params["state"] == "present":
+            while inventory is None and not lattice.check_mode:
+                if time.monotonic() - started >= wait_timeout:
+                    raise WaitTimeoutError("host %s did not answer within %gs" % (host_id, wait_timeout),
+                                           partial={"answering": False}, elapsed=time.monotonic() - started)
+                client.sleep(_POLL_INTERVAL)
+                inventory = answers(client, host_id)
+            result.update(answering=inventory is not None, elapsed=round(time.monotonic() - started, 3))
+            if inventory is not None:
+                result["host"] = inventory.to_dict()
+            return
+        if inventory is None:
+            result["answering"] = False
+            return
+        action = Action("stop_host", host_id, {} if params["host_timeout"] is None
+                        else {"timeout_ms": params["host_timeout"]})
+        result.update(changed=True, actions=[action.to_dict()], answering=lattice.check_mode)
+        if lattice.diff_mode:
+            result["diff"] = {"before": {"answering": True}, "after": {"answering": False}}
+        if lattice.check_mode:
+            return
+        apply_actions(client, [action], {}, wait=True, wait_timeout=wait_timeout)
+        # host_stopped is published before the host exits: also wait until it stops answering.
+        while answers(client, host_id) is not None:
+            if time.monotonic() - started >= wait_timeout:
+                raise WaitTimeoutError("host %s still answers %gs after it was told to stop" % (host_id, wait_timeout),
+                                       partial={"answering": True}, elapsed=time.monotonic() - started)
+            client.sleep(_POLL_INTERVAL)
+        result["elapsed"] = round(time.monotonic() - started, 3)
+
+    lattice.run(converge)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,143 @@
+#!/usr/bin/python
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: wasmcloud_lattice_info
+short_description: Read a wasmCloud lattice's hosts, inventories, links and claims
+version_added: 0.1.0
+description:
+  - Lists the hosts that answer, what runs on each (inventories are fetched concurrently), the link
+    definitions and the claims known to the lattice. Changes nothing.
+extends_documentation_fragment:
+  - wasmcloud.lattice.connection
+attributes:
+  check_mode:
+    support: full
+    description: Runs the same way in check mode.
+  diff_mode:
+    support: none
+    description: Reads only, so there is nothing to compare.
+options:
+  gather:
+    description: What to read.
+    type: list
+    elements: str
+    choices: [hosts, inventory, links, claims]
+    default: [hosts, inventory, links, claims]
+  discovery_stall:
+    description:
+      - Finish host discovery early, once no new host has answered for this many seconds, instead of
+        waiting the whole O(auction_timeout).
+    type: float
+author:
+  - wasmCloud lattice maintainers (@wasmcloud-lattice)
+"""
+
+EXAMPLES = r"""
+- name: Read the whole lattice
+  wasmcloud.lattice.wasmcloud_lattice_info:
+  register: lattice
+
+- name: Show what runs where
+  ansible.builtin.debug:
+    msg: "{{ item.friendly_name }}: {{ item.actors | map(attribute='image_ref') | list }}"
+  loop: "{{ lattice.hosts }}"
+
+- name: Only the links
+  wasmcloud.lattice.wasmcloud_lattice_info:
+    gather: [links]
+"""
+
+RETURN = r"""
+hosts:
+  description: The hosts that answered, sorted by friendly name, each with its inventory when gathered.
+  returned: when hosts or inventory are gathered
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Host public key.
+      type: str
+    friendly_name:
+      description: Friendly name.
+      type: str
+    labels:
+      description: Host labels.
+      type: dict
+    version:
+      description: Host software version.
+      type: str
+    uptime_seconds:
+      description: Uptime.
+      type: int
+    actors:
+      description: Actors with their instances (with inventory).
+      type: list
+      elements: dict
+    providers:
+      description: Providers (with inventory).
+      type: list
+      elements: dict
+links:
+  description: Link definitions.
+  returned: when links are gathered
+  type: list
+  elements: dict
+claims:
+  description: Claims of the actors and providers the lattice knows.
+  returned: when claims are gathered
+  type: list
+  elements: dict
+"""
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
+
+ARGSPEC = {
+    "gather": {"type": "list", "elements": "str", "choices": ["hosts", "inventory", "links", "claims"],
+               "default": ["hosts", "inventory", "links", "claims"]},
+    "discovery_stall": {"type": "float"},
+}
+
+
+def main() -> None:
+    lattice = LatticeModule(ARGSPEC)
+    gather = set(lattice.params["gather"])
+
+    def read(client):
+        result = lattice.result
+        if gather & {"hosts", "inventory"}:
+            hosts = sorted(client.get_hosts(stall=lattice.params["discovery_stall"]),
+                           key=lambda h: (h.friendly_name or h.id, h.id))
+            inventories = client.get_inventories([h.id for h in hosts]) if "inventory" in gather else {}
+            views = []
+            for host in hosts:
+                view = host.to_dict()
+                if host.id in inventories:
+                    inventory = inventories[host.id]
+                    view["actors"] = [actor.to_dict() for actor in inventory.actors]
+                    view["providers"] = [provider.to_dict() for provider in inventory.providers]
+                views.append(view)
+            result["hosts"] = views
+        # links and claims come from one host of the lattice: an empty lattice has nobody to ask
+        if "links" in gather:
+            result["links"] = _or_empty(lambda: [link.to_dict() for link in client.query_links()])
+        if "claims" in gather:
+            result["claims"] = _or_empty(client.get_claims)
+
+    def _or_empty(read_one):
+        try:
+            return read_one()
+        except NoResponseError:
+            if lattice.result.get("hosts"):
+                raise
+            return []
+
+    lattice.run(read)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+#!/usr/bin/python
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: wasmcloud_provider
+short_description: Start and stop capability providers in a wasmCloud lattice
+version_added: 0.1.0
+description:
+  - Makes a capability provider run, under a link name, on a given host or on one of the hosts whose labels
+    match O(constraints), or stops it everywhere in scope.
+  - A host runs at most one provider per (provider, link name). Without O(host_id) the provider is placed
+    through a provider auction unless it already runs on a host in scope.
+  - A second identical run sends nothing and reports no change.
+extends_documentation_fragment:
+  - wasmcloud.lattice.connection
+attributes:
+  check_mode:
+    support: full
+    description: Plans and reports the commands it would send, and sends none.
+  diff_mode:
+    support: full
+    description: Shows where the provider runs before and after.
+options:
+  state:
+    description: Whether the provider should run (V(present)) or not (V(absent)).
+    type: str
+    choices: [present, absent]
+    default: present
+  provider_ref:
+    description:
+      - OCI reference of the provider archive, for example V(wasmcloud.azurecr.io/httpserver:0.16.0).
+      - Needed to start it. Without O(provider_id), also what finds it in the hosts' inventories.
+    type: str
+  provider_id:
+    description: The provider's public key (56 characters starting with V(V)).
+    type: str
+  link_name:
+    description: Link name the provider runs under.
+    type: str
+    default: default
+  contract_id:
+    description:
+      - Capability contract the provider implements, for example V(wasmcloud:httpserver).
+      - Needed to stop a provider whose host does not report its contract id.
+    type: str
+  host_id:
+    description: Host (public key starting with V(N)) to run the provider on.
+    type: str
+  constraints:
+    description: Host labels a host must have to run the provider. Ignored with O(host_id).
+    type: dict
+    default: {}
+  configuration:
+    description:
+      - Configuration handed to the provider when it starts; a dict is sent as JSON.
+      - Hosts do not report it back, so a changed configuration alone does not restart a running provider.
+    type: raw
+  annotations:
+    description: Annotations put on the provider when it starts.
+    type: dict
+    default: {}
+  wait:
+    description: Wait until the hosts report the provider started (or stopped) in the control events.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for those events.
+    type: float
+    default: 60
+seealso:
+  - module: wasmcloud.lattice.wasmcloud_link
+author:
+  - wasmCloud lattice maintainers (@wasmcloud-lattice)
+"""
+
+EXAMPLES = r"""
+- name: Run the HTTP server provider on a host in zone a
+  wasmcloud.lattice.wasmcloud_provider:
+    provider_ref: wasmcloud.azurecr.io/httpserver:0.16.0
+    contract_id: wasmcloud:httpserver
+    constraints:
+      zone: a
+
+- name: Run a Redis key-value provider with configuration on a given host
+  wasmcloud.lattice.wasmcloud_provider:
+    provider_ref: wasmcloud.azurecr.io/kvredis:0.16.3
+    link_name: redis
+    host_id: NDTB4Y6MXZHNO6WZNRFDSZTEL2YGXZBMH2MZVMSIV2MT4QRMHEJKLNI7
+    configuration:
+      URL: redis://127.0.0.1:6379
+
+- name: Stop it
+  wasmcloud.lattice.wasmcloud_provider:
+    provider_ref: wasmcloud.azurecr.io/kvredis:0.16.3
+    link_name: redis
+    state: absent
+"""
+
+RETURN = r"""
+provider:
+  description: Where the provider runs after the task (predicted in check mode).
+  returned: always
+  type: dict
+  contains:
+    provider_id:
+      description: The provider's public key, when known.
+      type: str
+    link_name:
+      description: The link name.
+      type: str
+    hosts:
+      description: Per host id, the provider running there.
+      type: dict
+actions:
+  description: Each command sent (or, in check mode, that would be sent).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - operation: start_provider
+      host_id: NDTB4Y6MXZHNO6WZNRFDSZTEL2YGXZBMH2MZVMSIV2MT4QRMHEJKLNI7
+      provider_ref: wasmcloud.azurecr.io/httpserver:0.16.0
+      link_name: default
+events:
+  description: The control events that confirmed the commands.
+  returned: when commands were sent and waited for
+  type: list
+  elements: dict
+"""
+
+import json
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
+    apply_actions,
+    read_inventories,
+    started_keys,
+)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ProviderSpec, plan_provider
+
+ARGSPEC = {
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "provider_ref": {"type": "str"},
+    "provider_id": {"type": "str"},
+    "link_name": {"type": "str", "default": "default"},
+    "contract_id": {"type": "str"},
+    "host_id": {"type": "str"},
+    "constraints": {"type": "dict", "default": {}},
+    "configuration": {"type": "raw"},
+    "annotations": {"type": "dict", "default": {}},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "float", "default": 60.0},
+}
+
+
+def configuration_text(value):
+    if value is None or isinstance(value, str):
+        return value or None
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True)
+    raise InputError("configuration must be a string or a dict (sent as JSON), got %s" % type(value).__name__)
+
+
+def provider_spec(params: dict) -> ProviderSpec:
+    if not params["provider_ref"] and not params["provider_id"]:
+        raise InputError("one of provider_ref or provider_id is required")
+    return ProviderSpec(
+        state=params["state"],
+        provider_ref=check.provider_ref(params["provider_ref"], "provider_ref") if params["provider_ref"] else None,
+        provider_id=check.public_key(params["provider_id"], "provider", "provider_id") if params["provider_id"] else None,
+        link_name=params["link_name"] or "default",
+        contract_id=check.contract_id(params["contract_id"]) if params["contract_id"] else None,
+        host_id=check.public_key(params["host_id"], "host", "host_id") if params["host_id"] else None,
+        constraints=check.string_map(params["constraints"], "constraints"),
+        configuration=configuration_text(params["configuration"]),
+        annotations=check.string_map(params["annotations"], "annotations"),
+    )
+
+
+def main() -> None:
+    lattice = LatticeModule(ARGSPEC)
+    params = lattice.params
+    try:
+        spec = provider_spec(params)
+        if params["wait"]:
+            check.positive_seconds(params["wait_timeout"], "wait_timeout")
+    except LatticeError as exc:
+        lattice.fail(exc)
+
+    def converge(client):
+        inventories = read_inventories(client, spec.host_id)
+        plan = plan_provider(spec, inventories)
+        if plan.placements_needed:
+            bids = client.perform_provider_auction(spec.provider_ref, spec.link_name, spec.constraints)
+            bidders = list(dict.fromkeys(bid.host_id for bid in bids if bid.host_id in inventories))
+            plan = plan_provider(spec, inventories, bidders)
+        result = lattice.result
+        result["changed"] = bool(plan.actions)
+        result["actions"] = [action.to_dict() for action in plan.actions]
+        known_id = spec.provider_id or next((v["provider_id"] for v in plan.before.values() if v["provider_id"]), None)
+        result["provider"] = {"provider_id": known_id, "link_name": spec.link_name, "hosts": plan.after}
+        if lattice.diff_mode:
+            result["diff"] = {"before": plan.before, "after": plan.after}
+        if not plan.actions or lattice.check_mode:
+            return
+        events = apply_actions(client, plan.actions, inventories, params["wait"], params["wait_timeout"])
+        if events:
+            result["events"] = [event.to_dict() for event in events]
+            learnt = known_id or started_keys(events).get(spec.provider_ref or "")
+            result["provider"]["provider_id"] = learnt
+            for view in result["provider"]["hosts"].values():
+                view["provider_id"] = view["provider_id"] or learnt or ""
+
+    lattice.run(converge)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""Run the real Ansible executables against the sandbox and read their results."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+BIN = Path(sys.executable).parent
+COLLECTIONS = Path(__file__).resolve().parents[2] / ".build" / "collections"
+
+
+CALLBACKS = Path(__file__).resolve().parent / "callback_plugins"
+
+
+def ansible_env(extra: Optional[Dict[str, str]] = None, callback: str = "task_results") -> Dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("WASMCLOUD_", "NATS_"))}
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
+        "ANSIBLE_STDOUT_CALLBACK": callback,
+        "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACKS),
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,  # discovery would pick a shim without nats-py
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        "PATH": "%s:%s" % (BIN, env.get("PATH", "")),
+    })
+    env.update(extra or {})
+    return env
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def results(self) -> List[Dict[str, Any]]:
+        """Task results of a json-callback run, in order (localhost only)."""
+        data = json.loads(self.stdout[self.stdout.index("{"):])
+        return [task["hosts"][host] for play in data["plays"] for task in play["tasks"] for host in task["hosts"]]
+
+
+def run(args: List[str], env: Optional[Dict[str, str]] = None, timeout: float = 120) -> Run:
+    proc = subprocess.run(args, capture_output=True, text=True, env=env or ansible_env(), timeout=timeout, check=False)
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def playbook(path: Path, *extra: str, env: Optional[Dict[str, str]] = None) -> Run:
+    return run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(path), *extra], env=env)
+
+
+def write_playbook(tmp_path: Path, lattice: Any, tasks: str, name: str = "play.yml", **defaults: Any) -> Path:
+    """A one-play playbook on localhost whose module defaults point every wasmcloud module at ``lattice``."""
+    values = {"nats_url": lattice.nats_url, "lattice": lattice.lattice, "auction_timeout": 0.4}
+    values.update(defaults)
+    lines = ["- hosts: localhost", "  gather_facts: false", "  module_defaults:",
+             "    group/wasmcloud.lattice.wasmcloud:"]
+    lines += ["      %s: %s" % (key, json.dumps(value)) for key, value in values.items()]
+    lines += ["  tasks:"] + ["    " + line for line in tasks.strip("\n").splitlines()]
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def assert_no_traceback(result: Run) -> None:
+    assert "Traceback (most recent call last)" not in result.output, result.output
