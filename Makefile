@@ -70,7 +70,7 @@ sanity: setup
 	VENV=$(CURDIR)/$(VENV) tools/sanity.sh
 
 demo: setup
-	$(RUN_ENV) $(VPY) -m sandbox demo
+	bash tools/demo.sh
 
 build: setup
 	mkdir -p .build/dist

@@ -557,7 +557,7 @@ class EmulatedHost:
             return
         actor = self._actors.setdefault(image.public_key, RunningActor(image))
         self.store.put_claims(image.claims_entry())
-        for _ in range(count):
+        for _instance in range(count):
             instance = ActorInstance(str(uuid.uuid4()), image.revision, dict(annotations))
             actor.instances.append(instance)
             await self._emit("actor_started", {

@@ -160,7 +160,7 @@ def parse_ref(ref: str) -> ParsedRef:
         if len(parts) < 3 or not all(parts):
             raise ImageResolutionError(INVALID_REF_ERROR)
         return ParsedRef("bindle://" + "/".join(parts[:-1]), tag=parts[-1], bindle=True)
-    repository, _, digest = ref.partition("@")
+    repository, _sep, digest = ref.partition("@")
     tag = ""
     last_colon = repository.rfind(":")
     # A colon before the last "/" belongs to a registry port, not a tag.

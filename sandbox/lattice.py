@@ -62,6 +62,8 @@ class AsyncSandboxLattice:
         user_credentials, tls, tls_hostname, timeouts …). ``connection_pool`` = 0 gives each
         host its own connection like real hosts; N > 0 shares N connections among all hosts.
         """
+        if heartbeat_interval <= 0:
+            raise ValueError("heartbeat_interval must be positive, got %r" % heartbeat_interval)
         self.nats_url = nats_url
         self.connect_options = dict(connect_options or {})
         self.connection_pool = connection_pool

@@ -89,7 +89,7 @@ class NatsServer:
         self.workdir = Path(tempfile.mkdtemp(prefix="sandbox-nats-"))
         last_error = ""
         # Another process can grab the free port between our probe and the server's bind: retry.
-        for _ in range(5):
+        for _attempt in range(5):
             self.port = free_port(self.host)
             self._write_config()
             assert self.log_path is not None and self.config_path is not None

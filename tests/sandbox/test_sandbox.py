@@ -143,7 +143,7 @@ def test_start_actor_acks_first_then_one_event_per_instance(sandbox_lattice):
         heartbeat = (await events.wait_for("host_heartbeat"))[-1]  # the one that follows the ping
         return ack, early, started, inventory, heartbeat, replies
 
-    ack, early, started, inventory, heartbeat, _ = on_wire(lattice, scenario)
+    ack, early, started, inventory, heartbeat, _rest = on_wire(lattice, scenario)
     assert ack == {"accepted": True, "error": ""}
     assert early == []  # acked before starting
     key = actor_key(ECHO)
@@ -652,7 +652,7 @@ def test_shared_connections_behave_like_own_connections(sandbox_lattice):
 
 
 def _nats_server_pids() -> set[int]:
-    output = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    output = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True, check=False).stdout
     return {int(line.split()[0]) for line in output.splitlines()[1:] if "nats-server" in line.split()[1]}
 
 
@@ -670,7 +670,7 @@ def test_cli_up_daemon_and_down(tmp_path):
     up = subprocess.run(
         [sys.executable, "-m", "sandbox", "up", "--hosts", "2", "--label", "region=x",
          "--labels-per-host", "zone=a;zone=b", "--daemon", "--state-file", str(state_file)],
-        capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path))
+        capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path), check=False)
     assert up.returncode == 0, up.stderr
     lines = up.stdout.splitlines()
     assert lines[0].startswith("NATS_URL=nats://127.0.0.1:") and lines[-1] == "READY"
@@ -682,7 +682,7 @@ def test_cli_up_daemon_and_down(tmp_path):
         assert sorted(r["id"] for r in replies) == sorted(h["id"] for h in state["hosts"])
     finally:
         down = subprocess.run([sys.executable, "-m", "sandbox", "down", "--state-file", str(state_file)],
-                              capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path))
+                              capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path), check=False)
     assert down.returncode == 0, down.stderr
     assert state["nats_server_pid"] not in _nats_server_pids()
     assert not state_file.exists()
