@@ -223,7 +223,10 @@ def plan_provider(spec: ProviderSpec, inventories: Mapping[str, HostInventory],
     after: Dict[str, Any] = dict(plan.before)
 
     if spec.state == "absent":
+        # annotations narrow what is stopped, as for actors: only what carries all of them
         for host, provider in sorted(running.items()):
+            if not _annotated(provider.annotations, spec.annotations):
+                continue
             contract = spec.contract_id or provider.contract_id
             if not contract:
                 raise InputError("contract_id is needed to stop provider %s on host %s: the host does not report "

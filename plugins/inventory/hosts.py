@@ -1,0 +1,491 @@
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: hosts
+short_description: wasmCloud lattice hosts as Ansible inventory
+version_added: 0.1.0
+author:
+  - wasmCloud lattice maintainers (@wasmcloud-lattice)
+description:
+  - Lists the hosts of one or more wasmCloud lattices through the lattice control interface over NATS
+    (the same host listing as C(wash ctl get hosts)) and makes one inventory host of each.
+  - Lattice hosts are not SSH targets. They are the hosts the collection's modules act on, so every
+    host gets C(ansible_connection=local) by default (see O(connection)) and the tasks run on the
+    controller, talking to the lattice over NATS. When the lattice hosts run on machines you also manage
+    with Ansible, compose C(ansible_host) (and set O(connection) to an empty string) to reach them.
+  - Host variables are prefixed C(wasmcloud_). Every value a host reports (labels above all) is marked
+    unsafe, so a label value such as C({{ 7 * 7 }}) stays a literal string and is never templated.
+  - Every host is in the group C(wasmcloud) through a group per lattice, C(wasmcloud_<lattice>), where every
+    character of the lattice name other than ASCII letters, digits and C(_) becomes C(_).
+  - The configuration file name must end in C(wasmcloud.yml) or C(wasmcloud.yaml), for example
+    C(lattice.wasmcloud.yml).
+extends_documentation_fragment:
+  - wasmcloud.lattice.connection.plugins
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+options:
+  plugin:
+    description: The name of this plugin; marks the file as a configuration of it.
+    type: str
+    required: true
+    choices: [wasmcloud.lattice.hosts]
+  lattices:
+    description:
+      - The lattices to list, when there are several. Each item names a O(lattices[].lattice) and may set any
+        connection option; an option an item leaves out comes from the top-level option of the same name
+        (and so from its environment variable or default).
+      - When set, the top-level O(lattice) is not used. When not set, the single lattice named by O(lattice)
+        is listed.
+      - The lattices are listed concurrently, each over its own NATS connection.
+      - Two items with the same lattice name (on different NATS servers) share the group C(wasmcloud_<lattice>).
+    type: list
+    elements: dict
+    suboptions:
+      lattice:
+        description: The lattice prefix (namespace) of the hosts. A single NATS subject token.
+        type: str
+        required: true
+      nats_url:
+        description: NATS server URLs for this lattice; overrides the top-level O(nats_url).
+        type: list
+        elements: str
+      ctl_topic_prefix:
+        description: Overrides the top-level O(ctl_topic_prefix) for this lattice.
+        type: str
+      timeout:
+        description: Overrides the top-level O(timeout) for this lattice.
+        type: float
+      auction_timeout:
+        description: Overrides the top-level O(auction_timeout) for this lattice.
+        type: float
+      creds_file:
+        description: Overrides the top-level O(creds_file) for this lattice.
+        type: path
+      jwt:
+        description: Overrides the top-level O(jwt) for this lattice.
+        type: str
+      nkey_seed:
+        description: Overrides the top-level O(nkey_seed) for this lattice.
+        type: str
+      user:
+        description: Overrides the top-level O(user) for this lattice.
+        type: str
+      password:
+        description: Overrides the top-level O(password) for this lattice.
+        type: str
+      token:
+        description: Overrides the top-level O(token) for this lattice.
+        type: str
+      tls_ca_file:
+        description: Overrides the top-level O(tls_ca_file) for this lattice.
+        type: path
+      tls_cert_file:
+        description: Overrides the top-level O(tls_cert_file) for this lattice.
+        type: path
+      tls_key_file:
+        description: Overrides the top-level O(tls_key_file) for this lattice.
+        type: path
+      tls_verify:
+        description: Overrides the top-level O(tls_verify) for this lattice.
+        type: bool
+  hostname:
+    description:
+      - What names the inventory host.
+      - V(friendly_name) uses the host's friendly name (for example C(icy-breeze-2075)), or its ID when the
+        host reports no friendly name. V(host_id) uses the host's ID (an nkey starting with C(N)).
+      - Names stay unique. When hosts of different lattices would get the same name, each of them is named
+        C(<name>@<lattice>) instead. When hosts of one lattice share a friendly name, each of them is named by
+        its host ID instead.
+      - A host ID reported twice (the same lattice reached through two entries of O(lattices)) makes one
+        inventory host; the first entry wins.
+      - Friendly names are chosen by whoever starts a host. When this inventory is combined with other
+        inventory sources, use V(host_id) so that a lattice host can never share a name (and so variables such
+        as C(ansible_connection)) with a machine from another source.
+    type: str
+    choices: [friendly_name, host_id]
+    default: friendly_name
+  fetch_inventory:
+    description:
+      - Also fetch each host's inventory (its running actors and providers) into C(wasmcloud_actors) and
+        C(wasmcloud_providers). The inventories are requested concurrently after the host listing.
+      - A host that does not return its inventory in O(timeout) (for example because it stopped in between)
+        gets neither variable, and a warning names it.
+    type: bool
+    default: false
+  discovery_stall:
+    description:
+      - Finish the host listing early, once no new host has answered for this many seconds. A big lattice on
+        a healthy network then takes a fraction of O(auction_timeout).
+      - When not set, the listing collects answers for the whole O(auction_timeout), as C(wash) does; this is
+        the safe choice when hosts may answer late.
+    type: float
+  connection:
+    description:
+      - The C(ansible_connection) given to every host.
+      - Set it to an empty string to leave C(ansible_connection) unset, for example when O(compose) sets
+        C(ansible_host) to reach the machines the lattice hosts run on. A value set through O(compose)
+        wins over this one.
+    type: str
+    default: local
+notes:
+  - Host variables set on every host are C(wasmcloud_host_id), C(wasmcloud_friendly_name),
+    C(wasmcloud_lattice), C(wasmcloud_labels) (a dictionary), C(wasmcloud_version) (the host software
+    version), C(wasmcloud_uptime_seconds) and C(wasmcloud_nats_url) (the list of NATS URLs the lattice was
+    listed through, without any user name or password in them). With O(fetch_inventory=true) also
+    C(wasmcloud_actors) and C(wasmcloud_providers), lists of dictionaries as the host reports them.
+  - With O(cache=true) the raw host listing is cached under a key made from the configuration file's path
+    and a digest of the NATS URLs, lattice names, control topic prefixes and O(fetch_inventory) value, so
+    changing any of them never serves another lattice's data. The cached listing is served until it expires
+    (O(cache_timeout)) or C(--flush-cache) or the C(meta) task C(refresh_inventory) asks for a fresh one;
+    C(wasmcloud_uptime_seconds) then is the value from when it was listed.
+  - A lattice in which no host answers adds no host, and a warning names it. Failures to reach NATS,
+    refused credentials or permissions, and invalid options are errors that name the lattice and the
+    NATS URL.
+seealso:
+  - module: wasmcloud.lattice.wasmcloud_actor
+"""
+
+EXAMPLES = r"""
+# lattice.wasmcloud.yml: the hosts of lattice "default" on a local NATS server
+plugin: wasmcloud.lattice.hosts
+nats_url: nats://127.0.0.1:4222
+
+# production.wasmcloud.yml: two lattices on two NATS clusters, grouped by a host label
+plugin: wasmcloud.lattice.hosts
+nats_url:
+  - tls://nats-1.example.com:4222
+  - tls://nats-2.example.com:4222
+creds_file: /etc/wasmcloud/ops.creds
+discovery_stall: 0.25
+lattices:
+  - lattice: prod
+  - lattice: staging
+    nats_url: tls://nats.staging.example.com:4222
+    creds_file: /etc/wasmcloud/staging.creds
+keyed_groups:
+  # groups zone_<value> from the host label "zone"
+  - key: wasmcloud_labels.zone
+    prefix: zone
+groups:
+  # hosts started with HOST_gpu=true
+  gpu: wasmcloud_labels.gpu | default('') == 'true'
+
+# inventory.wasmcloud.yml: actors and providers too, cached for five minutes
+plugin: wasmcloud.lattice.hosts
+lattice: default
+fetch_inventory: true
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/wasmcloud-inventory
+cache_timeout: 300
+compose:
+  # the lattice hosts run on machines managed by Ansible as well
+  ansible_host: wasmcloud_labels.ip
+  running_actors: wasmcloud_actors | map(attribute='image_ref') | list
+connection: ""
+"""
+
+import asyncio
+import copy
+import hashlib
+import json
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import urlsplit, urlunsplit
+
+from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import (
+    CONNECTION_OPTION_NAMES,
+    ConnectionSettings,
+)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
+    InputError,
+    LatticeError,
+    MalformedReplyError,
+    NoResponseError,
+)
+from ansible_collections.wasmcloud.lattice.plugins.plugin_utils._unsafe import make_unsafe
+
+# Bumped whenever the cached structure changes, so an old entry is a miss.
+_CACHE_FORMAT = 1
+_PATH_OPTIONS = ("creds_file", "tls_ca_file", "tls_cert_file", "tls_key_file")
+_LATTICE_KEYS = frozenset(CONNECTION_OPTION_NAMES)
+_UNSAFE_GROUP_CHARS = re.compile(r"[^A-Za-z0-9_]")
+_MAX_PARALLEL_LATTICES = 8
+
+
+def _public_url(url: str) -> str:
+    """``url`` without a ``user:password@`` part, for variables, cache keys and messages."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+
+
+class _Target:
+    """One lattice to list: where, and what to call it in messages."""
+
+    def __init__(self, label: str, settings: ConnectionSettings) -> None:
+        self.label = label
+        self.settings = settings
+        self.urls = [_public_url(url) for url in settings.servers]
+
+    @property
+    def lattice(self) -> str:
+        return self.settings.lattice
+
+    def describe(self) -> str:
+        return "lattice %r at %s" % (self.lattice, ", ".join(self.urls))
+
+    def redact(self, text: str) -> str:
+        """``text`` with every URL that carries a user or password replaced by its public form."""
+        for url, public in zip(self.settings.servers, self.urls):
+            if url != public:
+                text = text.replace(url, public)
+        return text
+
+    def identity(self) -> List[Any]:
+        return [self.urls, self.lattice, self.settings.ctl_topic_prefix]
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    """One inventory host per wasmCloud lattice host."""
+
+    NAME = "wasmcloud.lattice.hosts"
+
+    def verify_file(self, path: str) -> bool:
+        if not super().verify_file(path):
+            return False
+        if path.endswith(("wasmcloud.yml", "wasmcloud.yaml")):
+            return True
+        self.display.vvv("Skipping %s: a %s configuration file name ends in wasmcloud.yml or wasmcloud.yaml"
+                         % (path, self.NAME))
+        return False
+
+    def parse(self, inventory: Any, loader: Any, path: str, cache: bool = True) -> None:
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        targets = self._targets()
+        fetch_inventory = bool(self.get_option("fetch_inventory"))
+        stall = self._discovery_stall()
+
+        caching = bool(self.get_option("cache"))
+        cache_key = self._cache_key(path, targets, fetch_inventory)
+        listing: Optional[List[Dict[str, Any]]] = None
+        if caching and cache:
+            listing = self._cached_listing(cache_key)
+        if listing is None:
+            listing = self._fetch(targets, fetch_inventory, stall)
+            if caching:
+                # A copy: nothing done to the listing below may reach the cache's own object.
+                self._cache[cache_key] = {"format": _CACHE_FORMAT, "lattices": copy.deepcopy(listing)}
+        self._populate(listing, fetch_inventory)
+
+    # -- options ----------------------------------------------------------------------
+
+    def _fail(self, message: str) -> AnsibleParserError:
+        return AnsibleParserError("%s: %s" % (self.NAME, message))
+
+    def _discovery_stall(self) -> Optional[float]:
+        stall = self.get_option("discovery_stall")
+        if stall is None:
+            return None
+        if stall <= 0:
+            raise self._fail("discovery_stall must be a positive number of seconds, got %r" % stall)
+        return float(stall)
+
+    def _targets(self) -> List[_Target]:
+        top = {name: self.get_option(name) for name in CONNECTION_OPTION_NAMES}
+        items = self.get_option("lattices")
+        if not items:
+            return [self._target("lattice %r" % top.get("lattice"), top)]
+        targets = []
+        for index, item in enumerate(items):
+            where = "lattices[%d]" % index
+            if not isinstance(item, Mapping):
+                raise self._fail("%s must be a dictionary with a 'lattice' key, got %r" % (where, item))
+            unknown = sorted(str(key) for key in item if key not in _LATTICE_KEYS)
+            if unknown:
+                raise self._fail("%s has unknown option(s) %s; an item takes 'lattice' and the connection options %s"
+                                 % (where, ", ".join(unknown), ", ".join(sorted(_LATTICE_KEYS - {"lattice"}))))
+            if not item.get("lattice"):
+                raise self._fail("%s needs a 'lattice' name" % where)
+            options = dict(top)
+            for name, value in item.items():
+                if name in _PATH_OPTIONS and isinstance(value, str) and value:
+                    value = os.path.expanduser(os.path.expandvars(value))
+                options[name] = value
+            targets.append(self._target("%s (lattice %r)" % (where, item["lattice"]), options))
+        return targets
+
+    def _target(self, label: str, options: Mapping[str, Any]) -> _Target:
+        try:
+            return _Target(label, ConnectionSettings.from_options(options))
+        except InputError as exc:
+            raise self._fail("%s: %s" % (label, exc))
+
+    # -- cache ------------------------------------------------------------------------
+
+    def _cache_key(self, path: str, targets: List[_Target], fetch_inventory: bool) -> str:
+        # The file's path alone is not enough: the same file can point at another NATS or
+        # lattice through environment variables. No secret goes into the digest.
+        scope = json.dumps({"format": _CACHE_FORMAT, "fetch_inventory": fetch_inventory,
+                            "lattices": [target.identity() for target in targets]}, sort_keys=True)
+        digest = hashlib.sha256(scope.encode("utf-8")).hexdigest()[:16]
+        return "%s_%s" % (self.get_cache_key(path), digest)
+
+    def _cached_listing(self, key: str) -> Optional[List[Dict[str, Any]]]:
+        try:
+            entry = self._cache[key]
+        except KeyError:
+            return None
+        if not isinstance(entry, Mapping) or entry.get("format") != _CACHE_FORMAT \
+                or not isinstance(entry.get("lattices"), list):
+            self.display.vvv("%s: ignoring a cache entry in an unknown format" % self.NAME)
+            return None
+        self.display.vvv("%s: using the cached host listing" % self.NAME)
+        return copy.deepcopy(entry["lattices"])
+
+    # -- discovery --------------------------------------------------------------------
+
+    def _fetch(self, targets: List[_Target], fetch_inventory: bool, stall: Optional[float]) -> List[Dict[str, Any]]:
+        workers = min(len(targets), _MAX_PARALLEL_LATTICES)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wasmcloud-inventory") as pool:
+            futures = [pool.submit(self._list_lattice, target, fetch_inventory, stall) for target in targets]
+            outcomes = [future.result() for future in futures]
+        listing = []
+        for target, (entry, warnings, error) in zip(targets, outcomes):
+            for warning in warnings:
+                self.display.warning("%s: %s: %s" % (self.NAME, target.describe(), target.redact(warning)))
+            if error is not None:
+                raise AnsibleError("%s: listing the hosts of %s failed: %s"
+                                   % (self.NAME, target.describe(), target.redact(str(error))))
+            if not entry["hosts"]:
+                self.display.warning("%s: no host of %s answered within %gs; check the lattice name and nats_url"
+                                     % (self.NAME, target.describe(), target.settings.auction_timeout))
+            listing.append(entry)
+        return listing
+
+    @staticmethod
+    def _list_lattice(target: _Target, fetch_inventory: bool,
+                      stall: Optional[float]) -> Tuple[Dict[str, Any], List[str], Optional[LatticeError]]:
+        """Runs in a worker thread: no Ansible display here, only data, warnings and the error."""
+        entry: Dict[str, Any] = {"lattice": target.lattice, "nats_url": target.urls, "hosts": []}
+        warnings: List[str] = []
+        try:
+            with ControlClient(target.settings) as client:
+                hosts = sorted(client.get_hosts(stall=stall), key=lambda host: host.id)
+                inventories: Dict[str, Any] = {}
+                if fetch_inventory and hosts:
+                    inventories = _inventories(client, [host.id for host in hosts], warnings)
+                warnings.extend(client.warnings)
+        except LatticeError as exc:
+            return entry, warnings, exc
+        for host in hosts:
+            data = host.to_dict()
+            if host.id in inventories:
+                data["inventory"] = inventories[host.id].to_dict()
+            entry["hosts"].append(data)
+        return entry, warnings, None
+
+    # -- inventory --------------------------------------------------------------------
+
+    def _populate(self, listing: List[Dict[str, Any]], fetch_inventory: bool) -> None:
+        strict = self.get_option("strict")
+        connection = self.get_option("connection")
+        self.inventory.add_group("wasmcloud")
+        for name, entry, host in self._named_hosts(listing):
+            group = self.inventory.add_group("wasmcloud_" + _UNSAFE_GROUP_CHARS.sub("_", entry["lattice"]))
+            self.inventory.add_child("wasmcloud", group)
+            self.inventory.add_host(name, group=group)
+            hostvars = make_unsafe(self._host_vars(entry, host, fetch_inventory))
+            if connection:
+                hostvars["ansible_connection"] = connection
+            for key, value in hostvars.items():
+                self.inventory.set_variable(name, key, value)
+            variables = self.inventory.get_host(name).get_vars()
+            self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), variables, name, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, name, strict=strict)
+
+    @staticmethod
+    def _host_vars(entry: Mapping[str, Any], host: Mapping[str, Any], fetch_inventory: bool) -> Dict[str, Any]:
+        hostvars = {
+            "wasmcloud_host_id": host["id"],
+            "wasmcloud_friendly_name": host.get("friendly_name") or "",
+            "wasmcloud_lattice": entry["lattice"],
+            "wasmcloud_labels": dict(host.get("labels") or {}),
+            "wasmcloud_version": host.get("version") or "",
+            "wasmcloud_uptime_seconds": host.get("uptime_seconds") or 0,
+            "wasmcloud_nats_url": list(entry.get("nats_url") or []),
+        }
+        inventory = host.get("inventory")
+        if fetch_inventory and isinstance(inventory, Mapping):
+            hostvars["wasmcloud_actors"] = list(inventory.get("actors") or [])
+            hostvars["wasmcloud_providers"] = list(inventory.get("providers") or [])
+        return hostvars
+
+    def _named_hosts(self, listing: List[Dict[str, Any]]) -> List[Tuple[str, Dict[str, Any], Dict[str, Any]]]:
+        """(inventory name, lattice entry, host) for every distinct host, names made unique."""
+        by_id = self.get_option("hostname") == "host_id"
+        hosts: List[Tuple[Dict[str, Any], Dict[str, Any]]] = []
+        seen = set()
+        for entry in listing:
+            for host in entry["hosts"]:
+                if host["id"] in seen:
+                    continue
+                seen.add(host["id"])
+                hosts.append((entry, host))
+
+        def base(host: Mapping[str, Any]) -> str:
+            return host["id"] if by_id else (host.get("friendly_name") or host["id"])
+
+        # 1. A friendly name shared by hosts of one lattice: each of them goes by its ID.
+        per_lattice: Dict[Tuple[str, str], int] = {}
+        for entry, host in hosts:
+            key = (entry["lattice"], base(host))
+            per_lattice[key] = per_lattice.get(key, 0) + 1
+        names = [host["id"] if per_lattice[(entry["lattice"], base(host))] > 1 else base(host)
+                 for entry, host in hosts]
+        # 2. A name used in more than one lattice: each of them gets "@<lattice>".
+        lattices_of: Dict[str, set] = {}
+        for name, (entry, host) in zip(names, hosts):
+            lattices_of.setdefault(name, set()).add(entry["lattice"])
+        return [("%s@%s" % (name, entry["lattice"]) if len(lattices_of[name]) > 1 else name, entry, host)
+                for name, (entry, host) in zip(names, hosts)]
+
+
+def _inventories(client: ControlClient, host_ids: List[str], warnings: List[str]) -> Dict[str, Any]:
+    """Every host's inventory, fetched concurrently; a host that does not answer is left out."""
+    try:
+        return client.get_inventories(host_ids)
+    except (NoResponseError, MalformedReplyError):
+        pass  # someone did not answer: ask again, keeping what each host says on its own
+
+    async def each() -> List[Any]:
+        gate = asyncio.Semaphore(64)
+
+        async def one(host_id: str) -> Any:
+            async with gate:
+                return await client.aio.get_host_inventory(host_id)
+
+        return await asyncio.gather(*(one(host_id) for host_id in host_ids), return_exceptions=True)
+
+    inventories = {}
+    for host_id, result in zip(host_ids, client.run(each())):
+        if isinstance(result, (NoResponseError, MalformedReplyError)):
+            warnings.append("host %s did not return its inventory, so it has no wasmcloud_actors or "
+                            "wasmcloud_providers: %s" % (host_id, result))
+        elif isinstance(result, BaseException):
+            raise result
+        else:
+            inventories[host_id] = result
+    return inventories

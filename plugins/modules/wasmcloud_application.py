@@ -1,0 +1,254 @@
+#!/usr/bin/python
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: wasmcloud_application
+short_description: Converge a wasmCloud lattice to a whole application spec in one task
+version_added: 0.1.0
+description:
+  - Takes an application spec (providers, actors and links) and makes the lattice run it, over one NATS
+    connection. It reads every host's inventory concurrently, plans the whole spec at once (providers, then
+    actors, then links) and sends only the commands that close the gap. A second run sends nothing.
+  - Everything the application starts is annotated C(wasmcloud.lattice/application=<name>). Actor counts
+    count only those instances, O(state=absent) stops only those, and O(prune=true) stops what an earlier
+    apply of the same application started that the spec no longer lists.
+  - Links name actors and providers by their entry names; their public keys are learnt from what runs (or
+    given as C(actor_id)/C(provider_id)).
+extends_documentation_fragment:
+  - wasmcloud.lattice.connection
+attributes:
+  check_mode:
+    support: full
+    description: Plans the whole spec and reports the commands it would send; links that need keys of actors
+      or providers not started yet are reported as pending.
+  diff_mode:
+    support: full
+    description: Shows what runs where, per entry, before and after.
+options:
+  name:
+    description: Name of the application; marks everything it starts.
+    type: str
+    required: true
+  spec:
+    description:
+      - The application spec, a mapping with the lists C(providers), C(actors) and C(links).
+      - C(providers) entries take C(name) (required, unique), C(provider_ref) (required), C(provider_id),
+        C(link_name) (default V(default)), C(contract_id), C(configuration) (string or mapping sent as JSON),
+        C(annotations), and C(host_id) or C(constraints).
+      - C(actors) entries take C(name) (required, unique), C(image_ref) (required), C(actor_id) (for live
+        updates), C(count) (default 1, across the hosts in scope), C(annotations), and C(host_id) or
+        C(constraints).
+      - C(links) entries take C(actor) (an actor entry name) or C(actor_id), C(provider) (a provider entry
+        name) or C(provider_id), C(contract_id) (required), C(link_name) (default V(default)) and C(values).
+      - Mutually exclusive with O(spec_file).
+    type: dict
+  spec_file:
+    description: Path of a YAML file holding the spec, on the machine that runs the module.
+    type: path
+  state:
+    description: Run the application (V(present)) or stop what it started and remove its links (V(absent)).
+    type: str
+    choices: [present, absent]
+    default: present
+  prune:
+    description: Also stop actors and providers this application started earlier that the spec no longer
+      lists, and remove its actors' links that the spec no longer lists.
+    type: bool
+    default: false
+  wait:
+    description: Wait for the control events that confirm every start and stop.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for those events.
+    type: float
+    default: 60
+author:
+  - wasmCloud lattice maintainers (@wasmcloud-lattice)
+"""
+
+EXAMPLES = r"""
+- name: Run the shop application
+  wasmcloud.lattice.wasmcloud_application:
+    name: shop
+    spec:
+      providers:
+        - name: http
+          provider_ref: wasmcloud.azurecr.io/httpserver:0.16.0
+          contract_id: wasmcloud:httpserver
+          constraints: {zone: a}
+      actors:
+        - name: echo
+          image_ref: wasmcloud.azurecr.io/echo:0.3.4
+          count: 4
+          constraints: {zone: a}
+      links:
+        - actor: echo
+          provider: http
+          contract_id: wasmcloud:httpserver
+          values: {PORT: "8080"}
+
+- name: Apply a spec file and stop what it no longer lists
+  wasmcloud.lattice.wasmcloud_application:
+    name: shop
+    spec_file: apps/shop.yml
+    prune: true
+
+- name: Remove the application
+  wasmcloud.lattice.wasmcloud_application:
+    name: shop
+    spec_file: apps/shop.yml
+    state: absent
+"""
+
+RETURN = r"""
+application:
+  description: What runs where after the task (predicted in check mode), per entry.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: The application's name.
+      type: str
+    actors:
+      description: Per actor entry, its public key and its instances per host.
+      type: dict
+    providers:
+      description: Per provider entry, its public key and the hosts running it.
+      type: dict
+    links:
+      description: The application's links.
+      type: list
+      elements: dict
+actions:
+  description: Each command sent (or that would be sent), in order; pending links are listed last.
+  returned: always
+  type: list
+  elements: dict
+events:
+  description: The control events that confirmed the starts and stops.
+  returned: when commands were sent and waited for
+  type: list
+  elements: dict
+"""
+
+import os
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._application import (
+    parse_spec,
+    plan_application,
+    plan_links,
+    resolve_keys,
+)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError, NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
+
+try:
+    import yaml
+
+    HAS_YAML = True
+except ImportError:
+    HAS_YAML = False
+
+ARGSPEC = {
+    "name": {"type": "str", "required": True},
+    "spec": {"type": "dict"},
+    "spec_file": {"type": "path"},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "prune": {"type": "bool", "default": False},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "float", "default": 60.0},
+}
+
+
+def load_spec(params: dict):
+    if params["spec"] is not None:
+        return params["spec"]
+    path = params["spec_file"]
+    if not os.path.isfile(path):
+        raise InputError("spec_file %r does not exist" % path)
+    if not HAS_YAML:
+        raise InputError("reading spec_file needs PyYAML where the module runs")
+    with open(path, encoding="utf-8") as handle:
+        try:
+            return yaml.safe_load(handle)
+        except yaml.YAMLError as exc:
+            raise InputError("spec_file %s is not valid YAML: %s" % (path, exc))
+
+
+def read_links(client, inventories):
+    try:
+        return client.query_links()
+    except NoResponseError:
+        if inventories:
+            raise
+        return []  # no host at all: nobody to ask, and nothing linked
+
+
+def main() -> None:
+    lattice = LatticeModule(ARGSPEC, required_one_of=[("spec", "spec_file")],
+                            mutually_exclusive=[("spec", "spec_file")])
+    params = lattice.params
+    try:
+        app = parse_spec(params["name"], load_spec(params))
+        check.positive_seconds(params["wait_timeout"], "wait_timeout")
+    except LatticeError as exc:
+        lattice.fail(exc)
+
+    def converge(client):
+        state = params["state"]
+        inventories = read_inventories(client)
+        links = read_links(client, inventories)
+        plan = plan_application(app, state, inventories, links, prune=params["prune"])
+        if plan.placements():
+            bids = {}
+            for kind, name in plan.placements():
+                if kind == "actor":
+                    found = client.perform_actor_auction(app.actors[name].image_ref, app.actors[name].constraints)
+                else:
+                    entry = app.providers[name]
+                    found = client.perform_provider_auction(entry.provider_ref, entry.link_name, entry.constraints)
+                bids[(kind, name)] = list(dict.fromkeys(b.host_id for b in found if b.host_id in inventories))
+            plan = plan_application(app, state, inventories, links, bids, prune=params["prune"])
+
+        result = lattice.result
+        result["changed"] = plan.changed
+        result["actions"] = [a.to_dict() for a in plan.actions] + plan.pending_links
+        result["application"] = dict(plan.after, name=app.name)
+        if lattice.diff_mode:
+            result["diff"] = {"before": plan.before, "after": plan.after}
+        if lattice.check_mode or not plan.changed:
+            return
+
+        events = apply_actions(client, plan.start_actions, inventories, params["wait"], params["wait_timeout"])
+        if events:
+            result["events"] = [event.to_dict() for event in events]
+        link_actions = plan.links
+        if plan.pending_links:
+            # keys of what was just started are known now
+            inventories = read_inventories(client)
+            actor_keys, provider_keys = resolve_keys(app, inventories)
+            link_actions, pending, views = plan_links(app, state, read_links(client, inventories), actor_keys,
+                                                      provider_keys)
+            if pending:
+                raise InputError("cannot link %s: the actor or provider did not appear in any inventory"
+                                 % ", ".join(p["link"] for p in pending))
+            link_actions += [a for a in plan.links if a.operation == "remove_link"]
+            result["actions"] = [a.to_dict() for a in plan.start_actions + link_actions]
+            result["application"]["links"] = views
+            for name, key in actor_keys.items():
+                result["application"]["actors"][name]["actor_id"] = key
+            for name, key in provider_keys.items():
+                result["application"]["providers"][name]["provider_id"] = key
+        apply_actions(client, link_actions, inventories, wait=False, wait_timeout=0)
+
+    lattice.run(converge)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""wasmcloud_application through real ansible-playbook runs against the sandbox."""
+
+from __future__ import annotations
+
+import yaml
+
+from ansible_run import assert_no_traceback, playbook, write_playbook
+
+ECHO = "wasmcloud.azurecr.io/echo:0.3.4"
+KV_ACTOR = "wasmcloud.azurecr.io/kvcounter:0.3.0"
+HTTP = "wasmcloud.azurecr.io/httpserver:0.16.0"
+OWNER = "wasmcloud.lattice/application"
+
+
+def spec(counter=True, echo_count=3):
+    actors = [{"name": "echo", "image_ref": ECHO, "count": echo_count, "constraints": {"zone": "a"}}]
+    links = [{"actor": "echo", "provider": "http", "contract_id": "wasmcloud:httpserver", "values": {"PORT": "8080"}}]
+    if counter:
+        actors.append({"name": "counter", "image_ref": KV_ACTOR, "count": 1, "constraints": {"zone": "b"}})
+        links.append({"actor": "counter", "provider": "http", "contract_id": "wasmcloud:httpserver",
+                      "link_name": "default", "values": {"PORT": "8081"}})
+    return {"providers": [{"name": "http", "provider_ref": HTTP, "contract_id": "wasmcloud:httpserver",
+                           "constraints": {"zone": "a"}, "configuration": {"tls": False}}],
+            "actors": actors, "links": links}
+
+
+def book(tmp_path, lattice, app_spec, extra=""):
+    (tmp_path / "app.yml").write_text(yaml.safe_dump(app_spec))
+    return write_playbook(tmp_path, lattice, """
+- wasmcloud.lattice.wasmcloud_application:
+    name: shop
+    spec_file: %s/app.yml
+%s""" % (tmp_path, extra))
+
+
+def instances(lattice, ref):
+    return {h: sum(len(a["instances"]) for a in lattice.inventory(h)["actors"] if a["image_ref"] == ref)
+            for h in lattice.hosts}
+
+
+def test_converge_once_then_nothing_then_prune_and_remove(sandbox_lattice, tmp_path):
+    lattice = sandbox_lattice(hosts=3, labels=[{"zone": "a"}, {"zone": "a"}, {"zone": "b"}])
+    checked = playbook(book(tmp_path, lattice, spec()), "--check")
+    assert checked.returncode == 0, checked.output
+    planned = checked.results()[0]["actions"]
+    assert [a["operation"] for a in planned] == ["start_provider", "start_actor", "start_actor", "start_actor",
+                                                 "advertise_link", "advertise_link"]
+    assert lattice.commands() == []
+
+    first = playbook(book(tmp_path, lattice, spec()), "--diff")
+    assert first.returncode == 0, first.output
+    result = first.results()[0]
+    assert result["changed"] and len(lattice.links) == 2
+    assert sum(instances(lattice, ECHO).values()) == 3 and sum(instances(lattice, KV_ACTOR).values()) == 1
+    assert result["application"]["actors"]["echo"]["actor_id"].startswith("M")
+    assert {link["values"]["PORT"] for link in result["application"]["links"]} == {"8080", "8081"}
+    order = [r.operation for r in lattice.commands()]
+    assert order.index("lp") < order.index("la") < order.index("linkdefs.put")  # providers, actors, links
+
+    lattice.clear_records()
+    second = playbook(book(tmp_path, lattice, spec()))
+    assert second.returncode == 0 and not second.results()[0]["changed"]
+    assert second.results()[0]["actions"] == [] and lattice.commands() == []
+
+    pruned = playbook(book(tmp_path, lattice, spec(counter=False), "    prune: true\n"))
+    assert pruned.returncode == 0, pruned.output
+    ops = sorted(a["operation"] for a in pruned.results()[0]["actions"])
+    assert ops == ["remove_link", "stop_actor"] and sum(instances(lattice, KV_ACTOR).values()) == 0
+    assert len(lattice.links) == 1
+
+    removed = playbook(book(tmp_path, lattice, spec(counter=False), "    state: absent\n"))
+    assert removed.returncode == 0, removed.output
+    assert sum(instances(lattice, ECHO).values()) == 0 and lattice.links == []
+    assert all(lattice.inventory(h)["providers"] == [] for h in lattice.hosts)
+
+
+def test_other_applications_are_left_alone(sandbox_lattice, tmp_path):
+    lattice = sandbox_lattice(hosts=2, labels=[{"zone": "a"}, {"zone": "b"}])
+    host = lattice.hosts[0]
+    other = write_playbook(tmp_path, lattice, """
+- wasmcloud.lattice.wasmcloud_actor: {image_ref: %s, host_id: %s, count: 2, annotations: {%s: other}}
+""" % (ECHO, host, OWNER), name="other.yml")
+    assert playbook(other).returncode == 0
+    app = {"actors": [{"name": "echo", "image_ref": ECHO, "count": 1, "host_id": host}]}
+    first = playbook(book(tmp_path, lattice, app, "    prune: true\n"))
+    assert first.returncode == 0, first.output
+    assert instances(lattice, ECHO)[host] == 3  # the other application's two are not counted, pruned or stopped
+    gone = playbook(book(tmp_path, lattice, app, "    state: absent\n"))
+    assert gone.returncode == 0 and instances(lattice, ECHO)[host] == 2
+
+
+def test_a_bad_spec_points_at_the_entry_and_sends_nothing(sandbox_lattice, tmp_path):
+    lattice = sandbox_lattice(hosts=1)
+    bad = {"actors": [{"name": "echo", "image_ref": ECHO}, {"name": "broken", "image_ref": ECHO, "count": "many"}]}
+    result = playbook(book(tmp_path, lattice, bad))
+    assert result.returncode == 2
+    assert "spec.actors[1].count" in result.results()[0]["msg"]
+    assert lattice.records == []
+    assert_no_traceback(result)
+
+
+def test_a_failed_start_fails_the_task_with_the_hosts_error(sandbox_lattice, tmp_path):
+    lattice = sandbox_lattice(hosts=1)
+    app = {"actors": [{"name": "ghost", "image_ref": "wasmcloud.azurecr.io/missing:1.0.0"}]}
+    result = playbook(book(tmp_path, lattice, app, "    wait_timeout: 5\n"))
+    assert result.returncode == 2
+    assert "manifest unknown" in result.results()[0]["msg"]
+    assert_no_traceback(result)

@@ -1,0 +1,117 @@
+"""Application specs: validation messages that point at the entry, and one plan for the whole spec."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import yaml
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._application import (
+    OWNER_ANNOTATION,
+    parse_spec,
+    plan_application,
+)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
+    ActorDescription,
+    ActorInstance,
+    HostInventory,
+    LinkDefinition,
+    ProviderDescription,
+)
+
+from spec_examples import A1, A2, H1, H2, P1
+
+ECHO = "wasmcloud.azurecr.io/echo:0.3.4"
+HTTP = "wasmcloud.azurecr.io/httpserver:0.16.0"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+SPEC = {
+    "providers": [{"name": "http", "provider_ref": HTTP, "contract_id": "wasmcloud:httpserver", "host_id": H1}],
+    "actors": [{"name": "echo", "image_ref": ECHO, "count": 2, "host_id": H1}],
+    "links": [{"actor": "echo", "provider": "http", "contract_id": "wasmcloud:httpserver", "values": {"PORT": 8080}}],
+}
+
+
+@pytest.mark.parametrize("spec,message", [
+    ({"actors": [{"image_ref": ECHO}]}, r"spec.actors\[0\].name is required"),
+    ({"actors": [{"name": "a", "image_ref": ECHO}, {"name": "a", "image_ref": ECHO}]}, r"spec.actors\[1\].name 'a'"),
+    ({"actors": [{"name": "a", "image_ref": ECHO, "count": -2}]}, r"spec.actors\[0\].count must be between"),
+    ({"actors": [{"name": "a", "image_ref": "Bad Ref"}]}, r"spec.actors\[0\].image_ref"),
+    ({"actors": [{"name": "a", "image_ref": ECHO, "colour": "red"}]}, r"spec.actors\[0\]: unknown key\(s\) colour"),
+    ({"actors": [{"name": "a", "image_ref": ECHO, "host_id": H1, "constraints": {"z": "a"}}]}, "not both"),
+    ({"providers": [{"name": "p", "provider_ref": HTTP, "contract_id": "nope"}]}, r"spec.providers\[0\].contract_id"),
+    ({"links": [{"actor": "ghost", "provider_id": P1, "contract_id": "a:b"}]}, r"spec.links\[0\].actor 'ghost'"),
+    ({"links": [{"actor_id": A1, "contract_id": "a:b"}]}, r"spec.links\[0\]: give provider"),
+    ({"actors": "echo"}, "spec.actors must be a list"),
+    ({"services": []}, r"spec: unknown key\(s\) services"),
+])
+def test_bad_specs_point_at_the_entry(spec, message):
+    with pytest.raises(InputError, match=message):
+        parse_spec("shop", spec)
+
+
+def test_entries_carry_the_owner_annotation():
+    app = parse_spec("shop", SPEC)
+    assert app.actors["echo"].annotations == {OWNER_ANNOTATION: "shop"}
+    assert app.providers["http"].annotations == {OWNER_ANNOTATION: "shop"}
+    assert app.links[0].values == {"PORT": "8080"}
+
+
+def test_fresh_lattice_plans_providers_then_actors_and_a_pending_link():
+    app = parse_spec("shop", SPEC)
+    plan = plan_application(app, "present", {H1: HostInventory(H1)}, [])
+    assert [a.operation for a in plan.actions] == ["start_provider", "start_actor"]
+    assert plan.pending_links == [{"operation": "advertise_link", "link": "echo -> http (wasmcloud:httpserver, default)"}]
+    assert plan.changed
+
+
+def running(owner="shop", echo=2, extra_actor=False):
+    instances = [ActorInstance("i%d" % i, 4, {OWNER_ANNOTATION: owner}) for i in range(echo)]
+    actors = [ActorDescription(A1, ECHO, "echo", instances)]
+    if extra_actor:
+        actors.append(ActorDescription(A2, "wasmcloud.azurecr.io/old:1.0.0", "old",
+                                       [ActorInstance("x", 1, {OWNER_ANNOTATION: owner})]))
+    provider = ProviderDescription(P1, "default", HTTP, "httpserver", 0, "wasmcloud:httpserver", "p",
+                                   {OWNER_ANNOTATION: owner})
+    return {H1: HostInventory(H1, {}, actors, [provider]), H2: HostInventory(H2)}
+
+
+def test_converged_lattice_plans_nothing():
+    app = parse_spec("shop", SPEC)
+    link = LinkDefinition(A1, P1, "wasmcloud:httpserver", "default", {"PORT": "8080"})
+    plan = plan_application(app, "present", running(), [link])
+    assert plan.actions == [] and plan.pending_links == [] and not plan.changed
+    assert plan.after["actors"]["echo"]["actor_id"] == A1 and plan.after["links"][0]["values"] == {"PORT": "8080"}
+
+
+def test_another_applications_instances_do_not_count():
+    app = parse_spec("shop", SPEC)
+    plan = plan_application(app, "present", running(owner="other"), [])
+    assert [(a.operation, a.params.get("count")) for a in plan.start_actions] == [("start_actor", 2)]
+
+
+def test_prune_stops_what_the_spec_no_longer_lists():
+    app = parse_spec("shop", SPEC)
+    old_link = LinkDefinition(A2, P1, "wasmcloud:keyvalue", "default", {})
+    link = LinkDefinition(A1, P1, "wasmcloud:httpserver", "default", {"PORT": "8080"})
+    plan = plan_application(app, "present", running(extra_actor=True), [link, old_link], prune=True)
+    assert [(a.operation, a.params.get("actor_id")) for a in plan.actions] == [
+        ("stop_actor", A2), ("remove_link", A2)]
+    assert plan_application(app, "present", running(extra_actor=True), [link, old_link]).actions == []
+
+
+def test_absent_stops_only_what_the_application_owns():
+    app = parse_spec("shop", SPEC)
+    link = LinkDefinition(A1, P1, "wasmcloud:httpserver", "default", {"PORT": "8080"})
+    plan = plan_application(app, "absent", running(), [link])
+    assert [a.operation for a in plan.actions] == ["stop_provider", "stop_actor", "remove_link"]
+    assert plan_application(app, "absent", running(owner="other"), [link]).start_actions == []
+
+
+def test_the_action_group_lists_every_module():
+    with open(os.path.join(ROOT, "meta", "runtime.yml"), encoding="utf-8") as handle:
+        group = yaml.safe_load(handle)["action_groups"]["wasmcloud"]
+    modules = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules")) if name.endswith(".py"))
+    assert sorted(group) == modules
