@@ -89,6 +89,14 @@ def _split_urls(value: Any) -> List[str]:
     return urls
 
 
+def redact_url(url: str) -> str:
+    """The URL without a ``user:password@`` part, for messages."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    return "%s://%s" % (scheme, rest.split("@", 1)[1])
+
+
 def _normalise_url(url: str) -> str:
     if "://" not in url:
         url = "nats://" + url
@@ -182,4 +190,9 @@ class ConnectionSettings:
         )
 
     def describe(self) -> str:
-        return "lattice %r at %s" % (self.lattice, ", ".join(self.servers))
+        return "lattice %r at %s" % (self.lattice, self.server_list)
+
+    @property
+    def server_list(self) -> str:
+        """The servers for messages: credentials in URLs are left out."""
+        return ", ".join(redact_url(url) for url in self.servers)

@@ -17,7 +17,7 @@ import asyncio
 import ssl
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings, redact_url
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     AuthenticationError,
     ConnectionFailedError,
@@ -156,7 +156,7 @@ class NatsTransport:
         options.update(_auth_options(settings))
         if settings.uses_tls:
             options["tls"] = _tls_context(settings)
-        urls = ", ".join(settings.servers)
+        urls = settings.server_list
         try:
             self.nc = await nats.connect(**options)
         except ssl.SSLError as exc:
@@ -190,7 +190,7 @@ class NatsTransport:
     @property
     def connected_url(self) -> str:
         server = getattr(self.nc, "connected_url", None)
-        return server.geturl() if server is not None else ""
+        return redact_url(server.geturl()) if server is not None else ""
 
     async def close(self) -> None:
         if self.nc is not None and not self.nc.is_closed:

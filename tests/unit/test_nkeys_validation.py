@@ -96,3 +96,11 @@ def test_string_maps():
     assert check.string_map({"zone": "a", "n": 3, "on": True}, "labels") == {"zone": "a", "n": "3", "on": "true"}
     with pytest.raises(InputError, match="labels\\['x'\\] must be a string"):
         check.string_map({"x": {"nested": 1}}, "labels")
+
+
+def test_credentials_in_urls_never_reach_messages():
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
+
+    settings = ConnectionSettings.from_options({"nats_url": "nats://bob:s3cret@127.0.0.1:4222,127.0.0.1:4223"})
+    assert settings.servers == ["nats://bob:s3cret@127.0.0.1:4222", "nats://127.0.0.1:4223"]
+    assert "s3cret" not in settings.server_list and "s3cret" not in settings.describe()
