@@ -166,7 +166,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ActorSpec, plan_actor
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ActorSpec, find_actor, plan_actor
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -236,11 +236,8 @@ def main() -> None:
 
 
 def _known_key(spec: ActorSpec, inventories: dict):
-    for inventory in inventories.values():
-        for actor in inventory.actors:
-            if actor.image_ref == spec.image_ref:
-                return actor.id
-    return None
+    found = (find_actor(inventory, None, spec.image_ref) for inventory in inventories.values())
+    return next((actor.id for actor in found if actor is not None), None)
 
 
 if __name__ == "__main__":

@@ -308,3 +308,25 @@ def test_ctl_host_and_port_variables_like_wash(trio):
                   "-a", "gather=hosts"], env=env)
     assert result.returncode == 0, result.output
     assert len(json.loads(result.stdout[result.stdout.index("{"):])["hosts"]) == 3
+
+
+def test_check_mode_sends_no_command_for_any_module(trio, tmp_path):
+    actor = "MCE7PFJ77GLQQQXI6NZYMJL4QS3E7D6NKQEGSSU76THNDGMGHKBIGNEO"
+    provider = "VD27SVCAN3MAOLSPZRDNWKKFKFCQ6K424MIKMOLCQ4TMHZHPH34XPQBD"
+    book = write_playbook(tmp_path, trio, """
+- wasmcloud.lattice.wasmcloud_provider: {provider_ref: %(http)s, constraints: {zone: a}}
+  register: provider
+- wasmcloud.lattice.wasmcloud_actor: {image_ref: %(echo)s, constraints: {zone: b}, count: 2}
+  register: actor
+- wasmcloud.lattice.wasmcloud_link: {actor_id: %(a)s, provider_id: %(p)s, contract_id: "wasmcloud:httpserver"}
+  register: link
+- wasmcloud.lattice.wasmcloud_host: {host_id: %(h)s, state: stopped}
+  register: host
+""" % {"http": HTTP, "echo": ECHO, "a": actor, "p": provider, "h": trio.hosts[0]})
+    trio.clear_records()
+    result = playbook(book, "--check", "--diff")
+    assert result.returncode == 0, result.output
+    assert all(r["changed"] for r in result.results())
+    assert [r["actions"][0]["operation"] for r in result.results()] == [
+        "start_provider", "start_actor", "advertise_link", "stop_host"]
+    assert commands(trio) == [] and len(trio.hosts) == 3 and trio.links == []
