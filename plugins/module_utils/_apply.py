@@ -7,7 +7,7 @@ Private to this collection; may change without notice.
 
 from __future__ import annotations
 
-from typing import Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import NoResponseError
@@ -17,7 +17,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import (
     Expectation,
     LatticeEvent,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action, Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import HostInventory
 
 
@@ -123,6 +123,20 @@ def started_keys(events: List[LatticeEvent]) -> Dict[str, str]:
     """Public keys learnt from *_started events, by image ref."""
     return {str(e.value("image_ref")): e.public_key for e in events
             if e.kind in ("actor_started", "provider_started") and e.public_key}
+
+
+def bidders(bids: Iterable[Any], inventories: Mapping[str, HostInventory]) -> List[str]:
+    """Hosts that bid, in arrival order, once each, limited to hosts whose inventory was read."""
+    return list(dict.fromkeys(bid.host_id for bid in bids if bid.host_id in inventories))
+
+
+def plan_with_auction(planner: Callable[..., Plan], spec: Any, inventories: Mapping[str, HostInventory],
+                      auction: Callable[[], Iterable[Any]]) -> Plan:
+    """Plan; when new instances must be placed, hold the auction and plan again with its bidders."""
+    plan = planner(spec, inventories)
+    if plan.placements_needed:
+        plan = planner(spec, inventories, bidders(auction(), inventories))
+    return plan
 
 
 def read_inventories(client: ControlClient, host_id: Optional[str] = None) -> Dict[str, HostInventory]:

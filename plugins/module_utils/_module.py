@@ -93,3 +93,11 @@ class LatticeModule:
         for warning in client.warnings:
             self.module.warn(warning)
         del client.warnings[:]
+
+    def report_plan(self, plan: Any) -> bool:
+        """Put a plan's changes into the result; True when its actions are to be sent now."""
+        self.result["changed"] = plan.changed
+        self.result["actions"] = [action.to_dict() for action in plan.actions]
+        if self.diff_mode:
+            self.result["diff"] = {"before": plan.before, "after": plan.after}
+        return bool(plan.actions) and not self.check_mode

@@ -161,6 +161,7 @@ diff:
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
     apply_actions,
+    plan_with_auction,
     read_inventories,
     started_keys,
 )
@@ -208,29 +209,23 @@ def main() -> None:
 
     def converge(client):
         inventories = read_inventories(client, spec.host_id)
-        plan = plan_actor(spec, inventories)
-        if plan.placements_needed:
-            ref = spec.image_ref or ""
-            if not ref:
-                raise InputError("image_ref is needed to place new instances through an auction")
-            bids = client.perform_actor_auction(ref, spec.constraints)
-            bidders = list(dict.fromkeys(bid.host_id for bid in bids if bid.host_id in inventories))
-            plan = plan_actor(spec, inventories, bidders)
-        result = lattice.result
-        result["changed"] = bool(plan.actions)
-        result["actions"] = [action.to_dict() for action in plan.actions]
-        actor_id = spec.actor_id or next((a.params.get("actor_id") for a in plan.actions if "actor_id" in a.params),
+        plan = plan_with_auction(plan_actor, spec, inventories, lambda: place(client))
+        actor_id = spec.actor_id or next((a.params["actor_id"] for a in plan.actions if "actor_id" in a.params),
                                          None) or _known_key(spec, inventories)
+        result = lattice.result
         result["actor"] = {"actor_id": actor_id, "image_ref": spec.image_ref, "hosts": plan.after,
                            "count": sum(view["count"] for view in plan.after.values())}
-        if lattice.diff_mode:
-            result["diff"] = {"before": plan.before, "after": plan.after}
-        if not plan.actions or lattice.check_mode:
+        if not lattice.report_plan(plan):
             return
         events = apply_actions(client, plan.actions, inventories, params["wait"], params["wait_timeout"])
         if events:
             result["events"] = [event.to_dict() for event in events]
             result["actor"]["actor_id"] = actor_id or started_keys(events).get(spec.image_ref or "")
+
+    def place(client):
+        if not spec.image_ref:
+            raise InputError("image_ref is needed to place new instances through an auction")
+        return client.perform_actor_auction(spec.image_ref, spec.constraints)
 
     lattice.run(converge)
 

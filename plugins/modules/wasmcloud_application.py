@@ -144,7 +144,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._application imp
     plan_links,
     resolve_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions, bidders, read_inventories
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError, NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
 
@@ -213,7 +213,7 @@ def main() -> None:
                 else:
                     entry = app.providers[name]
                     found = client.perform_provider_auction(entry.provider_ref, entry.link_name, entry.constraints)
-                bids[(kind, name)] = list(dict.fromkeys(b.host_id for b in found if b.host_id in inventories))
+                bids[(kind, name)] = bidders(found, inventories)
             plan = plan_application(app, state, inventories, links, bids, prune=params["prune"])
 
         result = lattice.result

@@ -123,13 +123,8 @@ def main() -> None:
 
     def converge(client):
         plan = plan_link(lattice.params["state"], wanted, client.query_links())
-        result = lattice.result
-        result["changed"] = bool(plan.actions)
-        result["actions"] = [action.to_dict() for action in plan.actions]
-        result["link"] = plan.after
-        if lattice.diff_mode:
-            result["diff"] = {"before": plan.before, "after": plan.after}
-        if plan.actions and not lattice.check_mode:
+        lattice.result["link"] = plan.after
+        if lattice.report_plan(plan):
             apply_actions(client, plan.actions, {}, wait=False, wait_timeout=0)
 
     lattice.run(converge)

@@ -136,6 +136,7 @@ import json
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
     apply_actions,
+    plan_with_auction,
     read_inventories,
     started_keys,
 )
@@ -194,19 +195,12 @@ def main() -> None:
 
     def converge(client):
         inventories = read_inventories(client, spec.host_id)
-        plan = plan_provider(spec, inventories)
-        if plan.placements_needed:
-            bids = client.perform_provider_auction(spec.provider_ref, spec.link_name, spec.constraints)
-            bidders = list(dict.fromkeys(bid.host_id for bid in bids if bid.host_id in inventories))
-            plan = plan_provider(spec, inventories, bidders)
-        result = lattice.result
-        result["changed"] = bool(plan.actions)
-        result["actions"] = [action.to_dict() for action in plan.actions]
+        plan = plan_with_auction(plan_provider, spec, inventories, lambda: client.perform_provider_auction(
+            spec.provider_ref, spec.link_name, spec.constraints))
         known_id = spec.provider_id or next((v["provider_id"] for v in plan.before.values() if v["provider_id"]), None)
+        result = lattice.result
         result["provider"] = {"provider_id": known_id, "link_name": spec.link_name, "hosts": plan.after}
-        if lattice.diff_mode:
-            result["diff"] = {"before": plan.before, "after": plan.after}
-        if not plan.actions or lattice.check_mode:
+        if not lattice.report_plan(plan):
             return
         events = apply_actions(client, plan.actions, inventories, params["wait"], params["wait_timeout"])
         if events:
