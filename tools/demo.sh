@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's demo: a 3-host sandbox lattice on a fresh nats-server, the demo playbook run twice
-# (the second run changes nothing), then everything started here is stopped by PID.
+# The README's demo: a 3-host sandbox lattice on a fresh nats-server, shown through the inventory plugin,
+# the demo application deployed with playbooks/deploy.yml twice (the second run changes nothing), and a
+# report of what runs where. Everything started here is stopped by PID at the end.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -37,9 +38,30 @@ export WASMCLOUD_LATTICE_PREFIX=demo WASMCLOUD_AUCTION_TIMEOUT=0.5
 export ANSIBLE_COLLECTIONS_PATH="$ROOT/.build/collections" ANSIBLE_PYTHON_INTERPRETER="$VENV_BIN/python"
 export ANSIBLE_LOCALHOST_WARNING=false ANSIBLE_INVENTORY_UNPARSED_WARNING=false PATH="$VENV_BIN:$PATH"
 
+cat >"$work/demo.wasmcloud.yml" <<YAML
+plugin: wasmcloud.lattice.hosts
+lattice: demo
+auction_timeout: 0.5
+discovery_stall: 0.25
+keyed_groups:
+  - key: wasmcloud_labels.zone
+    prefix: zone
+YAML
+
 echo
-echo "== first run: starts the provider, the actors and the link"
-ansible-playbook playbooks/demo.yml
+echo "== the lattice's hosts through the inventory plugin (ansible-inventory --graph)"
+ansible-inventory -i "$work/demo.wasmcloud.yml" --graph
+
+echo
+echo "== deploy examples/demo-app.yml with playbooks/deploy.yml (first run: starts, then verifies)"
+ansible-playbook playbooks/deploy.yml -e spec_file=examples/demo-app.yml -e app=demo
+
 echo
 echo "== second run: nothing to do, no command sent"
-ansible-playbook playbooks/demo.yml | tail -n 3
+ansible-playbook playbooks/deploy.yml -e spec_file=examples/demo-app.yml -e app=demo | tail -n 3
+
+echo
+echo "== what runs where: a Markdown and HTML report of the lattice"
+ansible-playbook playbooks/report.yml -e report_dir="$ROOT/lattice-report" | tail -n 3
+echo "report: $ROOT/lattice-report/lattice.md and lattice.html"
+sed -n '1,40p' "$ROOT/lattice-report/lattice.md"
