@@ -34,7 +34,7 @@ RUN_ENV = PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ROOT)
 PYTEST = $(RUN_ENV) $(VPY) -m pytest -q -p no:cacheprovider --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS)
 
-.PHONY: setup test unit integration sanity demo build clean
+.PHONY: setup test unit integration sanity demo build clean bench
 
 setup: $(STAMP) $(COLLECTION_LINK)
 
@@ -80,3 +80,8 @@ clean:
 	rm -rf $(VENV) .build tests/output .pytest_cache .hypothesis
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -f wasmcloud-lattice-*.tar.gz
+
+# Benchmarks (ratios against baselines measured in the same run); BENCH_ARGS=--quick for a fast pass.
+bench: setup
+	$(VPY) -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
+	$(RUN_ENV) $(VPY) -m benchmarks $(BENCH_ARGS)

@@ -139,12 +139,16 @@ def plan_with_auction(planner: Callable[..., Plan], spec: Any, inventories: Mapp
     return plan
 
 
-def read_inventories(client: ControlClient, host_id: Optional[str] = None) -> Dict[str, HostInventory]:
-    """Inventories of one host (when given) or of every host that answers discovery."""
+def read_inventories(client: ControlClient, host_id: Optional[str] = None,
+                     stall: Optional[float] = None) -> Dict[str, HostInventory]:
+    """Inventories of one host (when given) or of every host that answers discovery.
+
+    ``stall`` ends discovery once no new host has answered for that long.
+    """
     if host_id:
         try:
             return {host_id: client.get_host_inventory(host_id)}
         except NoResponseError:
             return {}  # the planner reports the missing host in the caller's terms
-    hosts = client.get_hosts()
+    hosts = client.get_hosts(stall=stall)
     return client.get_inventories([host.id for host in hosts])

@@ -40,6 +40,9 @@ class LatticeModule:
         self.result: Dict[str, Any] = {"changed": False}
         if not HAS_NATS:
             self.module.fail_json(msg=missing_required_lib("nats-py"), exception=str(NATS_IMPORT_ERROR))
+        stall = self.params.get("discovery_stall")
+        if stall is not None and stall <= 0:
+            self.module.fail_json(msg="discovery_stall must be a positive number of seconds, got %r" % stall)
 
     @property
     def check_mode(self) -> bool:

@@ -62,6 +62,11 @@ options:
         so they also mark which instances this task owns.
     type: dict
     default: {}
+  discovery_stall:
+    description:
+      - Without O(host_id), finish host discovery and auctions once no new host has answered for this many
+        seconds, instead of waiting the whole O(auction_timeout). Hosts slower than this to answer are missed.
+    type: float
   wait:
     description:
       - Wait until the hosts report every start, stop or update in the control events.
@@ -177,6 +182,7 @@ ARGSPEC = {
     "constraints": {"type": "dict", "default": {}},
     "count": {"type": "int", "default": 1},
     "annotations": {"type": "dict", "default": {}},
+    "discovery_stall": {"type": "float"},
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "float", "default": 60.0},
 }
@@ -208,7 +214,7 @@ def main() -> None:
         lattice.fail(exc)
 
     def converge(client):
-        inventories = read_inventories(client, spec.host_id)
+        inventories = read_inventories(client, spec.host_id, params["discovery_stall"])
         plan = plan_with_auction(plan_actor, spec, inventories, lambda: place(client))
         actor_id = spec.actor_id or next((a.params["actor_id"] for a in plan.actions if "actor_id" in a.params),
                                          None) or _known_key(spec, inventories)
@@ -225,7 +231,7 @@ def main() -> None:
     def place(client):
         if not spec.image_ref:
             raise InputError("image_ref is needed to place new instances through an auction")
-        return client.perform_actor_auction(spec.image_ref, spec.constraints)
+        return client.perform_actor_auction(spec.image_ref, spec.constraints, stall=params["discovery_stall"])
 
     lattice.run(converge)
 

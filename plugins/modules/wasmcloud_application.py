@@ -58,6 +58,11 @@ options:
       lists, and remove its actors' links that the spec no longer lists.
     type: bool
     default: false
+  discovery_stall:
+    description:
+      - Finish host discovery and auctions once no new host has answered for this many
+        seconds, instead of waiting the whole O(auction_timeout). Hosts slower than this to answer are missed.
+    type: float
   wait:
     description: Wait for the control events that confirm every start and stop.
     type: bool
@@ -135,6 +140,7 @@ events:
   elements: dict
 """
 
+import asyncio
 import os
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
@@ -161,6 +167,7 @@ ARGSPEC = {
     "spec_file": {"type": "path"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "prune": {"type": "bool", "default": False},
+    "discovery_stall": {"type": "float"},
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "float", "default": 60.0},
 }
@@ -190,6 +197,19 @@ def read_links(client, inventories):
         return []  # no host at all: nobody to ask, and nothing linked
 
 
+def auction(client, app, kind: str, name: str, stall=None):
+    """One entry's auction (a coroutine): they all run at once, so placing many entries costs one window."""
+    if kind == "actor":
+        return client.aio.perform_actor_auction(app.actors[name].image_ref, app.actors[name].constraints, stall=stall)
+    entry = app.providers[name]
+    return client.aio.perform_provider_auction(entry.provider_ref, entry.link_name, entry.constraints, stall=stall)
+
+
+async def all_auctions(client, app, placements, stall):
+    # gathered inside the client's own event loop
+    return await asyncio.gather(*(auction(client, app, kind, name, stall) for kind, name in placements))
+
+
 def main() -> None:
     lattice = LatticeModule(ARGSPEC, required_one_of=[("spec", "spec_file")],
                             mutually_exclusive=[("spec", "spec_file")])
@@ -202,19 +222,14 @@ def main() -> None:
 
     def converge(client):
         state = params["state"]
-        inventories = read_inventories(client)
+        inventories = read_inventories(client, stall=params["discovery_stall"])
         links = read_links(client, inventories)
         plan = plan_application(app, state, inventories, links, prune=params["prune"])
         if plan.placements():
-            bids = {}
-            for kind, name in plan.placements():
-                if kind == "actor":
-                    found = client.perform_actor_auction(app.actors[name].image_ref, app.actors[name].constraints)
-                else:
-                    entry = app.providers[name]
-                    found = client.perform_provider_auction(entry.provider_ref, entry.link_name, entry.constraints)
-                bids[(kind, name)] = bidders(found, inventories)
-            plan = plan_application(app, state, inventories, links, bids, prune=params["prune"])
+            bids = dict(zip(plan.placements(), client.run(all_auctions(client, app, plan.placements(), params["discovery_stall"]))))
+            plan = plan_application(app, state, inventories, links,
+                                    {key: bidders(found, inventories) for key, found in bids.items()},
+                                    prune=params["prune"])
 
         result = lattice.result
         result["changed"] = plan.changed
@@ -231,7 +246,7 @@ def main() -> None:
         link_actions = plan.links
         if plan.pending_links:
             # keys of what was just started are known now
-            inventories = read_inventories(client)
+            inventories = read_inventories(client, stall=params["discovery_stall"])
             actor_keys, provider_keys = resolve_keys(app, inventories)
             link_actions, pending, views = plan_links(app, state, read_links(client, inventories), actor_keys,
                                                       provider_keys)

@@ -62,6 +62,11 @@ options:
     description: Annotations put on the provider when it starts.
     type: dict
     default: {}
+  discovery_stall:
+    description:
+      - Without O(host_id), finish host discovery and auctions once no new host has answered for this many
+        seconds, instead of waiting the whole O(auction_timeout). Hosts slower than this to answer are missed.
+    type: float
   wait:
     description: Wait until the hosts report the provider started (or stopped) in the control events.
     type: bool
@@ -154,6 +159,7 @@ ARGSPEC = {
     "constraints": {"type": "dict", "default": {}},
     "configuration": {"type": "raw"},
     "annotations": {"type": "dict", "default": {}},
+    "discovery_stall": {"type": "float"},
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "float", "default": 60.0},
 }
@@ -194,9 +200,9 @@ def main() -> None:
         lattice.fail(exc)
 
     def converge(client):
-        inventories = read_inventories(client, spec.host_id)
+        inventories = read_inventories(client, spec.host_id, params["discovery_stall"])
         plan = plan_with_auction(plan_provider, spec, inventories, lambda: client.perform_provider_auction(
-            spec.provider_ref, spec.link_name, spec.constraints))
+            spec.provider_ref, spec.link_name, spec.constraints, stall=params["discovery_stall"]))
         known_id = spec.provider_id or next((v["provider_id"] for v in plan.before.values() if v["provider_id"]), None)
         result = lattice.result
         result["provider"] = {"provider_id": known_id, "link_name": spec.link_name, "hosts": plan.after}

@@ -77,8 +77,9 @@ def test_actor_across_hosts_by_constraints_spreads_and_scales_down(trio, tmp_pat
     constraints: {zone: a}
     count: "{{ wanted }}"
     annotations: {app: echo}
+    discovery_stall: "{{ stall | default(omit) }}"
 """ % ECHO)
-    up = playbook(book, "-e", "wanted=4")
+    up = playbook(book, "-e", "wanted=4", "-e", "stall=0.3")
     assert up.returncode == 0, up.output
     counts = {h: len(trio.inventory(h)["actors"][0]["instances"]) for h in zone_a}
     assert counts == {zone_a[0]: 2, zone_a[1]: 2}
