@@ -1,0 +1,478 @@
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+"""The six scenarios of the benchmark. Each returns one figure (see report.Figure).
+
+Every figure that can be is a ratio against a baseline measured in the same run, interleaved with
+it, so that a busy shared machine slows both sides alike. The sandbox lattice runs in this process
+(on its own thread); what is timed runs in child processes: ansible-playbook, ansible-inventory, or
+the client probe (benchmarks/probe.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence
+
+import yaml
+
+from benchmarks.common import (
+    MEMORY_METHOD,
+    BenchmarkError,
+    ansible_env,
+    log,
+    loglog_slope,
+    measure,
+    median,
+    probe,
+    rounded,
+    run_playbook,
+    tool,
+    write_playbook,
+)
+from benchmarks.report import Figure
+from sandbox import NatsServer, SandboxLattice
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
+
+ZONES = "abcde"
+
+# Sizes and repetitions: FULL for the real run, QUICK for the smoke test (shape only, tiny sizes).
+FULL: Dict[str, Dict[str, Any]] = {
+    "task_overhead": {"tasks": 10, "hosts": 3, "reps": 5},
+    "op_latency": {"iterations": 300, "warmup": 30},
+    "discovery_100": {"hosts": 100, "auction_timeout": 2.0, "stall": 0.2, "early_reps": 5, "full_reps": 2},
+    "inventory_500": {"hosts": 500, "auction_timeout": 2.0, "reps": 2},
+    "app_converge": {"hosts": 10, "actors": 50, "providers": 10, "links": 20, "auction_timeout": 2.0, "stall": 0.25,
+                     "reps": 3, "default_auction_timeout": None},
+    "scaling": {"sizes": [10, 100, 1000], "stall": 0.2, "auction_timeout": 2.0, "listing_reps": 3,
+                "inventory_reps": 2},
+}
+QUICK: Dict[str, Dict[str, Any]] = {
+    "task_overhead": {"tasks": 2, "hosts": 1, "reps": 1},
+    "op_latency": {"iterations": 20, "warmup": 5},
+    "discovery_100": {"hosts": 10, "auction_timeout": 0.5, "stall": 0.1, "early_reps": 1, "full_reps": 1},
+    "inventory_500": {"hosts": 10, "auction_timeout": 0.5, "reps": 1},
+    "app_converge": {"hosts": 2, "actors": 3, "providers": 2, "links": 2, "auction_timeout": 0.5, "stall": 0.1,
+                     "reps": 1, "default_auction_timeout": None},
+    "scaling": {"sizes": [2, 5, 10], "stall": 0.1, "auction_timeout": 0.5, "listing_reps": 1, "inventory_reps": 1},
+}
+
+
+@dataclass
+class Context:
+    """What the scenarios share: one nats-server, a scratch directory, the sizes."""
+
+    server: NatsServer
+    work: Path
+    quick: bool
+    config: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def nats_url(self) -> str:
+        return self.server.url
+
+    @contextlib.contextmanager
+    def lattice(self, hosts: int, labels: Any = None) -> Iterator[SandboxLattice]:
+        """A fresh lattice (unique name) of ``hosts`` hosts on the run's server, stopped afterwards."""
+        lattice = SandboxLattice(self.nats_url, lattice="bench%s" % uuid.uuid4().hex[:10])
+        try:
+            started = time.perf_counter()
+            lattice.start(hosts, labels)
+            log("  lattice %s: %d hosts up in %.2fs" % (lattice.lattice, hosts, time.perf_counter() - started))
+            settle()
+            yield lattice
+        finally:
+            lattice.stop()
+            gc.unfreeze()
+
+    def client(self, lattice: SandboxLattice, **options: Any) -> ControlClient:
+        values = {"nats_url": self.nats_url, "lattice": lattice.lattice}
+        values.update(options)
+        return ControlClient(ConnectionSettings.from_options(values))
+
+
+def settle() -> None:
+    """Keep the emulated hosts from pausing all at once while something is timed.
+
+    All hosts of a sandbox lattice share this process, so one full garbage collection over a
+    thousand hosts' objects (100 ms and more) stops every one of them at the same moment, which
+    independent real hosts never do; a listing's early finish then takes the pause for the end of the
+    replies. Collecting now and freezing what exists keeps later collections short.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def zone_labels(count: int) -> List[Dict[str, str]]:
+    """Labels for ``count`` hosts: zones a..e, as evenly as possible (host i in zone i*5//count)."""
+    return [{"zone": ZONES[index * len(ZONES) // max(count, 1)]} for index in range(count)]
+
+
+def actor_ref(index: int) -> str:
+    return "wasmcloud.azurecr.io/benchactor%d:0.1.0" % index
+
+
+def provider_ref(index: int) -> str:
+    return "wasmcloud.azurecr.io/benchprov%d:0.1.0" % index
+
+
+def wait_until(predicate: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise BenchmarkError("timed out after %gs waiting for %s" % (timeout, what))
+        time.sleep(0.05)
+
+
+def populate(ctx: Context, lattice: SandboxLattice, actors_per_host: int, providers_per_host: int) -> None:
+    """Start actors and providers on every host (not timed), so that inventories have content."""
+    hosts = lattice.hosts
+    with ctx.client(lattice, timeout=10) as client:
+        async def fill() -> None:
+            gate = asyncio.Semaphore(64)
+
+            async def one(index: int, host: str) -> None:
+                async with gate:
+                    for offset in range(actors_per_host):
+                        await client.aio.start_actor(host, actor_ref((index + offset) % 7), 1 + offset % 2)
+                    for offset in range(providers_per_host):
+                        await client.aio.start_provider(host, provider_ref((index + offset) % 3))
+
+            await asyncio.gather(*(one(index, host) for index, host in enumerate(hosts)))
+
+        client.run(fill())
+
+    def ready() -> bool:
+        for host in hosts:
+            inventory = lattice.inventory(host)
+            if len(inventory["actors"]) < actors_per_host or len(inventory["providers"]) < providers_per_host:
+                return False
+        return True
+
+    wait_until(ready, "the actors and providers of %d hosts to start" % len(hosts))
+    settle()
+
+
+def interleaved(runs: Mapping[str, Callable[[], float]], reps: int) -> Dict[str, List[float]]:
+    """Each callable ``reps`` times, in an order that rotates every round (no side always goes first)."""
+    names = list(runs)
+    times: Dict[str, List[float]] = {name: [] for name in names}
+    for rep in range(reps):
+        shift = rep % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(runs[name]())
+    return times
+
+
+# -- task_overhead ------------------------------------------------------------------------------------
+
+
+def task_overhead(ctx: Context) -> Figure:
+    """10 converged wasmcloud_actor tasks (host_id given) against 10 ansible.builtin.ping tasks."""
+    cfg = ctx.config["task_overhead"]
+    tasks = cfg["tasks"]
+    with ctx.lattice(cfg["hosts"]) as lattice:
+        hosts = lattice.hosts
+        defaults = {"nats_url": ctx.nats_url, "lattice": lattice.lattice}
+        actor_tasks = ["- wasmcloud.lattice.wasmcloud_actor:\n    image_ref: %s\n    host_id: %s\n    count: 1"
+                       % (actor_ref(index), hosts[index % len(hosts)]) for index in range(tasks)]
+        books = {
+            "actor": write_playbook(ctx.work / "overhead_actor.yml", actor_tasks, defaults),
+            "ping": write_playbook(ctx.work / "overhead_ping.yml", ["- ansible.builtin.ping:"] * tasks, defaults),
+            "empty": write_playbook(ctx.work / "overhead_empty.yml", [], defaults),
+        }
+        first = run_playbook(books["actor"]).check("the converging wasmcloud_actor playbook")
+        if first.recap()["changed"] != tasks:
+            raise BenchmarkError("the first wasmcloud_actor run changed %d of %d tasks" % (first.recap()["changed"], tasks))
+        run_playbook(books["ping"]).check("the warm-up ping playbook")
+        lattice.clear_records()
+
+        def timed(name: str) -> Callable[[], float]:
+            def run() -> float:
+                result = run_playbook(books[name]).check("the %s playbook" % name)
+                recap = result.recap()
+                if recap["changed"] or recap["failed"]:
+                    raise BenchmarkError("the %s playbook was not idempotent: %s" % (name, recap))
+                return result.seconds
+            return run
+
+        times = interleaved({name: timed(name) for name in books}, cfg["reps"])
+        commands = len(lattice.commands())
+    if commands:
+        raise BenchmarkError("converged wasmcloud_actor tasks sent %d commands" % commands)
+    actor, ping, empty = (median(times[name]) for name in ("actor", "ping", "empty"))
+    per_actor, per_ping = (actor - empty) / tasks, (ping - empty) / tasks
+    return Figure(
+        "task_overhead", actor / ping, 1.3, unit="x",
+        what="%d converged wasmcloud_actor tasks (host_id) vs %d ping tasks, wall time" % (tasks, tasks),
+        detail={"actor_playbook_s": rounded(actor), "ping_playbook_s": rounded(ping),
+                "empty_playbook_s": rounded(empty), "per_actor_task_ms": rounded(per_actor * 1000, 1),
+                "per_ping_task_ms": rounded(per_ping * 1000, 1),
+                "extra_per_task_ms": rounded((per_actor - per_ping) * 1000, 1), "commands_sent": commands,
+                "reps": cfg["reps"], "runs_s": {name: [rounded(value) for value in values] for name, values in times.items()}},
+        note="a ping task costs %.0f ms, a converged wasmcloud_actor task %.0f ms. The extra %.0f ms is spent in the "
+             "module's own Python process: importing nats-py and asyncio, importing the collection's module_utils "
+             "(AnsiballZ ships them as source, so they are compiled at every task), then one NATS connect and one "
+             "inventory request (a few milliseconds)." % (per_ping * 1000, per_actor * 1000, (per_actor - per_ping) * 1000))
+
+
+# -- op_latency -----------------------------------------------------------------------------------------
+
+
+def op_latency(ctx: Context) -> Figure:
+    """The client's start_actor ack round trip against a raw nats-py request with the same bytes."""
+    cfg = ctx.config["op_latency"]
+    with ctx.lattice(1) as lattice:
+        result = probe("op_latency", nats_url=ctx.nats_url, lattice=lattice.lattice, host_id=lattice.hosts[0],
+                       actor_ref=actor_ref(0), iterations=cfg["iterations"], warmup=cfg["warmup"])
+    client, raw = sorted(result["client"]), sorted(result["raw"])
+
+    def p90(values: Sequence[float]) -> float:
+        return values[min(len(values) - 1, int(len(values) * 0.9))]
+
+    return Figure(
+        "op_latency", median(client) / median(raw), 1.5, unit="x",
+        what="ControlClient.start_actor ack vs raw nats-py request/reply, ratio of medians",
+        detail={"client_median_ms": rounded(median(client) * 1000), "raw_median_ms": rounded(median(raw) * 1000),
+                "client_p90_ms": rounded(p90(client) * 1000), "raw_p90_ms": rounded(p90(raw) * 1000),
+                "iterations": cfg["iterations"], "subject": result["subject"]})
+
+
+# -- discovery_100 ----------------------------------------------------------------------------------------
+
+
+def discovery(ctx: Context) -> Figure:
+    """Host listing with the early finish (discovery_stall) against the whole auction_timeout."""
+    cfg = ctx.config["discovery_100"]
+    hosts, window, stall = cfg["hosts"], cfg["auction_timeout"], cfg["stall"]
+    with ctx.lattice(hosts, zone_labels(hosts)) as lattice:
+        common = {"nats_url": ctx.nats_url, "lattice": lattice.lattice, "auction_timeout": window}
+        spread = probe("spread", window=min(window, 1.0), **common)
+        early = probe("listing", stall=stall, reps=cfg["early_reps"], **common)["runs"]
+        full = probe("listing", stall=None, reps=cfg["full_reps"], **common)["runs"]
+    found = min(run["found"] for run in early)
+    early_s, full_s = median([run["seconds"] for run in early]), median([run["seconds"] for run in full])
+    ratio = early_s / full_s
+    return Figure(
+        "discovery_100", ratio, 0.15, unit="x",
+        ok=found == hosts and ratio <= 0.15,
+        what="listing %d hosts, early finish (stall %gs) vs full auction_timeout %gs: time ratio, hosts found"
+             % (hosts, stall, window),
+        detail={"hosts": hosts, "found": found, "found_pct": rounded(100.0 * found / hosts, 1),
+                "found_full_window": min(run["found"] for run in full), "early_s": rounded(early_s),
+                "full_s": rounded(full_s), "stall_s": stall, "auction_timeout_s": window,
+                "slowest_reply_ms": _ms(spread["last"]), "largest_reply_gap_ms": _ms(spread["max_gap"]),
+                "replies_to_raw_listing": spread["replies"]})
+
+
+def _ms(seconds: Optional[float]) -> Optional[float]:
+    return None if seconds is None else rounded(seconds * 1000, 1)
+
+
+# -- inventory_500 ---------------------------------------------------------------------------------------
+
+
+def _inventory_config(path: Path, nats_url: str, lattice: str, **options: Any) -> Path:
+    config = {"plugin": "wasmcloud.lattice.hosts", "nats_url": nats_url, "lattice": lattice, "fetch_inventory": True,
+              "keyed_groups": [{"key": "wasmcloud_labels.zone", "prefix": "zone"}]}
+    config.update(options)
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def _run_inventory(config: Path) -> Any:
+    """One timed ``ansible-inventory --list``; returns the run and how many lattice hosts (with actors) it listed."""
+    result = measure([tool("ansible-inventory"), "-i", str(config), "--list"], env=ansible_env(), timeout=600,
+                     memory=True)
+    result.check("ansible-inventory --list")
+    try:
+        hostvars = json.loads(result.stdout)["_meta"]["hostvars"]
+    except (ValueError, KeyError):
+        raise BenchmarkError("ansible-inventory printed no inventory: %s" % result.tail())
+    listed = [name for name, values in hostvars.items() if values.get("wasmcloud_host_id")]
+    with_actors = [name for name in listed if hostvars[name].get("wasmcloud_actors")]
+    if len(with_actors) != len(listed):
+        raise BenchmarkError("%d of %d listed hosts came without their actors; stderr: %s"
+                             % (len(listed) - len(with_actors), len(listed), result.stderr[-800:]))
+    return result, len(listed)
+
+
+def inventory(ctx: Context) -> Figure:
+    """ansible-inventory --list, fetch_inventory on, over the whole auction_timeout (no early finish)."""
+    cfg = ctx.config["inventory_500"]
+    hosts, window = cfg["hosts"], cfg["auction_timeout"]
+    with ctx.lattice(hosts, zone_labels(hosts)) as lattice:
+        populate(ctx, lattice, actors_per_host=2, providers_per_host=1)
+        config = _inventory_config(ctx.work / "inventory_500.wasmcloud.yml", ctx.nats_url, lattice.lattice,
+                                   auction_timeout=window)
+        outcomes = [_run_inventory(config) for rep in range(cfg["reps"])]
+    runs = [run for run, listed in outcomes]
+    found = min(listed for run, listed in outcomes)
+    startup = measure([tool("ansible-inventory"), "-i", "localhost,", "--list"], env=ansible_env()).check(
+        "ansible-inventory of a static inventory")
+    wall = median([run.seconds for run in runs])
+    peak = max(run.peak_mib for run in runs)
+    beyond = wall - window
+    return Figure(
+        "inventory_500", beyond, 2.0, unit="s", ok=beyond <= 2.0 and peak <= 200.0 and found == hosts,
+        what="ansible-inventory --list of %d hosts with inventories: wall minus auction_timeout %gs; peak memory"
+             % (hosts, window),
+        extra={"peak_mib": rounded(peak, 1), "peak_target_mib": 200.0},
+        detail={"hosts": hosts, "found": found, "wall_s": rounded(wall), "auction_timeout_s": window, "peak_mib": rounded(peak, 1),
+                "peak_method": MEMORY_METHOD,
+                "static_inventory_startup_s": rounded(startup.seconds),
+                "runs_s": [rounded(run.seconds) for run in runs]})
+
+
+# -- app_converge ----------------------------------------------------------------------------------------
+
+
+def application_spec(hosts: int, actors: int, providers: int, links: int) -> Dict[str, Any]:
+    """Providers and actors placed by zone (auctions on the first run), links actor i -> provider i mod P."""
+    zones = sorted({label["zone"] for label in zone_labels(hosts)})
+    return {
+        "providers": [{"name": "p%d" % index, "provider_ref": provider_ref(index),
+                       "contract_id": "sandbox:benchprov%d" % index, "constraints": {"zone": zones[index % len(zones)]}}
+                      for index in range(providers)],
+        "actors": [{"name": "a%d" % index, "image_ref": actor_ref(index), "count": 1,
+                    "constraints": {"zone": zones[index % len(zones)]}} for index in range(actors)],
+        "links": [{"actor": "a%d" % index, "provider": "p%d" % (index % providers),
+                   "contract_id": "sandbox:benchprov%d" % (index % providers), "values": {"INDEX": str(index)}}
+                  for index in range(links)],
+    }
+
+
+def app_converge(ctx: Context) -> Figure:
+    """wasmcloud_application: first run, then a converged run (no command) against a one-ping playbook."""
+    cfg = ctx.config["app_converge"]
+    hosts = cfg["hosts"]
+    spec = application_spec(hosts, cfg["actors"], cfg["providers"], cfg["links"])
+    spec_file = ctx.work / "application.yml"
+    spec_file.write_text(yaml.safe_dump(spec))
+    # the default auction window, finished early once replies stop (the module's discovery_stall)
+    task = "- wasmcloud.lattice.wasmcloud_application:\n    name: bench\n    spec_file: %s\n    discovery_stall: %s" % (
+        spec_file, cfg["stall"])
+    with ctx.lattice(hosts, zone_labels(hosts)) as lattice:
+        defaults = {"nats_url": ctx.nats_url, "lattice": lattice.lattice, "auction_timeout": cfg["auction_timeout"]}
+        books = {"application": write_playbook(ctx.work / "app.yml", [task], defaults),
+                 "ping": write_playbook(ctx.work / "app_ping.yml", ["- ansible.builtin.ping:"], defaults)}
+        spread = probe("spread", nats_url=ctx.nats_url, lattice=lattice.lattice, window=0.5)
+        first = run_playbook(books["application"]).check("the first wasmcloud_application run")
+        expected = cfg["actors"] + cfg["providers"] + cfg["links"]
+        sent_first = len(lattice.commands())
+        if first.recap()["changed"] != 1 or sent_first != expected:
+            raise BenchmarkError("the first run sent %d commands (expected %d): %s" % (sent_first, expected, first.tail()))
+        lattice.clear_records()
+
+        def timed(name: str) -> Callable[[], float]:
+            def run() -> float:
+                result = run_playbook(books[name]).check("the %s playbook" % name)
+                if result.recap()["changed"]:
+                    raise BenchmarkError("the converged %s run reported changes: %s" % (name, result.tail()))
+                return result.seconds
+            return run
+
+        times = interleaved({name: timed(name) for name in ("application", "ping")}, cfg["reps"])
+        at_default: Dict[str, Any] = {}
+        if cfg.get("default_auction_timeout"):
+            # The same converged run at the collection's default window, to show what the window costs.
+            books["default_window"] = write_playbook(ctx.work / "app_default_window.yml", [task],
+                                                     dict(defaults, auction_timeout=cfg["default_auction_timeout"]))
+            seconds = timed("default_window")()
+            at_default = {"auction_timeout_s": cfg["default_auction_timeout"], "second_run_s": rounded(seconds),
+                          "ratio": rounded(seconds / median(times["ping"]), 2)}
+        sent_second = len(lattice.commands())
+    second, ping = median(times["application"]), median(times["ping"])
+    ratio = second / ping
+    return Figure(
+        "app_converge", ratio, 2.0, unit="x", ok=ratio <= 2.0 and sent_second == 0,
+        what="wasmcloud_application (%d actors, %d providers, %d links, %d hosts), converged run vs one ping task; "
+             "auction_timeout %gs, discovery_stall %gs" % (cfg["actors"], cfg["providers"], cfg["links"], hosts, cfg["auction_timeout"], cfg["stall"]),
+        detail={"first_run_s": rounded(first.seconds), "first_run_commands": sent_first,
+                "second_run_s": rounded(second), "second_run_commands": sent_second, "ping_playbook_s": rounded(ping),
+                "auction_timeout_s": cfg["auction_timeout"], "second_run_minus_window_s": rounded(second - cfg["auction_timeout"]),
+                "slowest_discovery_reply_ms": _ms(spread["last"]), "at_default_auction_timeout": at_default,
+                "runs_s": {name: [rounded(value) for value in values] for name, values in times.items()}},
+        note=_window_note(cfg, second, ping, at_default, first.seconds))
+
+
+def _window_note(cfg: Mapping[str, Any], second: float, ping: float, at_default: Mapping[str, Any], first: float) -> str:
+    """How the auction window shows in the application runs, in words."""
+    text = ("auction_timeout %gs with discovery_stall %gs: discovery and the auctions end once replies stop; "
+            "the converged run takes %.2f s (%.2fx the ping playbook)." % (cfg["auction_timeout"], cfg["stall"], second,
+                                                                         second / ping))
+    if at_default:
+        text += " At the default auction_timeout of %gs it takes %.2f s (%.2fx)." % (
+            at_default["auction_timeout_s"], at_default["second_run_s"], at_default["ratio"])
+    text += " The first run holds its %d auctions concurrently and took %.1f s." % (cfg["actors"] + cfg["providers"], first)
+    return text
+
+
+# -- scaling --------------------------------------------------------------------------------------------
+
+
+def scaling(ctx: Context) -> Figure:
+    """Host listing (early finish) and ansible-inventory (fetch_inventory) time for growing lattices."""
+    cfg = ctx.config["scaling"]
+    stall, window = cfg["stall"], cfg["auction_timeout"]
+    rows = []
+    for hosts in [1] + list(cfg["sizes"]):  # one host: the fixed part (process start, stall wait)
+        with ctx.lattice(hosts, zone_labels(hosts)) as lattice:
+            populate(ctx, lattice, actors_per_host=1, providers_per_host=0)
+            listing = probe("listing", nats_url=ctx.nats_url, lattice=lattice.lattice, auction_timeout=window,
+                            stall=stall, reps=cfg["listing_reps"])["runs"]
+            config = _inventory_config(ctx.work / ("scaling_%d.wasmcloud.yml" % hosts), ctx.nats_url, lattice.lattice,
+                                       auction_timeout=window, discovery_stall=stall, hostname="host_id")
+            outcomes = [_run_inventory(config) for rep in range(cfg["inventory_reps"])]
+        runs = [run for run, listed in outcomes]
+        rows.append({"hosts": hosts, "listing_s": rounded(median([run["seconds"] for run in listing]), 4),
+                     "listing_found": min(run["found"] for run in listing),
+                     "inventory_s": rounded(median([run.seconds for run in runs]), 4),
+                     "inventory_found": min(listed for run, listed in outcomes),
+                     "inventory_peak_mib": rounded(max(run.peak_mib for run in runs), 1)})
+        log("  %d hosts: listing %.3fs, inventory %.3fs" % (hosts, rows[-1]["listing_s"], rows[-1]["inventory_s"]))
+    base, measured = rows[0], rows[1:]
+    previous = base
+    for row in measured:
+        for kind in ("listing", "inventory"):
+            # Marginal cost per host from the previous size: flat or falling means linear or better.
+            row[kind + "_ms_per_host"] = rounded(1000 * (row[kind + "_s"] - previous[kind + "_s"])
+                                                 / (row["hosts"] - previous["hosts"]), 3)
+        previous = row
+    sizes = [row["hosts"] for row in measured]
+    slopes = {kind: rounded(loglog_slope(sizes, [row[kind + "_s"] for row in measured]), 3)
+              for kind in ("listing", "inventory")}
+    # The same slope over the part that grows (each time minus the one-host time), last segment only.
+    variable = {}
+    if len(measured) >= 2:
+        low, high = measured[-2], measured[-1]
+        for kind in ("listing", "inventory"):
+            variable[kind] = rounded(loglog_slope(
+                [low["hosts"], high["hosts"]],
+                [max(low[kind + "_s"] - base[kind + "_s"], 1e-3), max(high[kind + "_s"] - base[kind + "_s"], 1e-3)]), 3)
+    found_all = all(row["listing_found"] == row["hosts"] == row["inventory_found"] for row in rows)
+    value = max(slopes.values())
+    return Figure(
+        "scaling", value, 1.1, unit="slope", ok=value <= 1.1 and found_all,
+        what="log-log slope of listing and inventory time over %s hosts (1 = linear)" % "/".join(str(s) for s in sizes),
+        extra={"rows": rows},
+        detail={"slopes": slopes, "variable_part_slopes_last_segment": variable, "stall_s": stall,
+                "auction_timeout_s": window, "all_found": found_all, "baseline_hosts": 1})
+
+
+SCENARIOS: Dict[str, Callable[[Context], Figure]] = {
+    "task_overhead": task_overhead,
+    "op_latency": op_latency,
+    "discovery_100": discovery,
+    "inventory_500": inventory,
+    "app_converge": app_converge,
+    "scaling": scaling,
+}

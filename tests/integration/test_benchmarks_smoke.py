@@ -1,0 +1,41 @@
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+"""The benchmark runner in its quick mode, as a subprocess: every figure comes out, in the documented shape.
+
+Only the shape is checked, never a target: quick mode uses tiny sizes and one repetition, and timings on a
+shared machine are not something a test may assert.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FIGURES = ("task_overhead", "op_latency", "discovery_100", "inventory_500", "app_converge", "scaling")
+
+
+def test_quick_run_reports_every_figure_as_json(tmp_path: Path) -> None:
+    summary = ROOT / "benchmarks" / "RESULTS.md"
+    summary_before = summary.stat().st_mtime_ns if summary.exists() else None
+
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", "--out", str(tmp_path)],
+                            cwd=str(ROOT), capture_output=True, text=True, timeout=170, check=False)
+
+    assert result.returncode == 0, result.stderr[-4000:]
+    document = json.loads(result.stdout)  # stdout holds the JSON object and nothing else
+    assert set(document["figures"]) == set(FIGURES)
+    for name, figure in document["figures"].items():
+        assert {"value", "target", "ok"} <= set(figure), name
+        assert isinstance(figure["value"], (int, float)) and not isinstance(figure["value"], bool), (name, figure)
+        assert isinstance(figure["target"], (int, float)), (name, figure)
+        assert isinstance(figure["ok"], bool), (name, figure)
+        assert "error" not in figure, (name, figure)
+    assert "peak_mib" in document["figures"]["inventory_500"]
+    rows = document["figures"]["scaling"]["rows"]
+    assert [row["hosts"] for row in rows][0] == 1 and len(rows) >= 3
+    assert json.loads((tmp_path / "benchmarks.json").read_text())["figures"].keys() == document["figures"].keys()
+    # A quick run never rewrites the committed summary of the last full run.
+    assert (summary.stat().st_mtime_ns if summary.exists() else None) == summary_before
