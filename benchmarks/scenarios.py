@@ -406,9 +406,9 @@ def app_converge(ctx: Context) -> Figure:
 
 def _window_note(cfg: Mapping[str, Any], second: float, ping: float, at_default: Mapping[str, Any], first: float) -> str:
     """How the auction window shows in the application runs, in words."""
+    values = (cfg["auction_timeout"], cfg["stall"], second, second / ping)
     text = ("auction_timeout %gs with discovery_stall %gs: discovery and the auctions end once replies stop; "
-            "the converged run takes %.2f s (%.2fx the ping playbook)." % (cfg["auction_timeout"], cfg["stall"], second,
-                                                                         second / ping))
+            "the converged run takes %.2f s (%.2fx the ping playbook)." % values)
     if at_default:
         text += " At the default auction_timeout of %gs it takes %.2f s (%.2fx)." % (
             at_default["auction_timeout_s"], at_default["second_run_s"], at_default["ratio"])

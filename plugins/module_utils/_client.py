@@ -161,9 +161,9 @@ class AsyncControlClient:
     def _what(self, request: Request) -> str:
         return "%s in lattice %r" % (request.operation, self.settings.lattice)
 
-    async def _ask(self, request: Request, decode: Callable[[bytes], T]) -> T:
+    async def _ask(self, request: Request, decode: Callable[[bytes], T], idempotent: bool = False) -> T:
         payload = await self.transport.request(request.subject, request.body, self.settings.timeout,
-                                               self._what(request), request.host_id)
+                                               self._what(request), request.host_id, idempotent=idempotent)
         try:
             return decode(payload)
         except MalformedReplyError as exc:
@@ -204,7 +204,7 @@ class AsyncControlClient:
 
     async def get_host_inventory(self, host_id: str) -> HostInventory:
         check.public_key(host_id, "host", "host_id")
-        return await self._ask(self.dialect.get_host_inventory(host_id), self.dialect.decode_inventory)
+        return await self._ask(self.dialect.get_host_inventory(host_id), self.dialect.decode_inventory, idempotent=True)
 
     async def get_inventories(self, host_ids: Iterable[str], concurrency: int = 64) -> Dict[str, HostInventory]:
         """Inventories of many hosts, fetched concurrently."""
@@ -219,10 +219,10 @@ class AsyncControlClient:
         return dict(zip(ids, results))
 
     async def get_claims(self) -> List[Dict[str, str]]:
-        return await self._ask(self.dialect.get_claims(), self.dialect.decode_claims)
+        return await self._ask(self.dialect.get_claims(), self.dialect.decode_claims, idempotent=True)
 
     async def query_links(self) -> List[LinkDefinition]:
-        return await self._ask(self.dialect.query_links(), self.dialect.decode_links)
+        return await self._ask(self.dialect.query_links(), self.dialect.decode_links, idempotent=True)
 
     async def perform_actor_auction(self, actor_ref: str, constraints: Optional[Mapping[str, Any]] = None,
                                     stall: Optional[float] = None) -> List[ActorBid]:

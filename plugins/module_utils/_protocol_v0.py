@@ -14,9 +14,11 @@ and the legacy Rust host's shapes). Anything else raises MalformedReplyError.
 
 from __future__ import annotations
 
+import functools
 import json
+import math
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import MalformedReplyError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import EVENT_TYPE_PREFIX, LatticeEvent
@@ -76,6 +78,29 @@ def _load(payload: bytes, what: str) -> Any:
     except (ValueError, UnicodeDecodeError) as exc:
         preview = payload[:120].decode("utf-8", "replace")
         raise MalformedReplyError("%s: reply is not JSON (%s): %r" % (what, exc, preview))
+    except RecursionError:  # Why: json recurses per nesting level; a hostile reply can nest 10^6 deep
+        raise MalformedReplyError("%s: reply is nested too deeply to be a control-interface reply" % what)
+
+
+_D = TypeVar("_D")
+
+
+def _bounded(decode: Callable[..., _D]) -> Callable[..., _D]:
+    """Turn a RecursionError anywhere in a decoder into MalformedReplyError.
+
+    Why: a reply that json.loads still accepts (nesting just under the interpreter's limit) can
+    exceed it again when a reader walks, prints or re-encodes the nested value.
+    """
+
+    @functools.wraps(decode)
+    def guarded(*args: Any, **kwargs: Any) -> _D:
+        try:
+            return decode(*args, **kwargs)
+        except RecursionError:
+            raise MalformedReplyError("%s reply is nested too deeply to be a control-interface reply"
+                                      % decode.__name__.replace("decode_", "").replace("_", " "))
+
+    return guarded
 
 
 def _object(value: Any, what: str) -> Dict[str, Any]:
@@ -110,7 +135,11 @@ def _integer(obj: Mapping[str, Any], key: str, what: str, default: int = 0) -> i
         return default
     if isinstance(value, bool):
         raise MalformedReplyError("%s: field %r should be a number, got a boolean" % (what, key))
-    if isinstance(value, (int, float)):
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):  # Why: json accepts NaN, Infinity and 1e999, which int() refuses
+            raise MalformedReplyError("%s: field %r should be a number, got %r" % (what, key, value))
         return int(value)
     if isinstance(value, str):  # OTP <= 0.52.0 sent some counts as strings
         try:
@@ -254,6 +283,7 @@ class ProtocolV0:
 
     # replies ---------------------------------------------------------------------------
 
+    @_bounded
     def decode_ack(self, payload: bytes, what: str = "command acknowledgement") -> Ack:
         obj = _object(_load(payload, what), what)
         if "accepted" in obj:
@@ -265,6 +295,7 @@ class ProtocolV0:
         failure = _text(obj, "failure", what)
         return Ack(not failure, failure)
 
+    @_bounded
     def decode_host(self, payload: bytes) -> Host:
         what = "host listing reply"
         obj = _object(_load(payload, what), what)
@@ -293,6 +324,7 @@ class ProtocolV0:
             lattice_prefix=_text(obj, "lattice_prefix", what),
         )
 
+    @_bounded
     def decode_inventory(self, payload: bytes) -> HostInventory:
         what = "host inventory reply"
         obj = _object(_load(payload, what), what)
@@ -302,8 +334,13 @@ class ProtocolV0:
             previous = actors.get(actor.id)
             if previous is not None:
                 # OTP < 0.57.2 repeated the actor once per instance: merge them.
-                actor = ActorDescription(previous.id, previous.image_ref or actor.image_ref,
-                                         previous.name or actor.name, previous.instances + actor.instances)
+                # Why extend in place: rebuilding the list per repeat is quadratic in a hostile reply.
+                previous.instances.extend(actor.instances)
+                if not previous.image_ref or not previous.name:
+                    actor = ActorDescription(previous.id, previous.image_ref or actor.image_ref,
+                                             previous.name or actor.name, previous.instances)
+                else:
+                    continue
             actors[actor.id] = actor
         providers = [self._decode_provider(_object(raw, what + " provider"), what + " provider")
                      for raw in _list(obj, "providers", what)]
@@ -341,6 +378,7 @@ class ProtocolV0:
             annotations=_string_map(obj, "annotations", what),
         )
 
+    @_bounded
     def decode_links(self, payload: bytes) -> List[LinkDefinition]:
         what = "link query reply"
         obj = _object(_load(payload, what), what)
@@ -357,6 +395,7 @@ class ProtocolV0:
             ))
         return links
 
+    @_bounded
     def decode_claims(self, payload: bytes) -> List[Dict[str, str]]:
         what = "claims reply"
         obj = _object(_load(payload, what), what)
@@ -368,18 +407,21 @@ class ProtocolV0:
             claims.append(_string_map({"c": entry}, "c", what))
         return claims
 
+    @_bounded
     def decode_actor_bid(self, payload: bytes) -> ActorBid:
         what = "actor auction bid"
         obj = _object(_load(payload, what), what)
         return ActorBid(_required_text(obj, "host_id", what), _text(obj, "actor_ref", what),
                         _string_map(obj, "constraints", what))
 
+    @_bounded
     def decode_provider_bid(self, payload: bytes) -> ProviderBid:
         what = "provider auction bid"
         obj = _object(_load(payload, what), what)
         return ProviderBid(_required_text(obj, "host_id", what), _text(obj, "provider_ref", what),
                            _text(obj, "link_name", what) or "default", _string_map(obj, "constraints", what))
 
+    @_bounded
     def decode_event(self, payload: bytes) -> LatticeEvent:
         what = "lattice event"
         obj = _object(_load(payload, what), what)
@@ -424,12 +466,13 @@ def heartbeat_actor_counts(event: LatticeEvent) -> Dict[str, int]:
         for entry in actors:
             if not isinstance(entry, dict):
                 continue
-            if "actor" in entry:  # OTP 0.50-0.51.2: {actor, instances: n}
+            # Why only strings: keys are nkey strings, and str() of a hostile nested value can recurse too deep
+            if isinstance(entry.get("actor"), str):  # OTP 0.50-0.51.2: {actor, instances: n}
                 instances = entry.get("instances")
-                counts[str(entry["actor"])] = counts.get(str(entry["actor"]), 0) + (
+                counts[entry["actor"]] = counts.get(entry["actor"], 0) + (
                     instances if isinstance(instances, int) and not isinstance(instances, bool) else 1)
-            elif "public_key" in entry:  # OTP 0.51.3+: one entry per instance
-                counts[str(entry["public_key"])] = counts.get(str(entry["public_key"]), 0) + 1
+            elif isinstance(entry.get("public_key"), str):  # OTP 0.51.3+: one entry per instance
+                counts[entry["public_key"]] = counts.get(entry["public_key"], 0) + 1
     return counts
 
 

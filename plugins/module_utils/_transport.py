@@ -27,8 +27,8 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
 )
 
 try:
-    import nats
     from nats import errors as nats_errors
+    from nats.aio.client import Client as NATS
 
     HAS_NATS = True
     NATS_IMPORT_ERROR: Optional[BaseException] = None
@@ -41,6 +41,10 @@ except ImportError as _exc:  # checked when a client is created, so sanity impor
 _RECONNECT_WAIT = 0.25
 _RECONNECT_ATTEMPTS = 3
 _PERMISSION_MARK = "permissions violation"
+
+
+class _ConnectionMoved(Exception):
+    """A request's connection was lost and re-established before its reply came."""
 
 
 def require_nats() -> None:
@@ -93,6 +97,18 @@ def _auth_options(settings: ConnectionSettings) -> Dict[str, Any]:
     return options
 
 
+def _tls_hint(text: str) -> str:
+    """What to do about a TLS failure, by OpenSSL's reason."""
+    lowered = text.lower()
+    if "certificate required" in lowered or "certificate_required" in lowered:
+        return "the server requires a client certificate: set tls_cert_file and tls_key_file"
+    if "mismatch" in lowered or "hostname" in lowered:
+        return "the server's certificate does not name the host in nats_url: connect by a name or address it lists"
+    if "verify failed" in lowered:
+        return "the server's certificate is not signed by a CA in tls_ca_file (or the system store without it)"
+    return "check tls_ca_file, tls_cert_file/tls_key_file and that the certificate names this host"
+
+
 def _auth_method(settings: ConnectionSettings) -> str:
     if settings.creds_file:
         return "credentials file %s" % settings.creds_file
@@ -117,6 +133,9 @@ class NatsTransport:
         self._first_error: Optional[BaseException] = None
         self._denials: List[str] = []
         self._denial_event: Optional[asyncio.Event] = None
+        self._hopeless: Optional[asyncio.Event] = None
+        self._refusals = 0
+        self._disconnects = 0  # bumped on every lost connection; nats-py reconnects by itself
 
     # -- callbacks --------------------------------------------------------------------
 
@@ -128,12 +147,29 @@ class NatsTransport:
                 self._denial_event.set()
             return
         if self._first_error is None or isinstance(self._first_error, (ConnectionRefusedError, OSError)) and \
-                not isinstance(error, OSError):
+                not isinstance(error, OSError) or isinstance(error, ssl.SSLError):
             # Keep the most telling cause: an auth or TLS error beats a refused port.
             self._first_error = error
+        if self._hopeless is not None and not self._hopeless.is_set():
+            if isinstance(error, ssl.SSLError):
+                # Why: after a failed TLS handshake nats-py (2.16) awaits the broken SSL stream's
+                # wait_closed() forever, so waiting for its own retries would hang the task.
+                self._hopeless.set()
+            elif isinstance(error, nats_errors.AuthorizationError) or "authorization violation" in text.lower():
+                # Why: refused credentials stay refused; give up once every server has said so.
+                self._refusals += 1
+                if self._refusals >= len(self.settings.servers):
+                    self._hopeless.set()
 
     async def _ignore(self, *args: Any) -> None:
         return None
+
+    async def _on_disconnected(self) -> None:
+        self._disconnects += 1
+
+    async def _on_reconnected(self) -> None:
+        if self._denial_event is not None:
+            self._denial_event.set()  # wakes _race_denial, which may resend a read
 
     # -- connection -------------------------------------------------------------------
 
@@ -149,20 +185,48 @@ class NatsTransport:
             reconnect_time_wait=_RECONNECT_WAIT,
             dont_randomize=True,
             error_cb=self._on_error,
-            disconnected_cb=self._ignore,
+            disconnected_cb=self._on_disconnected,
             closed_cb=self._ignore,
-            reconnected_cb=self._ignore,
+            reconnected_cb=self._on_reconnected,
         )
         options.update(_auth_options(settings))
         if settings.uses_tls:
             options["tls"] = _tls_context(settings)
         urls = settings.server_list
+        self._hopeless = asyncio.Event()
+        nc = NATS()
+        attempt = asyncio.ensure_future(nc.connect(**options))
+        hopeless = asyncio.ensure_future(self._hopeless.wait())
+        # Why: nats-py can hang inside connect (see _on_error), so bound it by what its own retries
+        # may take: every server, every attempt, each a connect_timeout plus the reconnect wait.
+        budget = len(settings.servers) * (_RECONNECT_ATTEMPTS + 1) * (options["connect_timeout"] + _RECONNECT_WAIT) + 1
         try:
-            self.nc = await nats.connect(**options)
+            await asyncio.wait({attempt, hopeless}, timeout=budget, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hopeless.cancel()
+        if not attempt.done():
+            attempt.cancel()
+            await self._abandon(nc, attempt)
+            raise self._connect_error(asyncio.TimeoutError("no connection within %gs" % budget), urls)
+        try:
+            attempt.result()
         except ssl.SSLError as exc:
             raise ConnectionFailedError("TLS handshake with NATS at %s failed: %s" % (urls, exc), urls=urls)
         except Exception as exc:  # nats-py raises many unrelated types here
             raise self._connect_error(exc, urls)
+        self.nc = nc
+
+    @staticmethod
+    async def _abandon(nc: Any, attempt: "asyncio.Future[Any]") -> None:
+        """Reap a cancelled connect attempt so no task or socket outlives the failure."""
+        try:
+            await asyncio.wait_for(asyncio.shield(attempt), 0.5)
+        except (Exception, asyncio.CancelledError):  # whatever it died of: the caller reports the first cause
+            pass
+        try:
+            await asyncio.wait_for(nc.close(), 0.5)
+        except (Exception, asyncio.CancelledError):
+            pass
 
     def _connect_error(self, exc: BaseException, urls: str) -> Exception:
         cause = self._first_error or exc
@@ -173,9 +237,8 @@ class NatsTransport:
                 "NATS at %s refused authentication with %s: check the credentials for this server (%s)"
                 % (urls, _auth_method(self.settings), text), urls=urls)
         if isinstance(cause, ssl.SSLError) or "certificate" in text.lower() or "ssl" in text.lower():
-            return ConnectionFailedError(
-                "TLS with NATS at %s failed: %s (check tls_ca_file, tls_cert_file/tls_key_file and that the "
-                "certificate names this host)" % (urls, text), urls=urls)
+            return ConnectionFailedError("TLS with NATS at %s failed: %s (%s)" % (urls, text, _tls_hint(text)),
+                                         urls=urls)
         if isinstance(cause, (nats_errors.SecureConnRequiredError,)):
             return ConnectionFailedError("NATS at %s requires TLS: use a tls:// URL or set tls_ca_file" % urls,
                                          urls=urls)
@@ -213,13 +276,20 @@ class NatsTransport:
         verb = "subscribe to" if "subscription" in text.lower() else "publish to"
         quoted = text.split('"')
         denied_subject = quoted[1] if len(quoted) > 2 else subject
+        if denied_subject == subject.lower():
+            denied_subject = subject  # Why: the server lower-cases it, and host and actor keys are upper case
         return PermissionDeniedError(
             "%s: the NATS user is not permitted to %s %s (server said: %s); grant that permission to the user "
             "or use credentials that have it" % (what, verb, denied_subject, text.replace("nats: ", "")),
             subject=denied_subject)
 
-    async def _race_denial(self, subject: str, what: str, action: Awaitable[Any], timeout: float) -> Any:
-        """Run ``action`` but fail at once if the server reports a permission violation for it."""
+    async def _race_denial(self, subject: str, what: str, action: Awaitable[Any], timeout: float,
+                           resend_after: Optional[int] = None) -> Any:
+        """Run ``action`` but fail at once if the server reports a permission violation for it.
+
+        With ``resend_after`` (a disconnect count), raise _ConnectionMoved as soon as the client
+        is connected again after a loss that happened since, instead of waiting out the timeout.
+        """
         if self._denial_event is None:
             self._denial_event = asyncio.Event()
         since = len(self._denials)
@@ -233,6 +303,9 @@ class NatsTransport:
                 raise self._denied(subject, what, denial)
             if task.done():
                 return task.result()
+            if resend_after is not None and self._disconnects != resend_after and self.nc.is_connected:
+                task.cancel()
+                raise _ConnectionMoved()
             self._denial_event.clear()
             waiter = asyncio.ensure_future(self._denial_event.wait())
             remaining = deadline - loop.time()
@@ -244,11 +317,21 @@ class NatsTransport:
 
     # -- messaging --------------------------------------------------------------------
 
-    async def request(self, subject: str, body: bytes, timeout: float, what: str, host_id: str = "") -> bytes:
-        """One request, one reply. ``what`` names the operation in errors."""
+    async def request(self, subject: str, body: bytes, timeout: float, what: str, host_id: str = "",
+                      idempotent: bool = False) -> bytes:
+        """One request, one reply. ``what`` names the operation in errors.
+
+        An ``idempotent`` request (a read) is sent once more if the connection to NATS was lost
+        while it waited: nats-py reconnects to the next server but does not resend a request that
+        went out on the dying socket.
+        """
         target = (" (host %s)" % host_id) if host_id else ""
+        epoch = self._disconnects
         try:
-            msg = await self._race_denial(subject, what, self.nc.request(subject, body, timeout=timeout), timeout)
+            msg = await self._race_denial(subject, what, self.nc.request(subject, body, timeout=timeout), timeout,
+                                          resend_after=epoch if idempotent else None)
+        except _ConnectionMoved:
+            return await self.request(subject, body, timeout, what, host_id, idempotent=False)
         except nats_errors.NoRespondersError:
             raise NoResponseError(
                 "%s: nobody is listening on %s%s. Check that the host is running and that lattice %r and "
@@ -259,19 +342,29 @@ class NatsTransport:
             denial = self._denial_for(subject, 0)
             if denial:
                 raise self._denied(subject, what, denial)
+            moved = self._disconnects != epoch and not self.nc.is_closed
+            if moved and idempotent:  # the connection came back only as the time ran out
+                return await self.request(subject, body, timeout, what, host_id, idempotent=False)
+            hint = ("; the connection to NATS was lost and re-established meanwhile, so the request may not have "
+                    "arrived: run it again" if moved else "")
             raise NoResponseError(
-                "%s: no reply on %s%s within %gs (the host may be busy, gone, or slower than `timeout`)"
-                % (what, subject, target, timeout), subject=subject)
+                "%s: no reply on %s%s within %gs (the host may be busy, gone, or slower than `timeout`)%s"
+                % (what, subject, target, timeout, hint), subject=subject)
         except nats_errors.ConnectionClosedError:
             raise ConnectionFailedError("%s: the connection to NATS closed (%s)" % (what, self.connected_url))
         return msg.data
 
     async def _settle(self) -> None:
         # Give a permission error that is already on the wire a chance to arrive.
-        try:
-            await self.nc.flush(timeout=1)
-        except Exception:
-            pass
+        # Why twice: nats-py writes flush()'s PING straight to the socket while PUB/SUB wait in
+        # its pending buffer for the flusher task, so the first PONG can come back before the
+        # server has even seen the PUB. By the second round trip the flusher has written it,
+        # and the server answers a refused PUB/SUB with -ERR before that PONG.
+        for _round in range(2):
+            try:
+                await self.nc.flush(timeout=1)
+            except Exception:
+                return
 
     async def scatter_gather(self, subject: str, body: bytes, window: float, what: str,
                              stall: Optional[float] = None) -> List[bytes]:
@@ -280,6 +373,17 @@ class NatsTransport:
         With ``stall`` the collection ends early once no new reply has come for
         that long (the reference client always waits the whole window).
         """
+        epoch = self._disconnects
+        replies = await self._scatter_once(subject, body, window, what, stall)
+        if self._disconnects != epoch and not self.nc.is_closed:
+            # Why: the connection moved to another server during the window, so the request or
+            # some replies may be lost with the old socket; an incomplete host list or auction
+            # would mislead the planner. Scatter requests only read, so ask once more.
+            replies = await self._scatter_once(subject, body, window, what, stall)
+        return replies
+
+    async def _scatter_once(self, subject: str, body: bytes, window: float, what: str,
+                            stall: Optional[float]) -> List[bytes]:
         loop = asyncio.get_running_loop()
         replies: "asyncio.Queue[Any]" = asyncio.Queue()
         inbox = self.nc.new_inbox()

@@ -1,0 +1,1 @@
+"""Helpers for the security and reliability tests: certificates, NATS JWT chains, server configs."""
