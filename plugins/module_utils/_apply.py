@@ -119,10 +119,14 @@ def apply_actions(client: ControlClient, actions: List[Action], inventories: Map
             stream.close()
 
 
-def started_keys(events: List[LatticeEvent]) -> Dict[str, str]:
-    """Public keys learnt from *_started events, by image ref."""
-    return {str(e.value("image_ref")): e.public_key for e in events
-            if e.kind in ("actor_started", "provider_started") and e.public_key}
+def started_keys(events: List[Dict[str, Any]]) -> Dict[str, str]:
+    """Public keys learnt from *_started events (as in results), by image ref."""
+    keys: Dict[str, str] = {}
+    for event in events:
+        data = event.get("data") or {}
+        if event.get("kind") in ("actor_started", "provider_started") and data.get("public_key"):
+            keys[str(data.get("image_ref"))] = str(data["public_key"])
+    return keys
 
 
 def bidders(bids: Iterable[Any], inventories: Mapping[str, HostInventory]) -> List[str]:

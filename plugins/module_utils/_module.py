@@ -7,10 +7,12 @@ Private to this collection; may change without notice.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import (
     CONNECTION_OPTION_NAMES,
@@ -21,7 +23,11 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     LatticeError,
     MissingDependencyError,
 )
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import HAS_NATS, NATS_IMPORT_ERROR
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import HostInventory
+
+T = TypeVar("T")
 
 WAIT_ARGSPEC: Dict[str, Dict[str, Any]] = {
     "wait": {"type": "bool", "default": True},
@@ -61,6 +67,23 @@ class LatticeModule:
         if not settings.tls_verify:
             self.module.warn("tls_verify is false: the NATS server's certificate is not checked, which is insecure")
         return settings
+
+    def checked(self, build: Callable[[Dict[str, Any]], T]) -> T:
+        """The desired state built from the params; invalid input fails here, before anything is sent."""
+        try:
+            if "wait_timeout" in self.params and self.params.get("wait", True):
+                check.positive_seconds(self.params["wait_timeout"], "wait_timeout")
+            return build(self.params)
+        except LatticeError as exc:
+            self.fail(exc)
+            raise  # fail() exits; this only tells type checkers so
+
+    def apply(self, client: ControlClient, actions: List[Action], inventories: Mapping[str, HostInventory]) -> None:
+        """Send the actions, waiting for their events when ``wait`` is on; the events go into the result."""
+        events = apply_actions(client, actions, inventories, self.params.get("wait", False),
+                               self.params.get("wait_timeout") or 0)
+        if events:
+            self.result["events"] = [event.to_dict() for event in events]
 
     def fail(self, exc: LatticeError, **extra: Any) -> None:
         result = dict(self.result)

@@ -165,12 +165,11 @@ diff:
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
-    apply_actions,
     plan_with_auction,
     read_inventories,
     started_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ActorSpec, find_actor, plan_actor
 
@@ -206,12 +205,7 @@ def actor_spec(params: dict) -> ActorSpec:
 def main() -> None:
     lattice = LatticeModule(ARGSPEC)
     params = lattice.params
-    try:
-        spec = actor_spec(params)
-        if params["wait"]:
-            check.positive_seconds(params["wait_timeout"], "wait_timeout")
-    except LatticeError as exc:
-        lattice.fail(exc)
+    spec = lattice.checked(actor_spec)
 
     def converge(client):
         inventories = read_inventories(client, spec.host_id, params["discovery_stall"])
@@ -223,10 +217,9 @@ def main() -> None:
                            "count": sum(view["count"] for view in plan.after.values())}
         if not lattice.report_plan(plan):
             return
-        events = apply_actions(client, plan.actions, inventories, params["wait"], params["wait_timeout"])
-        if events:
-            result["events"] = [event.to_dict() for event in events]
-            result["actor"]["actor_id"] = actor_id or started_keys(events).get(spec.image_ref or "")
+        lattice.apply(client, plan.actions, inventories)
+        if not actor_id and result.get("events"):
+            result["actor"]["actor_id"] = started_keys(result["events"]).get(spec.image_ref or "")
 
     def place(client):
         if not spec.image_ref:

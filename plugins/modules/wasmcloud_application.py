@@ -151,7 +151,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._application imp
     resolve_keys,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions, bidders, read_inventories
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError, NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
 
 try:
@@ -214,11 +214,7 @@ def main() -> None:
     lattice = LatticeModule(ARGSPEC, required_one_of=[("spec", "spec_file")],
                             mutually_exclusive=[("spec", "spec_file")])
     params = lattice.params
-    try:
-        app = parse_spec(params["name"], load_spec(params))
-        check.positive_seconds(params["wait_timeout"], "wait_timeout")
-    except LatticeError as exc:
-        lattice.fail(exc)
+    app = lattice.checked(lambda values: parse_spec(values["name"], load_spec(values)))
 
     def converge(client):
         state = params["state"]
@@ -240,9 +236,7 @@ def main() -> None:
         if lattice.check_mode or not plan.changed:
             return
 
-        events = apply_actions(client, plan.start_actions, inventories, params["wait"], params["wait_timeout"])
-        if events:
-            result["events"] = [event.to_dict() for event in events]
+        lattice.apply(client, plan.start_actions, inventories)
         link_actions = plan.links
         if plan.pending_links:
             # keys of what was just started are known now

@@ -86,8 +86,7 @@ actions:
 """
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import plan_link
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import LinkDefinition
@@ -116,16 +115,13 @@ def wanted_link(params: dict) -> LinkDefinition:
 
 def main() -> None:
     lattice = LatticeModule(ARGSPEC)
-    try:
-        wanted = wanted_link(lattice.params)
-    except LatticeError as exc:
-        lattice.fail(exc)
+    wanted = lattice.checked(wanted_link)
 
     def converge(client):
         plan = plan_link(lattice.params["state"], wanted, client.query_links())
         lattice.result["link"] = plan.after
         if lattice.report_plan(plan):
-            apply_actions(client, plan.actions, {}, wait=False, wait_timeout=0)
+            lattice.apply(client, plan.actions, {})
 
     lattice.run(converge)
 

@@ -140,12 +140,11 @@ import json
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
-    apply_actions,
     plan_with_auction,
     read_inventories,
     started_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ProviderSpec, plan_provider
 
@@ -192,12 +191,7 @@ def provider_spec(params: dict) -> ProviderSpec:
 def main() -> None:
     lattice = LatticeModule(ARGSPEC)
     params = lattice.params
-    try:
-        spec = provider_spec(params)
-        if params["wait"]:
-            check.positive_seconds(params["wait_timeout"], "wait_timeout")
-    except LatticeError as exc:
-        lattice.fail(exc)
+    spec = lattice.checked(provider_spec)
 
     def converge(client):
         inventories = read_inventories(client, spec.host_id, params["discovery_stall"])
@@ -208,10 +202,9 @@ def main() -> None:
         result["provider"] = {"provider_id": known_id, "link_name": spec.link_name, "hosts": plan.after}
         if not lattice.report_plan(plan):
             return
-        events = apply_actions(client, plan.actions, inventories, params["wait"], params["wait_timeout"])
-        if events:
-            result["events"] = [event.to_dict() for event in events]
-            learnt = known_id or started_keys(events).get(spec.provider_ref or "")
+        lattice.apply(client, plan.actions, inventories)
+        if result.get("events"):
+            learnt = known_id or started_keys(result["events"]).get(spec.provider_ref or "")
             result["provider"]["provider_id"] = learnt
             for view in result["provider"]["hosts"].values():
                 view["provider_id"] = view["provider_id"] or learnt or ""
