@@ -143,7 +143,6 @@ events:
 import asyncio
 import os
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._application import (
     parse_spec,
     plan_application,
