@@ -398,8 +398,8 @@ def app_converge(ctx: Context) -> Figure:
              "auction_timeout %gs, discovery_stall %gs" % (cfg["actors"], cfg["providers"], cfg["links"], hosts, cfg["auction_timeout"], cfg["stall"]),
         detail={"first_run_s": rounded(first.seconds), "first_run_commands": sent_first,
                 "second_run_s": rounded(second), "second_run_commands": sent_second, "ping_playbook_s": rounded(ping),
-                "auction_timeout_s": cfg["auction_timeout"], "second_run_minus_window_s": rounded(second - cfg["auction_timeout"]),
-                "slowest_discovery_reply_ms": _ms(spread["last"]), "at_default_auction_timeout": at_default,
+                "auction_timeout_s": cfg["auction_timeout"], "discovery_stall_s": cfg["stall"],
+                "slowest_discovery_reply_ms": _ms(spread["last"]), "at_default_auction_timeout": at_default or None,
                 "runs_s": {name: [rounded(value) for value in values] for name, values in times.items()}},
         note=_window_note(cfg, second, ping, at_default, first.seconds))
 
