@@ -29,7 +29,9 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import Ho
 
 T = TypeVar("T")
 
-WAIT_ARGSPEC: Dict[str, Dict[str, Any]] = {
+# The options of doc fragment wasmcloud.lattice.converge, for the modules that start and stop things.
+CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
+    "discovery_stall": {"type": "float"},
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "float", "default": 60.0},
 }

@@ -19,6 +19,7 @@ description:
     (for example a revision that does not increase) fails the task with the host's reason.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
+  - wasmcloud.lattice.converge
 attributes:
   check_mode:
     support: full
@@ -62,21 +63,6 @@ options:
         so they also mark which instances this task owns.
     type: dict
     default: {}
-  discovery_stall:
-    description:
-      - Without O(host_id), finish host discovery and auctions once no new host has answered for this many
-        seconds, instead of waiting the whole O(auction_timeout). Hosts slower than this to answer are missed.
-    type: float
-  wait:
-    description:
-      - Wait until the hosts report every start, stop or update in the control events.
-      - Without waiting, the task ends when the hosts have acknowledged the commands.
-    type: bool
-    default: true
-  wait_timeout:
-    description: Seconds to wait for those events.
-    type: float
-    default: 60
 notes:
   - Commands are acknowledged by hosts before they act; with O(wait=true) the task subscribes to the
     lattice's events before sending and succeeds only when every instance has started (or stopped).
@@ -170,7 +156,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
     started_keys,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ActorSpec, find_actor, plan_actor
 
 ARGSPEC = {
@@ -181,9 +167,7 @@ ARGSPEC = {
     "constraints": {"type": "dict", "default": {}},
     "count": {"type": "int", "default": 1},
     "annotations": {"type": "dict", "default": {}},
-    "discovery_stall": {"type": "float"},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "float", "default": 60.0},
+    **CONVERGE_ARGSPEC,
 }
 
 

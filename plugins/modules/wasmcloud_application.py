@@ -19,6 +19,7 @@ description:
     given as C(actor_id)/C(provider_id)).
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
+  - wasmcloud.lattice.converge
 attributes:
   check_mode:
     support: full
@@ -58,19 +59,6 @@ options:
       lists, and remove its actors' links that the spec no longer lists.
     type: bool
     default: false
-  discovery_stall:
-    description:
-      - Finish host discovery and auctions once no new host has answered for this many
-        seconds, instead of waiting the whole O(auction_timeout). Hosts slower than this to answer are missed.
-    type: float
-  wait:
-    description: Wait for the control events that confirm every start and stop.
-    type: bool
-    default: true
-  wait_timeout:
-    description: Seconds to wait for those events.
-    type: float
-    default: 60
 author:
   - wasmCloud lattice maintainers (@wasmcloud-lattice)
 """
@@ -151,7 +139,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._application imp
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions, bidders, read_inventories
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
 
 try:
     import yaml
@@ -166,9 +154,7 @@ ARGSPEC = {
     "spec_file": {"type": "path"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "prune": {"type": "bool", "default": False},
-    "discovery_stall": {"type": "float"},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "float", "default": 60.0},
+    **CONVERGE_ARGSPEC,
 }
 
 

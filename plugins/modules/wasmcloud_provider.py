@@ -16,6 +16,7 @@ description:
   - A second identical run sends nothing and reports no change.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
+  - wasmcloud.lattice.converge
 attributes:
   check_mode:
     support: full
@@ -62,19 +63,6 @@ options:
     description: Annotations put on the provider when it starts.
     type: dict
     default: {}
-  discovery_stall:
-    description:
-      - Without O(host_id), finish host discovery and auctions once no new host has answered for this many
-        seconds, instead of waiting the whole O(auction_timeout). Hosts slower than this to answer are missed.
-    type: float
-  wait:
-    description: Wait until the hosts report the provider started (or stopped) in the control events.
-    type: bool
-    default: true
-  wait_timeout:
-    description: Seconds to wait for those events.
-    type: float
-    default: 60
 seealso:
   - module: wasmcloud.lattice.wasmcloud_link
 author:
@@ -145,7 +133,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
     started_keys,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ProviderSpec, plan_provider
 
 ARGSPEC = {
@@ -158,9 +146,7 @@ ARGSPEC = {
     "constraints": {"type": "dict", "default": {}},
     "configuration": {"type": "raw"},
     "annotations": {"type": "dict", "default": {}},
-    "discovery_stall": {"type": "float"},
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "float", "default": 60.0},
+    **CONVERGE_ARGSPEC,
 }
 
 
