@@ -13,7 +13,7 @@ options:
     description:
       - Finish host discovery and auctions once no new host has answered for this many seconds, instead of
         waiting the whole O(auction_timeout). Hosts slower than this to answer are missed.
-      - Not used when a single host is named by its host id: that host is asked directly.
+      - Not used when a single host is named by its host id, since that host is asked directly.
     type: float
   wait:
     description:
