@@ -14,13 +14,7 @@ description:
   - Starts nothing and changes nothing.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
-attributes:
-  check_mode:
-    support: full
-    description: Runs the same way in check mode (an auction changes nothing).
-  diff_mode:
-    support: none
-    description: Reads only, so there is nothing to compare.
+  - wasmcloud.lattice.attributes.info_module
 options:
   kind:
     description: Auction for an actor or for a provider.

@@ -14,13 +14,7 @@ description:
   - Changes nothing.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
-attributes:
-  check_mode:
-    support: full
-    description: Runs the same way in check mode.
-  diff_mode:
-    support: none
-    description: Reads only, so there is nothing to compare.
+  - wasmcloud.lattice.attributes.info_module
 options:
   duration:
     description: Seconds to collect events for (the timeout, with O(until_match=true)).

@@ -13,13 +13,7 @@ description:
     definitions and the claims known to the lattice. Changes nothing.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
-attributes:
-  check_mode:
-    support: full
-    description: Runs the same way in check mode.
-  diff_mode:
-    support: none
-    description: Reads only, so there is nothing to compare.
+  - wasmcloud.lattice.attributes.info_module
 options:
   gather:
     description: What to read.
