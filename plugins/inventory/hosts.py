@@ -196,7 +196,6 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Mapping, Optional, Tuple
-from urllib.parse import urlsplit, urlunsplit
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
@@ -205,6 +204,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import C
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import (
     CONNECTION_OPTION_NAMES,
     ConnectionSettings,
+    redact_url,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     InputError,
@@ -222,28 +222,20 @@ _UNSAFE_GROUP_CHARS = re.compile(r"[^A-Za-z0-9_]")
 _MAX_PARALLEL_LATTICES = 8
 
 
-def _public_url(url: str) -> str:
-    """``url`` without a ``user:password@`` part, for variables, cache keys and messages."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
-
-
 class _Target:
     """One lattice to list: where, and what to call it in messages."""
 
     def __init__(self, label: str, settings: ConnectionSettings) -> None:
         self.label = label
         self.settings = settings
-        self.urls = [_public_url(url) for url in settings.servers]
+        self.urls = [redact_url(url) for url in settings.servers]
 
     @property
     def lattice(self) -> str:
         return self.settings.lattice
 
     def describe(self) -> str:
-        return "lattice %r at %s" % (self.lattice, ", ".join(self.urls))
+        return self.settings.describe()
 
     def redact(self, text: str) -> str:
         """``text`` with every URL that carries a user or password replaced by its public form."""
