@@ -272,6 +272,8 @@ def plan_application(app: AppSpec, state: str, inventories: Mapping[str, HostInv
     for name, pspec in app.providers.items():
         plan.providers[name] = plan_provider(replace(pspec, state=state), inventories, bids.get(("provider", name)))
     for name, aspec in app.actors.items():
+        if not aspec.actor_id:
+            aspec = replace(aspec, actor_id=owned_actor_key(app, aspec.image_ref or "", inventories))
         plan.actors[name] = plan_actor(replace(aspec, state=state), inventories, bids.get(("actor", name)))
     actor_keys, provider_keys = resolve_keys(app, inventories)
     plan.links, plan.pending_links, link_views = plan_links(app, state, links, actor_keys, provider_keys)
@@ -285,6 +287,21 @@ def plan_application(app: AppSpec, state: str, inventories: Mapping[str, HostInv
                                 for n, p in plan.providers.items()},
                   "links": link_views}
     return plan
+
+
+def owned_actor_key(app: AppSpec, image_ref: str, inventories: Mapping[str, HostInventory]) -> Optional[str]:
+    """The key of an actor this application runs from another version of ``image_ref``, if any.
+
+    A spec names actors by image reference; when its tag changes (or a rolling update moved the
+    running instances on), the instances this application owns are the same actor, to live-update.
+    """
+    repository = check.oci_repository(image_ref)
+    for inventory in inventories.values():
+        for actor in inventory.actors:
+            if actor.image_ref and actor.image_ref != image_ref and check.oci_repository(actor.image_ref) == repository \
+                    and any(_owned(instance.annotations, app) for instance in actor.instances):
+                return actor.id
+    return None
 
 
 def _owned(annotations: Mapping[str, str], app: AppSpec) -> bool:

@@ -66,6 +66,14 @@ def image_ref(value: Any, what: str) -> str:
     )
 
 
+def oci_repository(ref: str) -> str:
+    """The reference without its tag or digest: every version of one actor shares it."""
+    name = ref.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    return name[:colon] if colon > slash else name
+
+
 def provider_ref(value: Any, what: str) -> str:
     """A provider reference: an OCI/bindle reference, or a provider (V) public key."""
     if isinstance(value, str) and len(value) == 56 and value[:1] == "V":

@@ -15,6 +15,8 @@ description:
   - Everything the application starts is annotated C(wasmcloud.lattice/application=<name>). Actor counts
     count only those instances, O(state=absent) stops only those, and O(prune=true) stops what an earlier
     apply of the same application started that the spec no longer lists.
+  - When an actor entry's O(spec) names another tag of an actor the application already runs, its
+    instances are live-updated to it (hosts refuse a revision that does not increase).
   - Links name actors and providers by their entry names; their public keys are learnt from what runs (or
     given as C(actor_id)/C(provider_id)).
 extends_documentation_fragment:

@@ -106,3 +106,21 @@ def test_a_failed_start_fails_the_task_with_the_hosts_error(sandbox_lattice, tmp
     assert result.returncode == 2
     assert "manifest unknown" in result.results()[0]["msg"]
     assert_no_traceback(result)
+
+
+def test_a_new_tag_in_the_spec_is_a_live_update(sandbox_lattice, tmp_path):
+    lattice = sandbox_lattice(hosts=2, labels=[{"zone": "a"}, {"zone": "a"}])
+    newer = "wasmcloud.azurecr.io/echo:0.3.5"
+    app = {"actors": [{"name": "echo", "image_ref": ECHO, "count": 2, "constraints": {"zone": "a"}}]}
+    assert playbook(book(tmp_path, lattice, app)).returncode == 0
+    app["actors"][0]["image_ref"] = newer
+    updated = playbook(book(tmp_path, lattice, app))
+    assert updated.returncode == 0, updated.output
+    assert {a["operation"] for a in updated.results()[0]["actions"]} == {"update_actor"}
+    assert sum(instances(lattice, newer).values()) == 2 and sum(instances(lattice, ECHO).values()) == 0
+    lattice.clear_records()
+    assert not playbook(book(tmp_path, lattice, app)).results()[0]["changed"] and lattice.commands() == []
+    app["actors"][0]["image_ref"] = ECHO  # going back means a lower revision: the hosts refuse, and say so
+    refused = playbook(book(tmp_path, lattice, app))
+    assert refused.returncode == 2 and "Unable to perform live update" in refused.results()[0]["msg"]
+    assert_no_traceback(refused)

@@ -115,3 +115,28 @@ def test_the_action_group_lists_every_module():
         group = yaml.safe_load(handle)["action_groups"]["wasmcloud"]
     modules = sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules")) if name.endswith(".py"))
     assert sorted(group) == modules
+
+
+def test_a_new_tag_in_the_spec_live_updates_what_the_application_runs():
+    newer = dict(SPEC, actors=[dict(SPEC["actors"][0], image_ref="wasmcloud.azurecr.io/echo:0.3.5")])
+    app = parse_spec("shop", newer)
+    link = LinkDefinition(A1, P1, "wasmcloud:httpserver", "default", {"PORT": "8080"})
+    plan = plan_application(app, "present", running(), [link])
+    assert [(a.operation, a.params) for a in plan.actions] == [
+        ("update_actor", {"actor_id": A1, "new_actor_ref": "wasmcloud.azurecr.io/echo:0.3.5"})]
+    # another application's instances of that repository are not taken over
+    others = plan_application(app, "present", running(owner="other"), []).start_actions
+    assert [(a.operation, a.params.get("actor_ref")) for a in others] == [
+        ("start_actor", "wasmcloud.azurecr.io/echo:0.3.5")]
+
+
+@pytest.mark.parametrize("ref,repository", [
+    ("wasmcloud.azurecr.io/echo:0.3.4", "wasmcloud.azurecr.io/echo"),
+    ("localhost:5000/echo:1.0", "localhost:5000/echo"),
+    ("localhost:5000/echo", "localhost:5000/echo"),
+    ("ghcr.io/a/b@sha256:" + "a" * 64, "ghcr.io/a/b"),
+])
+def test_oci_repository(ref, repository):
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils._validation import oci_repository
+
+    assert oci_repository(ref) == repository
