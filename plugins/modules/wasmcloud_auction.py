@@ -66,7 +66,7 @@ hosts:
 """
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
 
 ARGSPEC = {
@@ -78,16 +78,17 @@ ARGSPEC = {
 }
 
 
+def auction_constraints(params: dict):
+    if params["kind"] == "actor" and params["provider_ref"] or params["kind"] == "provider" and params["image_ref"]:
+        raise InputError("use image_ref for actor auctions and provider_ref for provider auctions")
+    return check.string_map(params["constraints"], "constraints")
+
+
 def main() -> None:
     lattice = LatticeModule(ARGSPEC, required_if=[("kind", "actor", ["image_ref"]),
                                                   ("kind", "provider", ["provider_ref"])])
     params = lattice.params
-    try:
-        constraints = check.string_map(params["constraints"], "constraints")
-        if params["kind"] == "actor" and params["provider_ref"] or params["kind"] == "provider" and params["image_ref"]:
-            raise InputError("use image_ref for actor auctions and provider_ref for provider auctions")
-    except LatticeError as exc:
-        lattice.fail(exc)
+    constraints = lattice.checked(auction_constraints)
 
     def auction(client):
         if params["kind"] == "actor":

@@ -90,7 +90,7 @@ matched:
 """
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import LatticeError, WaitTimeoutError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import WaitTimeoutError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import EVENT_TYPE_PREFIX
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
 
@@ -104,17 +104,18 @@ ARGSPEC = {
 }
 
 
+def event_filter(params: dict):
+    """(duration, short event types) from the options, checked."""
+    if params["source"]:
+        check.public_key(params["source"], "host", "source")
+    kinds = [kind[len(EVENT_TYPE_PREFIX):] if kind.startswith(EVENT_TYPE_PREFIX) else kind for kind in params["types"]]
+    return check.positive_seconds(params["duration"], "duration"), kinds
+
+
 def main() -> None:
     lattice = LatticeModule(ARGSPEC)
     params = lattice.params
-    try:
-        duration = check.positive_seconds(params["duration"], "duration")
-        if params["source"]:
-            check.public_key(params["source"], "host", "source")
-        kinds = [kind[len(EVENT_TYPE_PREFIX):] if kind.startswith(EVENT_TYPE_PREFIX) else kind
-                 for kind in params["types"]]
-    except LatticeError as exc:
-        lattice.fail(exc)
+    duration, kinds = lattice.checked(event_filter)
 
     def collect(client):
         with client.events() as stream:

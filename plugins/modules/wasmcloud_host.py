@@ -80,7 +80,7 @@ import time
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import LatticeError, NoResponseError, WaitTimeoutError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import NoResponseError, WaitTimeoutError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action
 
@@ -102,16 +102,17 @@ def answers(client, host_id: str):
         return None
 
 
+def host_options(params: dict) -> str:
+    if params["host_timeout"] is not None and params["host_timeout"] < 0:
+        raise check.InputError("host_timeout must be a non-negative number of milliseconds")
+    return check.public_key(params["host_id"], "host", "host_id")
+
+
 def main() -> None:
     lattice = LatticeModule(ARGSPEC)
     params = lattice.params
-    try:
-        host_id = check.public_key(params["host_id"], "host", "host_id")
-        wait_timeout = check.positive_seconds(params["wait_timeout"], "wait_timeout")
-        if params["host_timeout"] is not None and params["host_timeout"] < 0:
-            raise check.InputError("host_timeout must be a non-negative number of milliseconds")
-    except LatticeError as exc:
-        lattice.fail(exc)
+    host_id = lattice.checked(host_options)  # wait_timeout is checked there too
+    wait_timeout = params["wait_timeout"]
 
     def converge(client):
         result = lattice.result
