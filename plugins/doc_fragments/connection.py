@@ -82,6 +82,15 @@ options:
       - Verify the NATS server's TLS certificate and host name. Turning this off is insecure and warns.
     type: bool
     default: true
+  protocol:
+    description:
+      - The wasmCloud generation the hosts speak.
+      - V(auto) tells 0.x lattices from 1.x lattices by how the hosts answer discovery.
+      - V(2.x) hosts (C(wash host)) have no lattice control interface and are never detected; choose V(2.x) explicitly.
+      - When not set, the environment variable E(WASMCLOUD_PROTOCOL) is used.
+    type: str
+    choices: [auto, 0.x, 1.x, 2.x]
+    default: auto
 notes:
   - >-
     These modules talk to the lattice over NATS from wherever they run; usually that is the controller
@@ -166,6 +175,15 @@ options:
     description: Verify the NATS server's TLS certificate and host name.
     type: bool
     default: true
+  protocol:
+    description:
+      - The wasmCloud generation the hosts speak. V(auto) tells 0.x from 1.x during discovery;
+        V(2.x) (C(wash host)) is only ever chosen explicitly.
+    type: str
+    choices: [auto, 0.x, 1.x, 2.x]
+    default: auto
+    env:
+      - name: WASMCLOUD_PROTOCOL
 requirements:
   - nats-py >= 2.6
   - nkeys (for O(creds_file), O(jwt) and O(nkey_seed))

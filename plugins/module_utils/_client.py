@@ -31,7 +31,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import (
     LatticeEvent,
     matches_filter,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._protocol_v0 import Request, get_dialect
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import Request, get_dialect
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import NatsTransport
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
     Ack,

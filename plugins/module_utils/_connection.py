@@ -34,6 +34,10 @@ except ImportError:  # pragma: no cover - only outside Ansible
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
+# Which wasmCloud generation the hosts speak. "auto" tells 0.x from 1.x during discovery;
+# 2.x hosts have no lattice control interface, so 2.x is only ever chosen explicitly.
+PROTOCOLS = ("auto", "0.x", "1.x", "2.x")
+
 
 def nats_url_from_environment(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:
     """WASMCLOUD_NATS_URL, then WASMCLOUD_CTL_HOST + WASMCLOUD_CTL_PORT (as wash uses them), then NATS_URL."""
@@ -70,6 +74,8 @@ CONNECTION_ARGSPEC: Dict[str, Dict[str, Any]] = {
     "tls_cert_file": {"type": "path"},
     "tls_key_file": {"type": "path"},
     "tls_verify": {"type": "bool", "default": True},
+    "protocol": {"type": "str", "default": "auto", "choices": list(PROTOCOLS),
+                 "fallback": (env_fallback, ["WASMCLOUD_PROTOCOL"])},
 }
 
 CONNECTION_OPTION_NAMES = tuple(CONNECTION_ARGSPEC)
@@ -133,7 +139,7 @@ class ConnectionSettings:
     tls_cert_file: Optional[str] = None
     tls_key_file: Optional[str] = None
     tls_verify: bool = True
-    protocol: str = "0.x"
+    protocol: str = "auto"
 
     @property
     def uses_tls(self) -> bool:
@@ -171,6 +177,9 @@ class ConnectionSettings:
             path = options.get(name)
             if path and not os.path.isfile(path):
                 raise InputError("%s %r does not exist or is not a file" % (name, path))
+        protocol = str(pick("protocol", "auto"))
+        if protocol not in PROTOCOLS:
+            raise InputError("protocol must be one of %s, got %r" % (", ".join(PROTOCOLS), protocol))
         return cls(
             servers=servers,
             lattice=check.nats_token(pick("lattice", "default"), "lattice"),
@@ -187,6 +196,7 @@ class ConnectionSettings:
             tls_cert_file=options.get("tls_cert_file") or None,
             tls_key_file=options.get("tls_key_file") or None,
             tls_verify=_boolean(options.get("tls_verify"), True),
+            protocol=protocol,
         )
 
     def describe(self) -> str:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import MalformedReplyError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import LatticeEvent
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._protocol_v0 import ProtocolV0, heartbeat_actor_counts
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import ProtocolV0, heartbeat_actor_counts
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
     Ack,
     ActorBid,

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import MalformedReplyError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._protocol_v0 import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import (
     PUBLISH,
     SCATTER,
     ProtocolV0,

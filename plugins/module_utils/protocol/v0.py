@@ -480,6 +480,8 @@ DIALECTS = {"0.x": ProtocolV0}
 
 
 def get_dialect(version: str, lattice: str, topic_prefix: str) -> ProtocolV0:
+    if version == "auto":  # until 1.x detection exists, auto means the 0.x lattice control interface
+        version = "0.x"
     try:
         return DIALECTS[version](lattice, topic_prefix)
     except KeyError:
