@@ -63,7 +63,7 @@ def sh(command: str, env: Dict[str, str], timeout: float = 180) -> subprocess.Co
 @pytest.fixture(scope="module")
 def readme_sandbox() -> Iterator[Dict[str, object]]:
     """The README's sandbox command, in the background; stopped by its PID."""
-    command = next(c for c in bash_commands(README) if " -m sandbox up " in c)
+    command = [c for c in bash_commands(README) if " -m sandbox up " in c][0]
     proc = subprocess.Popen(["bash", "-c", "exec " + command], cwd=ROOT, env=fresh_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     try:
