@@ -56,6 +56,7 @@ def generation_refusal(module_name: str, protocol: str, generations: Sequence[st
     return ("%s speaks to wasmCloud v2 hosts only (protocol 2.x, the default for it), not to the lattice "
             "control interface of %s" % (module_name, protocol))
 
+
 # The options of doc fragment wasmcloud.lattice.converge, for the modules that start and stop things.
 CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
     "discovery_stall": {"type": "float"},
