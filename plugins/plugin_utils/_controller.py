@@ -92,6 +92,7 @@ class ControllerModule:
         self.aliases: Dict[str, str] = {}
         self._warnings: List[str] = []
         self._deprecations: List[Dict[str, Any]] = []
+        self._name = "basic.py"  # AnsibleModule's name until _ansible_module_name says otherwise
         self._internal_properties()
 
         # The same validation AnsibleModule runs (it warns and deprecates through ansible's own
@@ -123,7 +124,7 @@ class ControllerModule:
             if param in self.params:
                 value = self.params.pop(param)
                 setattr(self, attribute, boolean(value) if key in PASS_BOOLS else value)
-            else:
+            elif not hasattr(self, attribute):
                 setattr(self, attribute, default)
 
     def warn(self, warning: str, *, help_text: Optional[str] = None) -> None:
