@@ -76,9 +76,9 @@ def load_spec_text(text: str, source: str) -> Any:
         return None
     found = _ambiguous(node, "spec")
     if found:
+        problems = ["%s is written %s, which YAML reads as %s" % problem for problem in found[:5]]
         raise InputError("%s: %s; quote such values (for example '010' or \"no\") so they are kept as written"
-                         % (source, "; ".join("%s is written %s, which YAML reads as %s" % (where, text, reading)
-                                               for where, text, reading in found[:5])))
+                         % (source, "; ".join(problems)))
     return yaml.safe_load(text)
 
 
