@@ -7,7 +7,7 @@ Private to this collection; may change without notice.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypeVar
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -29,6 +29,34 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import Ho
 
 T = TypeVar("T")
 
+# Generations a module can serve. The lattice control interface (0.x, 1.x) and the v2 host API share
+# nothing but NATS, so a module built for one fails on the other before anything is sent.
+CONTROL_INTERFACE = ("0.x", "1.x")
+V2 = ("2.x",)
+
+# What to use instead, for the modules of the lattice control interface on a v2 host.
+_V2_INSTEAD = {
+    "wasmcloud_link": "v2 has no links; components in one workload are linked by their WIT imports and "
+                      "exports, and capabilities are chosen with host_interfaces of wasmcloud.lattice.wasmcloud_workload",
+    "wasmcloud_lattice_info": "v2 has no lattice control interface; use wasmcloud.lattice.wasmcloud_host_info",
+    "wasmcloud_host": "v2 hosts cannot be stopped over NATS; stop the wash host process (for example the "
+                      "service of the wasmcloud.lattice.host role) and read hosts with wasmcloud.lattice.wasmcloud_host_info",
+}
+_V2_DEFAULT_INSTEAD = ("v2 has no actors, providers, auctions, events or applications on the bus; deploy with "
+                       "wasmcloud.lattice.wasmcloud_workload (one workload on a host, placed by your play)")
+
+
+def generation_refusal(module_name: str, protocol: str, generations: Sequence[str]) -> Optional[str]:
+    """Why ``module_name`` cannot serve ``protocol`` (None when it can); "auto" picks the module's own family."""
+    if protocol == "auto" or protocol in generations:
+        return None
+    if protocol in V2:
+        return "%s does not work with protocol 2.x: %s" % (
+            module_name, _V2_INSTEAD.get(module_name, _V2_DEFAULT_INSTEAD))
+    return ("%s speaks to wasmCloud v2 hosts only (protocol 2.x, the default for it), not to the lattice "
+            "control interface of %s" % (module_name, protocol))
+
+
 # The options of doc fragment wasmcloud.lattice.converge, for the modules that start and stop things.
 CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
     "discovery_stall": {"type": "float"},
@@ -40,12 +68,17 @@ CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
 class LatticeModule:
     """An AnsibleModule with the connection options, a client, and failures without tracebacks."""
 
-    def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True, **kwargs: Any) -> None:
+    def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True,
+                 generations: Sequence[str] = CONTROL_INTERFACE, **kwargs: Any) -> None:
         spec = connection_argspec()
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params: Dict[str, Any] = self.module.params
         self.result: Dict[str, Any] = {"changed": False}
+        refusal = generation_refusal(self.module._name.rsplit(".", 1)[-1], self.params.get("protocol") or "auto",
+                                     generations)
+        if refusal:
+            self.module.fail_json(msg=refusal, error_type="UnsupportedProtocol", **self.result)
         if not HAS_NATS:
             self.module.fail_json(msg=missing_required_lib("nats-py"), exception=str(NATS_IMPORT_ERROR))
         stall = self.params.get("discovery_stall")
