@@ -11,7 +11,7 @@ import asyncio
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any, Awaitable, Callable, Optional
 
@@ -766,11 +766,11 @@ class EmulatedHostV1:
 
     def _add_link(self, link: dict[str, Any], spec: dict[str, Any]) -> None:
         identity = ("source_id", "target", "wit_namespace", "wit_package", "name")
+        named = ("source_id", "wit_namespace", "wit_package", "name")
         links: list[dict[str, Any]] = spec["links"]
         if self.at_least(3):
             for existing in links:
-                same_name = all(existing.get(k) == link[k] for k in ("source_id", "wit_namespace", "wit_package",
-                                                                      "name"))
+                same_name = all(existing.get(k) == link[k] for k in named)
                 overlap = set(existing.get("interfaces") or ()) & set(link["interfaces"])
                 if same_name and overlap and existing.get("target") != link["target"]:
                     raise BadRequest(LINK_CONFLICT)
