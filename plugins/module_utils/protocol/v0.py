@@ -4,7 +4,7 @@
 
 Private to this collection; may change without notice.
 
-This is the one seam that knows the wire (see the 0.x protocol document): the
+This is the one seam that knows the wire (docs/protocol-0x.md): the
 client asks a dialect for subjects and bodies and hands replies back to it to
 decode, so a 1.x dialect can be added beside this one without touching callers.
 Decoding is tolerant: unknown fields are ignored, missing optional fields are
