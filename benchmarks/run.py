@@ -27,9 +27,9 @@ if __package__ in (None, ""):  # run as a script: make the package importable
 
 from benchmarks.common import ROOT, bootstrap, log  # noqa: E402
 
-NAMES = ("task_overhead", "op_latency", "discovery_100", "inventory_500", "app_converge", "scaling")
-TARGETS = {"task_overhead": 1.3, "op_latency": 1.5, "discovery_100": 0.15, "inventory_500": 2.0, "app_converge": 2.0,
-           "scaling": 1.1}
+from benchmarks.targets import TARGETS  # noqa: E402
+
+NAMES = tuple(TARGETS)
 
 
 def parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:

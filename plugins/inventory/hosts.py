@@ -117,9 +117,9 @@ options:
     default: false
   discovery_stall:
     description:
-      - When not set, the listing ends soon after the last host has answered, the same rule as the modules':
-        at least 0.35 seconds after the first reply, then once replies have paused for four times the typical
-        gap between the recent ones (0.05 to 0.25 seconds), never beyond O(auction_timeout).
+      - When not set, the listing ends soon after the last host has answered, by the rule the modules use,
+        at least 0.35 seconds after the first reply and then once replies have paused for one and a half times
+        the largest gap between the recent ones (0.05 to 0.25 seconds), never beyond O(auction_timeout).
       - When set, the listing ends once no new host has answered for this many seconds, a fixed rule; set it
         to O(auction_timeout) to collect answers for the whole window, as C(wash) does.
     type: float

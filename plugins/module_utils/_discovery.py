@@ -12,9 +12,9 @@ nothing says how many will. The reference client listens for the whole ``auction
 * after the first reply it listens for at least ``FLOOR_AFTER_FIRST`` seconds (measured from that
   reply, so a slow network path shifts it), so a host answering up to that much later than the first
   one is never missed, however alone it is;
-* past that, it ends once no reply has come for ``QUIET_FACTOR`` times the typical gap between the
-  recent replies (the median of the last ``RECENT`` gaps), kept between ``QUIET_MIN`` and
-  ``QUIET_MAX``: while replies still trickle in, it keeps listening;
+* past that, it ends once no reply has come for ``QUIET_FACTOR`` times the largest gap between the
+  recent replies (the last ``RECENT`` gaps), kept between ``QUIET_MIN`` and ``QUIET_MAX``: while
+  replies still trickle in, it keeps listening;
 * never beyond the window.
 
 ``discovery_stall`` replaces this with a fixed rule: end once no reply has come for that many
@@ -23,11 +23,10 @@ seconds (counted from the request until the first reply), never beyond the windo
 
 from __future__ import annotations
 
-from statistics import median
 from typing import Optional, Sequence
 
 FLOOR_AFTER_FIRST = 0.35
-QUIET_FACTOR = 4.0
+QUIET_FACTOR = 1.5
 QUIET_MIN = 0.05
 QUIET_MAX = 0.25
 RECENT = 8
@@ -36,9 +35,8 @@ RECENT = 8
 def quiet_period(arrivals: Sequence[float]) -> float:
     """How long a pause in replies ends the listening, from the gaps between the recent ones."""
     recent = arrivals[-(RECENT + 1):]
-    gaps = [later - earlier for earlier, later in zip(recent, recent[1:])]
-    typical = median(gaps) if gaps else 0.0
-    return min(QUIET_MAX, max(QUIET_MIN, QUIET_FACTOR * typical))
+    largest = max((later - earlier for earlier, later in zip(recent, recent[1:])), default=0.0)
+    return min(QUIET_MAX, max(QUIET_MIN, QUIET_FACTOR * largest))
 
 
 def listen_until(arrivals: Sequence[float], window: float, stall: Optional[float] = None) -> float:
