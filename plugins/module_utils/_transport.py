@@ -406,6 +406,12 @@ class NatsTransport:
             while True:
                 if replies.empty():
                     remaining = sent + listen_until(arrivals, window, stall) - loop.time()
+                    if remaining <= 0 and loop.time() - sent < window:
+                        # Why: replies the server sent before a PONG are read before it, so one round
+                        # trip takes in those still in the socket (this process may have been paused).
+                        await self._round_trip()
+                        if not replies.empty():
+                            continue
                     if remaining <= 0:
                         break
                     try:
@@ -429,6 +435,12 @@ class NatsTransport:
             except Exception:
                 pass
         return collected
+
+    async def _round_trip(self) -> None:
+        try:
+            await self.nc.flush(timeout=1)
+        except Exception:  # a lost connection is reported by what comes next, not here
+            pass
 
     async def publish(self, subject: str, body: bytes, what: str) -> None:
         since = len(self._denials)
