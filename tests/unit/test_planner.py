@@ -103,8 +103,8 @@ def test_provider_stop_sends_the_contract_id_only_when_known():
     running = ProviderDescription(P1, "default", HTTP, "HTTP", 0, "")  # a host before OTP 0.60 does not report it
     spec = ProviderSpec(state="absent", provider_ref=HTTP, host_id=H1)
     plan = plan_provider(spec, {H1: inv(H1, providers=[running])})
-    assert [(a.operation, a.params) for a in plan.actions] == [("stop_provider", {"provider_id": P1,
-                                                                                 "link_name": "default"})]
+    stop = {"provider_id": P1, "link_name": "default"}
+    assert [(a.operation, a.params) for a in plan.actions] == [("stop_provider", stop)]
     reported = ProviderDescription(P1, "default", HTTP, "HTTP", 0, "wasmcloud:httpserver")
     assert plan_provider(spec, {H1: inv(H1, providers=[reported])}).actions[0].params["contract_id"] == \
         "wasmcloud:httpserver"
