@@ -100,10 +100,9 @@ def test_http_hello_is_served_through_the_hosts_http_address(v2_nats, wash_host,
     assert http_get(wash_host.http_addr, "nobody.test")["status"] == 404
 
 
-def test_a_missing_image_fails_with_the_hosts_message_and_leaves_nothing(v2_nats, wash_host, images, workload_id,
-                                                                          tmp_path):
-    path = v2_playbook(tmp_path, v2_nats.url, echo_task(wash_host.host_id, workload_id, "x." + workload_id,
-                                                        images.missing))
+def test_a_missing_image_fails_the_task_and_leaves_nothing(v2_nats, wash_host, images, workload_id, tmp_path):
+    task = echo_task(wash_host.host_id, workload_id, "x." + workload_id, images.missing)
+    path = v2_playbook(tmp_path, v2_nats.url, task)
     result = playbook(path)
     assert_no_traceback(result)
     assert result.returncode != 0
