@@ -7,7 +7,8 @@ Private to this collection; may change without notice.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypeVar
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, TypeVar
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -65,6 +66,24 @@ CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
 }
 
 
+# What stands behind LatticeModule.module. In a module process it is an AnsibleModule; the collection's
+# action plugins (plugins/plugin_utils/_controller.py) run the same module body inside the controller's
+# worker and put in its place an object with the same face: params, check_mode, _diff, warn, fail_json
+# and exit_json (which end the run by raising instead of printing and exiting).
+_backend: Callable[..., Any] = AnsibleModule
+
+
+@contextmanager
+def module_backend(factory: Callable[..., Any]) -> Iterator[None]:
+    """Build every LatticeModule's ``module`` with ``factory`` (AnsibleModule's signature) meanwhile."""
+    global _backend
+    previous, _backend = _backend, factory
+    try:
+        yield
+    finally:
+        _backend = previous
+
+
 class LatticeModule:
     """An AnsibleModule with the connection options, a client, and failures without tracebacks."""
 
@@ -72,7 +91,7 @@ class LatticeModule:
                  generations: Sequence[str] = CONTROL_INTERFACE, **kwargs: Any) -> None:
         spec = connection_argspec()
         spec.update(argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
+        self.module = _backend(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params: Dict[str, Any] = self.module.params
         self.result: Dict[str, Any] = {"changed": False}
         refusal = generation_refusal(self.module._name.rsplit(".", 1)[-1], self.params.get("protocol") or "auto",
