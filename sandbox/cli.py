@@ -59,6 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="1.x (>=1.6): hosts do not subscribe to component auctions")
     up.add_argument("--no-provider-auction", dest="provider_auction", action="store_false",
                     help="1.x (>=1.6): hosts do not subscribe to provider auctions")
+    up.add_argument("--unsigned", action="store_true", help="1.x: treat every artifact as unsigned (no claims)")
+    up.add_argument("--health-check-interval", type=float, default=30.0,
+                    help="1.x: seconds between provider health checks (default 30)")
     up.add_argument("--hosts", type=int, default=1, help="number of hosts (default 1)")
     up.add_argument("--label", type=_label, action="append", default=[], metavar="KEY=VALUE",
                     help="label for every host (repeatable)")
@@ -124,7 +127,8 @@ def _lattice_options(args: argparse.Namespace) -> dict[str, Any]:
         options["host_version"] = args.host_version
     if args.protocol == "1.x":
         options.update(allow_file_load=args.allow_file_load, builtin_providers=args.builtin_providers,
-                       component_auction=args.component_auction, provider_auction=args.provider_auction)
+                       component_auction=args.component_auction, provider_auction=args.provider_auction,
+                       signed_artifacts=not args.unsigned, health_check_interval=args.health_check_interval)
     return options
 
 
@@ -284,8 +288,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 version_tuple(args.host_version)
             except ValueError as exc:
                 build_parser().error(str(exc))
-        elif args.protocol == "0.x" and (args.allow_file_load or args.builtin_providers
+        elif args.protocol == "0.x" and (args.allow_file_load or args.builtin_providers or args.unsigned
                                          or not args.component_auction or not args.provider_auction):
-            build_parser().error("--allow-file-load, --builtin-providers and --no-*-auction need --protocol 1.x")
+            build_parser().error("--allow-file-load, --builtin-providers, --unsigned and --no-*-auction "
+                                 "need --protocol 1.x")
         return run_up(args)
     return run_down(args)

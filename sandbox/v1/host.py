@@ -35,6 +35,7 @@ LOG = logging.getLogger("sandbox.v1.host")
 
 DEFAULT_HOST_VERSION = "1.7.0"
 STOP_HOST_GRACE = 0.1
+FIRST_HEALTH_CHECK = 5.0  # seconds after a provider starts (later checks every health_check_interval)
 U32_MAX = 0xFFFFFFFF
 _NO_RESPONSE = object()
 
@@ -69,6 +70,8 @@ class LatticeConfigV1(LatticeConfig):
     provider_auction: bool = True
     allow_file_load: bool = False
     builtin_providers: bool = False
+    signed_artifacts: bool = True
+    health_check_interval: float = 30.0
 
     @property
     def ctl_prefix(self) -> str:
@@ -152,6 +155,13 @@ def _u32(body: dict[str, Any], key: str, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U32_MAX:
         raise BadRequest("failed to deserialize %s" % what)
     return value
+
+
+def _claimed(image: Image) -> dict[str, Any]:
+    """Inventory fields that come from embedded claims: ``name`` (omitted if unsigned) and ``revision``."""
+    if not image.signed:
+        return {"revision": 0}
+    return {"name": image.name, "revision": image.revision}
 
 
 def _component_claims(image: Image) -> dict[str, Any]:
@@ -360,27 +370,17 @@ class EmulatedHostV1:
         uptime = self.uptime_seconds
         components = []
         for component_id, component in self._components.items():
-            entry: dict[str, Any] = {
-                "id": component_id,
-                "image_ref": component.image.ref,
-                "name": component.image.name,
-                "annotations": dict(component.annotations),
-                "revision": component.image.revision,
-                "max_instances": component.max_instances,
-            }
+            entry: dict[str, Any] = {"id": component_id, "image_ref": component.image.ref}
+            entry.update(_claimed(component.image))
+            entry.update(annotations=dict(component.annotations), max_instances=component.max_instances)
             if self.at_least(9):
                 entry["limits"] = dict(component.limits) if component.limits else None
             components.append(entry)
         return {
             "components": components,
             "providers": [
-                {
-                    "id": provider_id,
-                    "image_ref": artifacts.displayed_ref(provider.image.ref),
-                    "name": provider.image.name,
-                    "annotations": dict(provider.annotations),
-                    "revision": provider.image.revision,
-                }
+                dict({"id": provider_id, "image_ref": artifacts.displayed_ref(provider.image.ref)},
+                     **_claimed(provider.image), annotations=dict(provider.annotations))
                 for provider_id, provider in self._providers.items()
             ],
             "host_id": self.id,
@@ -512,19 +512,21 @@ class EmulatedHostV1:
     # Components --------------------------------------------------------------------------
     def _fetch(self, ref: str, kind: str, forced_error: Optional[str] = None) -> Image:
         return artifacts.fetch(ref, kind, allow_latest=self.config.allow_latest,
-                               allow_file_load=self.config.allow_file_load, forced_error=forced_error)
+                               allow_file_load=self.config.allow_file_load, forced_error=forced_error,
+                               signed=self.config.signed_artifacts)
 
     def _component_event(self, component_id: str, image: Image, ref: str, max_instances: int,
                          annotations: dict[str, str], host_id: Optional[str] = None) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "annotations": dict(annotations),
             "host_id": self.id if host_id is None else host_id,
             "image_ref": ref,
             "max_instances": max_instances,
             "component_id": component_id,
-            "public_key": image.public_key,
-            "claims": _component_claims(image),
         }
+        if image.signed:
+            data.update(public_key=image.public_key, claims=_component_claims(image))
+        return data
 
     async def _on_scale_component(self, body: Any, payload: bytes) -> Outcome:
         what = "component scale command"
@@ -628,7 +630,7 @@ class EmulatedHostV1:
             "annotations": dict(annotations), "component_id": component_id, "host_id": self.id,
             "image_ref": ref, "max_instances": count, "error": error,
         }
-        if image is not None:
+        if image is not None and image.signed:
             data["public_key"] = image.public_key
         await self._emit("component_scale_failed", data)
 
@@ -703,20 +705,35 @@ class EmulatedHostV1:
                 return
             await self.state.create_spec(provider_id, ref)
             await self.state.put_claims(image, component=False)
-            self._providers[provider_id] = RunningProvider(image, dict(annotations), list(config))
+            provider = RunningProvider(image, dict(annotations), list(config))
+            self._providers[provider_id] = provider
         finally:
             self._starting_providers.discard(provider_id)
-        await self._emit("provider_started", {
-            "host_id": self.id,
-            "image_ref": ref,
-            "provider_id": provider_id,
-            "annotations": dict(annotations),
-            "claims": {"issuer": image.issuer, "tags": None, "name": image.name, "version": image.version,
-                       "not_before_human": "never", "expires_human": "never"},
-            "instance_id": provider_id,
-            "public_key": provider_id,
-            "link_name": "default",
-        })
+        data: dict[str, Any] = {"host_id": self.id, "image_ref": ref, "provider_id": provider_id,
+                                "annotations": dict(annotations)}
+        if image.signed:
+            data["claims"] = {"issuer": image.issuer, "tags": None, "name": image.name, "version": image.version,
+                              "not_before_human": "never", "expires_human": "never"}
+        data.update(instance_id=provider_id, public_key=provider_id, link_name="default")
+        await self._emit("provider_started", data)
+        self._spawn(self._health_checks(provider_id, provider))
+
+    async def _health_checks(self, provider_id: str, provider: RunningProvider) -> None:
+        """Report the provider's health like a 1.x host polling it: transitions, else the unchanged status."""
+        interval = self.config.health_check_interval
+        await asyncio.sleep(min(FIRST_HEALTH_CHECK, interval))
+        healthy_before = False
+        while self._providers.get(provider_id) is provider:
+            healthy = provider_id not in self.hooks.unhealthy_providers
+            if healthy and not healthy_before:
+                name = "health_check_passed"
+            elif healthy_before and not healthy:
+                name = "health_check_failed"
+            else:
+                name = "health_check_status"
+            await self._emit(name, {"host_id": self.id, "provider_id": provider_id})
+            healthy_before = healthy
+            await asyncio.sleep(interval)
 
     async def _on_stop_provider(self, body: Any, payload: bytes) -> Outcome:
         what = "provider stop command"

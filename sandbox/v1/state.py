@@ -136,6 +136,9 @@ class LatticeState:
 
     # Claims ------------------------------------------------------------------------------
     async def put_claims(self, image: Image, component: bool) -> None:
+        """Record a signed artifact's claims (unsigned artifacts have none to record)."""
+        if not image.signed:
+            return
         if component:
             claims: dict[str, Any] = {
                 "call_alias": image.call_alias,
