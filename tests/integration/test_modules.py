@@ -8,6 +8,7 @@ import pytest
 
 from ansible_run import BIN, ansible_env, assert_no_traceback, playbook, run, write_playbook
 from sandbox.images import register_image, unregister_image
+from sandbox.keys import derived_key
 
 ECHO = "wasmcloud.azurecr.io/echo:0.3.4"
 ECHO_NEXT = "wasmcloud.azurecr.io/echo:0.3.5"
@@ -274,7 +275,26 @@ def test_host_stop_present_and_already_gone(trio, tmp_path):
     assert not present["changed"] and present["answering"]
     assert check["changed"] and check["answering"]
     assert stopped["changed"] and not stopped["answering"] and victim not in trio.hosts
-    assert not again["changed"] and again["actions"] == []
+    assert not again["changed"] and again["actions"] == [] and not again["found"]
+
+
+def test_stopping_a_host_that_is_not_in_the_lattice_warns_or_fails(trio, tmp_path):
+    stranger = derived_key("host", "a host that never joined")  # a valid id no host has
+    book = write_playbook(tmp_path, trio, """
+- wasmcloud.lattice.wasmcloud_host: {host_id: %(h)s, state: stopped}
+  register: warned
+- wasmcloud.lattice.wasmcloud_host: {host_id: %(h)s, state: stopped, fail_on_missing: true}
+  register: failed
+  ignore_errors: true
+""" % {"h": stranger})
+    result = playbook(book)
+    assert result.returncode == 0, result.output
+    warned, failed = result.results()
+    expected = "host %s did not answer in lattice %r at %s" % (stranger, trio.lattice, trio.nats_url)
+    assert not warned["changed"] and not warned["found"] and not warned.get("failed")
+    assert any(expected in warning for warning in warned["warnings"]), warned
+    assert failed["failed"] and expected in failed["msg"] and failed["error_type"] == "NoResponseError"
+    assert [r.operation for r in trio.commands()] == []
 
 
 def test_events_module_waits_for_a_match(sandbox_lattice, tmp_path):
