@@ -28,7 +28,7 @@ def listing(path):
     result = run([str(BIN / "ansible-inventory"), "-i", str(path), "--list"])
     assert_no_traceback(result)
     assert result.returncode == 0, result.output
-    return plain(json.loads(result.stdout)), result
+    return plain(json.loads(result.stdout))
 
 
 DEPLOY_EVERYWHERE = """- hosts: wasmcloud_v2
@@ -51,7 +51,7 @@ DEPLOY_EVERYWHERE = """- hosts: wasmcloud_v2
 
 
 def test_hosts_with_their_vars_and_groups(v2_nats, wash_host, second_host, tmp_path):
-    data, _ = listing(inventory_file(tmp_path, v2_nats.url))
+    data = listing(inventory_file(tmp_path, v2_nats.url))
     hostvars = data["_meta"]["hostvars"]
     blue = hostvars[wash_host.friendly_name]
     assert blue["wasmcloud_host_id"] == wash_host.host_id and blue["wasmcloud_host_group"] == "blue"
@@ -68,7 +68,8 @@ def test_hosts_with_their_vars_and_groups(v2_nats, wash_host, second_host, tmp_p
 
 def test_a_play_over_the_inventory_deploys_to_each_host_and_a_restarted_host_is_put_right(
         v2_nats, host_factory, images, workload_id, tmp_path):
-    hosts = [host_factory(http=False, host_group="g-" + workload_id) for _ in range(2)]
+    group = "g-" + workload_id
+    hosts = [host_factory(http=False, host_group=group), host_factory(http=False, host_group=group)]
     inventory = tmp_path / "v2.wasmcloud.yml"
     inventory.write_text("plugin: wasmcloud.lattice.hosts\nprotocol: 2.x\nnats_url: %s\nheartbeat_window: 16\n"
                          "groups:\n  mine: wasmcloud_host_group == 'g-%s'\n" % (v2_nats.url, workload_id))
