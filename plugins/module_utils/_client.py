@@ -277,13 +277,15 @@ class AsyncControlClient:
                                                                configuration,
                                                                check.string_map(annotations, "annotations")))
 
-    async def stop_provider(self, host_id: str, provider_id: str, link_name: str, contract_id: str,
+    async def stop_provider(self, host_id: str, provider_id: str, link_name: str, contract_id: Optional[str] = None,
                             annotations: Optional[Mapping[str, Any]] = None) -> Ack:
+        """Stop by key and link name; ``contract_id`` is sent when known (hosts do not need it)."""
         check.public_key(host_id, "host", "host_id")
         check.public_key(provider_id, "provider", "provider_id")
-        check.contract_id(contract_id)
+        if contract_id:
+            check.contract_id(contract_id)
         return await self._command(self.dialect.stop_provider(host_id, provider_id, link_name or "default",
-                                                              contract_id,
+                                                              contract_id or "",
                                                               check.string_map(annotations, "annotations")))
 
     async def stop_host(self, host_id: str, timeout_ms: Optional[int] = None) -> Ack:
