@@ -48,6 +48,7 @@ def op_latency(params: Dict[str, Any]) -> Dict[str, Any]:
         try:
             # Exactly what the client puts on the wire for this command.
             request = client.aio.dialect.start_actor(host, ref, 1, {})
+
             def with_client() -> float:
                 started = time.perf_counter()
                 client.start_actor(host, ref, 1)

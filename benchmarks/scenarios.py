@@ -517,9 +517,9 @@ def scaling(ctx: Context) -> Figure:
                      "inventory_s": rounded(median([run.seconds for run in runs]), 4),
                      "inventory_found": min(listed for run, listed in outcomes),
                      "inventory_peak_mib": rounded(max(run.peak_mib for run in runs), 1)})
-        log("  %d hosts: listing %.3fs, inventory %.3fs, %.0f MiB" % (hosts, rows[-1]["listing_s"],
-                                                                       rows[-1]["inventory_s"],
-                                                                       rows[-1]["inventory_peak_mib"]))
+        row = rows[-1]
+        log("  %d hosts: listing %.3fs, inventory %.3fs, %.0f MiB"
+            % (hosts, row["listing_s"], row["inventory_s"], row["inventory_peak_mib"]))
     base, measured = rows[0], rows[1:]
     previous = base
     for row in measured:
@@ -550,9 +550,8 @@ def scaling(ctx: Context) -> Figure:
              "hosts (1 = linear); peak memory" % (window, measured[-2]["hosts"] if len(measured) > 1 else 0, sizes[-1]),
         extra={"rows": rows, "peak_mib": rounded(peak, 1), "peak_target_mib": memory},
         detail={"variable_part_slopes_last_segment": variable, "total_time_slopes": slopes, "all_found": found_all,
-                "window_s": window,
-                "baseline_hosts": 1, "sandbox_connection_pool": "%d connections from %d hosts" % (cfg["pool"],
-                                                                                               cfg["pool_from"])})
+                "window_s": window, "baseline_hosts": 1,
+                "sandbox_connection_pool": "%d connections from %d hosts" % (cfg["pool"], cfg["pool_from"])})
 
 
 SCENARIOS: Dict[str, Callable[[Context], Figure]] = {

@@ -23,8 +23,8 @@ def listen(replies: Sequence[float], window: float = 2.0, stall: Optional[float]
 def lattice(fast: int, slow: int, seed: int) -> List[float]:
     """``fast`` hosts answering within 30 ms, ``slow`` hosts answering 50 to 300 ms later than that."""
     rand = random.Random(seed)
-    times = [rand.uniform(0.001, 0.03) for _ in range(fast)]
-    return times + [rand.uniform(0.001, 0.03) + rand.uniform(0.05, 0.3) for _ in range(slow)]
+    times = [rand.uniform(0.001, 0.03) for index in range(fast)]
+    return times + [rand.uniform(0.001, 0.03) + rand.uniform(0.05, 0.3) for index in range(slow)]
 
 
 def test_without_replies_it_listens_for_the_whole_window():
