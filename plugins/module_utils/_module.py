@@ -156,12 +156,13 @@ class LatticeModule:
         result["error_type"] = type(exc).__name__
         self.module.fail_json(msg=str(exc), **result)
 
-    def run(self, body: Callable[[ControlClient], None]) -> None:
-        """Connect, run ``body`` (which fills ``self.result``), exit; every LatticeError becomes fail_json."""
+    def run(self, body: Callable[[Any], None], client_class: Callable[[ConnectionSettings], Any] = ControlClient) -> None:
+        """Connect, run ``body`` (which fills ``self.result``), exit; every LatticeError becomes fail_json.
+        ``client_class`` is ControlClient, or the v2 client for the modules of protocol 2.x."""
         settings = self.settings()
         client: Optional[ControlClient] = None
         try:
-            client = ControlClient(settings).connect()
+            client = client_class(settings).connect()
             body(client)
         except MissingDependencyError as exc:
             self.module.fail_json(msg=str(exc))
