@@ -89,7 +89,7 @@ sent:
   type: list
   elements: dict
 confirmed:
-  description: The commands a host accepted and, with O(wait), whose events all arrived.
+  description: The commands a host accepted.
   returned: when commands were sent, also when the task failed half-way
   type: list
   elements: dict

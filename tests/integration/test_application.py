@@ -179,7 +179,10 @@ def test_a_command_refused_half_way_reports_what_was_sent_confirmed_and_not_sent
     assert result.returncode == 2, result.output
     failed = result.results()[0]
     assert "rejected the command: sandbox: no room for actors" in failed["msg"]
-    ops = lambda key: [(a["operation"], a.get("host_id")) for a in failed[key]]  # noqa: E731
+
+    def ops(key):
+        return [(a["operation"], a.get("host_id")) for a in failed[key]]
+
     assert ops("sent") == [("start_provider", first), ("start_actor", first), ("start_actor", second)]
     assert ops("confirmed") == [("start_provider", first), ("start_actor", first)]
     assert [a["operation"] for a in failed["not_sent"]] == ["advertise_link"] and lattice.links == []
