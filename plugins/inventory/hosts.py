@@ -124,12 +124,12 @@ options:
     type: float
   heartbeat_window:
     description:
-      - With O(protocol=2.x) only. wasmCloud v2 hosts have no ping; a host is listed when it sent a heartbeat in
-        this many seconds and still answers a heartbeat request. Hosts beat every 15 seconds, so the default is
-        just over that.
+      - With O(protocol=2.x) only. wasmCloud v2 hosts have no ping, so they are found from their heartbeats (one
+        at start-up, then every 15 seconds), and a host is listed when it also answers a heartbeat request.
       - When the NATS server has JetStream, the latest heartbeat of every host is kept in the stream
-        O(heartbeat_stream) (created by the first listing), and later listings read it at once instead of
-        listening for the whole window.
+        O(heartbeat_stream) (created by the first listing); once it has recorded for a heartbeat period,
+        listings read it at once. Otherwise the listing listens for this many seconds; the default, just over
+        a heartbeat period, hears every host.
     type: float
     default: 16
   heartbeat_stream:
