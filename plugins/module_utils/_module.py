@@ -7,7 +7,7 @@ Private to this collection; may change without notice.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -22,12 +22,44 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection impo
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     LatticeError,
     MissingDependencyError,
+    ProtocolMismatchError,
+    UnsupportedOperationError,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import HAS_NATS, NATS_IMPORT_ERROR
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import HostInventory
 
 T = TypeVar("T")
+
+# The generations a module can serve (LatticeModule's ``generations``).
+CONTROL_INTERFACE = ("0.x", "1.x")
+ONLY_0X = ("0.x",)
+ONLY_1X = ("1.x",)
+
+# What to use instead, when a module is asked for a generation it does not serve.
+_INSTEAD: Dict[Tuple[str, str], str] = {
+    ("wasmcloud_actor", "1.x"): "1.x runs components, named by IDs you choose, instead of actors: use "
+                                "wasmcloud.lattice.wasmcloud_component",
+    ("wasmcloud_component", "0.x"): "0.x runs actors instead of components: use wasmcloud.lattice.wasmcloud_actor",
+    ("wasmcloud_config", "0.x"): "0.x has no named configs: give values to wasmcloud.lattice.wasmcloud_link (values) "
+                                 "or wasmcloud.lattice.wasmcloud_provider (configuration)",
+    ("wasmcloud_label", "0.x"): "this collection changes labels of 1.x hosts only; give 0.x hosts their labels when "
+                                "they start (HOST_* environment variables)",
+    ("wasmcloud_application", "1.x"): "it converges 0.x application specs (actors) only; on 1.x use "
+                                      "wasmcloud.lattice.wasmcloud_component, wasmcloud_provider, wasmcloud_link and "
+                                      "wasmcloud_config",
+}
+
+
+def generation_refusal(module_name: str, protocol: str, generations: Sequence[str]) -> Optional[str]:
+    """Why ``module_name`` cannot serve ``protocol`` (None when it can, or while "auto" has not decided)."""
+    if protocol == "auto" or protocol in generations:
+        return None
+    instead = _INSTEAD.get((module_name, protocol))
+    if instead is None:
+        instead = "it serves %s" % " and ".join(generations)
+    return "%s does not work with wasmCloud %s lattices: %s" % (module_name, protocol, instead)
+
 
 # The options of doc fragment wasmcloud.lattice.converge, for the modules that start and stop things.
 CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
@@ -40,12 +72,19 @@ CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
 class LatticeModule:
     """An AnsibleModule with the connection options, a client, and failures without tracebacks."""
 
-    def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True, **kwargs: Any) -> None:
+    def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True,
+                 generations: Sequence[str] = CONTROL_INTERFACE, **kwargs: Any) -> None:
         spec = connection_argspec()
         spec.update(argument_spec)
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params: Dict[str, Any] = self.module.params
         self.result: Dict[str, Any] = {"changed": False}
+        self.name = str(self.module._name).rsplit(".", 1)[-1]
+        self.generations = tuple(generations)
+        # An explicit protocol this module cannot serve fails before connecting; "auto" is gated on detection.
+        refusal = generation_refusal(self.name, self.params.get("protocol") or "auto", self.generations)
+        if refusal:
+            self.module.fail_json(msg=refusal, error_type="UnsupportedOperationError", **self.result)
         if not HAS_NATS:
             self.module.fail_json(msg=missing_required_lib("nats-py"), exception=str(NATS_IMPORT_ERROR))
         stall = self.params.get("discovery_stall")
@@ -87,19 +126,34 @@ class LatticeModule:
         if events:
             self.result["events"] = [event.to_dict() for event in events]
 
+    def _gate(self, generation: str) -> None:
+        """Called by the client as soon as it knows the lattice's generation, before any command."""
+        self.result["protocol"] = generation
+        refusal = generation_refusal(self.name, generation, self.generations)
+        if refusal:
+            raise UnsupportedOperationError("lattice %r speaks wasmCloud %s, and %s"
+                                            % (self.params.get("lattice"), generation, refusal), detected=generation)
+
     def fail(self, exc: LatticeError, **extra: Any) -> None:
         result = dict(self.result)
         result.update(extra)
         result.update({key: value for key, value in exc.details.items() if key in ("partial", "elapsed")})
         result["error_type"] = type(exc).__name__
-        self.module.fail_json(msg=str(exc), **result)
+        message = str(exc)
+        detected = exc.details.get("detected")
+        refusal = generation_refusal(self.name, detected, self.generations) if detected else None
+        if isinstance(exc, ProtocolMismatchError) and refusal:
+            message = "%s. Also, %s" % (message, refusal)  # so the user fixes both at once
+        self.module.fail_json(msg=message, **result)
 
     def run(self, body: Callable[[ControlClient], None]) -> None:
         """Connect, run ``body`` (which fills ``self.result``), exit; every LatticeError becomes fail_json."""
         settings = self.settings()
         client: Optional[ControlClient] = None
         try:
-            client = ControlClient(settings).connect()
+            client = ControlClient(settings)
+            client.aio.on_generation = self._gate
+            client.connect()
             body(client)
         except MissingDependencyError as exc:
             self.module.fail_json(msg=str(exc))

@@ -141,7 +141,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._application imp
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions, bidders, read_inventories
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, ONLY_0X, LatticeModule
 
 try:
     import yaml
@@ -198,7 +198,7 @@ async def all_auctions(client, app, placements, stall):
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, required_one_of=[("spec", "spec_file")],
+    lattice = LatticeModule(ARGSPEC, generations=ONLY_0X, required_one_of=[("spec", "spec_file")],
                             mutually_exclusive=[("spec", "spec_file")])
     params = lattice.params
     app = lattice.checked(lambda values: parse_spec(values["name"], load_spec(values)))

@@ -474,15 +474,3 @@ def heartbeat_actor_counts(event: LatticeEvent) -> Dict[str, int]:
             elif isinstance(entry.get("public_key"), str):  # OTP 0.51.3+: one entry per instance
                 counts[entry["public_key"]] = counts.get(entry["public_key"], 0) + 1
     return counts
-
-
-DIALECTS = {"0.x": ProtocolV0}
-
-
-def get_dialect(version: str, lattice: str, topic_prefix: str) -> ProtocolV0:
-    if version == "auto":  # until 1.x detection exists, auto means the 0.x lattice control interface
-        version = "0.x"
-    try:
-        return DIALECTS[version](lattice, topic_prefix)
-    except KeyError:
-        raise ValueError("unknown protocol version %r (known: %s)" % (version, ", ".join(sorted(DIALECTS))))
