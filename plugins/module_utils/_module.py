@@ -112,12 +112,53 @@ class LatticeModule:
     def checked(self, build: Callable[[Dict[str, Any]], T]) -> T:
         """The desired state built from the params; invalid input fails here, before anything is sent."""
         try:
-            if "wait_timeout" in self.params and self.params.get("wait", True):
-                check.positive_seconds(self.params["wait_timeout"], "wait_timeout")
-            return build(self.params)
+            return self.checked_quietly(build)
         except LatticeError as exc:
             self.fail(exc)
             raise  # fail() exits; this only tells type checkers so
+
+    def checked_by_generation(self, build: Callable[[str, Dict[str, Any]], T]) -> Dict[str, Any]:
+        """``build(generation, params)`` for each generation the task may meet, before anything is sent.
+
+        Options differ between generations (0.x keys and link names, 1.x IDs and named configs), and with
+        protocol auto the lattice's generation is known only after the first read. Input that no
+        generation accepts fails here; ``for_generation`` picks the right one (or its error) later.
+        """
+        protocol = self.params.get("protocol") or "auto"
+        generations = [protocol] if protocol != "auto" else list(self.generations)
+        outcomes: Dict[str, Any] = {}
+        for generation in generations:
+            try:
+                outcomes[generation] = self.checked_quietly(lambda params: build(generation, params))
+            except LatticeError as exc:
+                outcomes[generation] = exc
+        errors = [outcome for outcome in outcomes.values() if isinstance(outcome, LatticeError)]
+        if len(errors) == len(outcomes):
+            if len(errors) == 1:
+                self.fail(errors[0])
+            self.fail(type(errors[0])("; ".join("for wasmCloud %s lattices: %s" % (generation, error)
+                                                for generation, error in outcomes.items())))
+        return outcomes
+
+    def checked_quietly(self, build: Callable[[Dict[str, Any]], T]) -> T:
+        if "wait_timeout" in self.params and self.params.get("wait", True):
+            check.positive_seconds(self.params["wait_timeout"], "wait_timeout")
+        return build(self.params)
+
+    @staticmethod
+    def for_generation(outcomes: Mapping[str, Any], generation: Optional[str]) -> Any:
+        """What ``checked_by_generation`` built for ``generation`` (or raises its refusal); 0.x first when
+        nothing answered, so an empty lattice reads as before."""
+        if generation is None:
+            generation = next((g for g in ("0.x", "1.x") if g in outcomes and
+                               not isinstance(outcomes[g], LatticeError)), None) or next(iter(outcomes))
+        outcome = outcomes.get(generation)
+        if outcome is None:
+            raise UnsupportedOperationError("lattice speaks wasmCloud %s, which this task was not set up for"
+                                            % generation)
+        if isinstance(outcome, LatticeError):
+            raise outcome
+        return outcome
 
     def apply(self, client: ControlClient, actions: List[Action], inventories: Mapping[str, HostInventory]) -> None:
         """Send the actions, waiting for their events when ``wait`` is on; the events go into the result."""

@@ -121,6 +121,10 @@ class HostInventory(_Plain):
                                                                        "protocol")
         for key in unused:
             data.pop(key, None)
+        if self.protocol == "1.x":
+            for provider in data["providers"]:  # 0.x identity fields, meaningless in 1.x
+                for key in ("link_name", "contract_id", "instance_id"):
+                    provider.pop(key, None)
         return data
 
     def actor(self, actor_id: str) -> Optional[ActorDescription]:
