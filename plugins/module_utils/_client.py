@@ -416,18 +416,9 @@ class AsyncControlClient(ComponentOperations):
         check.public_key(host_id, "host", "host_id")
         check.image_ref(actor_ref, "actor_ref")
         check.count(count)
-        return await self._command(self.speaking("0.x", "start_actor").start_actor(host_id, actor_ref, count,
-                                                            check.string_map(annotations, "annotations")))
-
-    async def scale_actor(self, host_id: str, actor_id: str, actor_ref: str, count: int,
-                          annotations: Optional[Mapping[str, Any]] = None) -> Ack:
-        check.public_key(host_id, "host", "host_id")
-        check.public_key(actor_id, "actor", "actor_id")
-        if actor_ref:
-            check.image_ref(actor_ref, "actor_ref")
-        check.count(count)
-        return await self._command(self.speaking("0.x", "scale_actor").scale_actor(host_id, actor_id, actor_ref, count,
-                                                            check.string_map(annotations, "annotations")))
+        dialect = self.speaking("0.x", "start_actor")
+        return await self._command(dialect.start_actor(host_id, actor_ref, count,
+                                                       check.string_map(annotations, "annotations")))
 
     async def stop_actor(self, host_id: str, actor_id: str, count: int = 0,
                          annotations: Optional[Mapping[str, Any]] = None) -> Ack:
@@ -624,7 +615,6 @@ class ControlClient:
     perform_actor_auction = _blocking("perform_actor_auction")
     perform_provider_auction = _blocking("perform_provider_auction")
     start_actor = _blocking("start_actor")
-    scale_actor = _blocking("scale_actor")
     stop_actor = _blocking("stop_actor")
     update_actor = _blocking("update_actor")
     start_provider = _blocking("start_provider")

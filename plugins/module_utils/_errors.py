@@ -73,3 +73,7 @@ class ProtocolMismatchError(LatticeError):
 
 class UnsupportedOperationError(LatticeError):
     """The lattice's generation has no such operation (or the module does not serve that generation)."""
+
+
+class UnsupportedProtocol(UnsupportedOperationError):
+    """A module asked for a generation it does not serve (the generation gate of LatticeModule)."""

@@ -7,7 +7,8 @@ Private to this collection; may change without notice.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -24,6 +25,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     MissingDependencyError,
     ProtocolMismatchError,
     UnsupportedOperationError,
+    UnsupportedProtocol,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import HAS_NATS, NATS_IMPORT_ERROR
@@ -31,12 +33,26 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import Ho
 
 T = TypeVar("T")
 
-# The generations a module can serve (LatticeModule's ``generations``).
+# Generations a module can serve (LatticeModule's ``generations``). The lattice control interface
+# (0.x, 1.x) and the v2 host API share nothing but NATS; within the control interface, 0.x actors and
+# 1.x components differ too. A module asked for a generation it does not serve fails before sending.
 CONTROL_INTERFACE = ("0.x", "1.x")
 ONLY_0X = ("0.x",)
 ONLY_1X = ("1.x",)
+V2 = ("2.x",)
 
-# What to use instead, when a module is asked for a generation it does not serve.
+# What to use instead, for the modules of the lattice control interface on a v2 host.
+_V2_INSTEAD = {
+    "wasmcloud_link": "v2 has no links; components in one workload are linked by their WIT imports and "
+                      "exports, and capabilities are chosen with host_interfaces of wasmcloud.lattice.wasmcloud_workload",
+    "wasmcloud_lattice_info": "v2 has no lattice control interface; use wasmcloud.lattice.wasmcloud_host_info",
+    "wasmcloud_host": "v2 hosts cannot be stopped over NATS; stop the wash host process (for example the "
+                      "service of the wasmcloud.lattice.host role) and read hosts with wasmcloud.lattice.wasmcloud_host_info",
+}
+_V2_DEFAULT_INSTEAD = ("v2 has no actors, providers, auctions, events or applications on the bus; deploy with "
+                       "wasmcloud.lattice.wasmcloud_workload (one workload on a host, placed by your play)")
+
+# What to use instead, between the two generations of the lattice control interface.
 _INSTEAD: Dict[Tuple[str, str], str] = {
     ("wasmcloud_actor", "1.x"): "1.x runs components, named by IDs you choose, instead of actors: use "
                                 "wasmcloud.lattice.wasmcloud_component",
@@ -52,12 +68,17 @@ _INSTEAD: Dict[Tuple[str, str], str] = {
 
 
 def generation_refusal(module_name: str, protocol: str, generations: Sequence[str]) -> Optional[str]:
-    """Why ``module_name`` cannot serve ``protocol`` (None when it can, or while "auto" has not decided)."""
+    """Why ``module_name`` cannot serve ``protocol`` (None when it can); "auto" decides later, on detection
+    (control-interface modules) or means the module's own family (v2 modules)."""
     if protocol == "auto" or protocol in generations:
         return None
-    instead = _INSTEAD.get((module_name, protocol))
-    if instead is None:
-        instead = "it serves %s" % " and ".join(generations)
+    if protocol in V2:
+        return "%s does not work with protocol 2.x: %s" % (
+            module_name, _V2_INSTEAD.get(module_name, _V2_DEFAULT_INSTEAD))
+    if tuple(generations) == V2:
+        return ("%s speaks to wasmCloud v2 hosts only (protocol 2.x, the default for it), not to the lattice "
+                "control interface of %s" % (module_name, protocol))
+    instead = _INSTEAD.get((module_name, protocol)) or "it serves %s" % " and ".join(generations)
     return "%s does not work with wasmCloud %s lattices: %s" % (module_name, protocol, instead)
 
 
@@ -69,6 +90,24 @@ CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
 }
 
 
+# What stands behind LatticeModule.module. In a module process it is an AnsibleModule; the collection's
+# action plugins (plugins/plugin_utils/_controller.py) run the same module body inside the controller's
+# worker and put in its place an object with the same face: params, check_mode, _diff, warn, fail_json
+# and exit_json (which end the run by raising instead of printing and exiting).
+_backend: Callable[..., Any] = AnsibleModule
+
+
+@contextmanager
+def module_backend(factory: Callable[..., Any]) -> Iterator[None]:
+    """Build every LatticeModule's ``module`` with ``factory`` (AnsibleModule's signature) meanwhile."""
+    global _backend
+    previous, _backend = _backend, factory
+    try:
+        yield
+    finally:
+        _backend = previous
+
+
 class LatticeModule:
     """An AnsibleModule with the connection options, a client, and failures without tracebacks."""
 
@@ -76,7 +115,7 @@ class LatticeModule:
                  generations: Sequence[str] = CONTROL_INTERFACE, **kwargs: Any) -> None:
         spec = connection_argspec()
         spec.update(argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
+        self.module = _backend(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params: Dict[str, Any] = self.module.params
         self.result: Dict[str, Any] = {"changed": False}
         self.name = str(self.module._name).rsplit(".", 1)[-1]
@@ -84,7 +123,7 @@ class LatticeModule:
         # An explicit protocol this module cannot serve fails before connecting; "auto" is gated on detection.
         refusal = generation_refusal(self.name, self.params.get("protocol") or "auto", self.generations)
         if refusal:
-            self.module.fail_json(msg=refusal, error_type="UnsupportedOperationError", **self.result)
+            self.module.fail_json(msg=refusal, error_type="UnsupportedProtocol", **self.result)
         if not HAS_NATS:
             self.module.fail_json(msg=missing_required_lib("nats-py"), exception=str(NATS_IMPORT_ERROR))
         stall = self.params.get("discovery_stall")
@@ -172,8 +211,8 @@ class LatticeModule:
         self.result["protocol"] = generation
         refusal = generation_refusal(self.name, generation, self.generations)
         if refusal:
-            raise UnsupportedOperationError("lattice %r speaks wasmCloud %s, and %s"
-                                            % (self.params.get("lattice"), generation, refusal), detected=generation)
+            raise UnsupportedProtocol("lattice %r speaks wasmCloud %s, and %s"
+                                      % (self.params.get("lattice"), generation, refusal), detected=generation)
 
     def fail(self, exc: LatticeError, **extra: Any) -> None:
         result = dict(self.result)

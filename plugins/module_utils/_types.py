@@ -182,14 +182,6 @@ class ProviderBid(_Plain):
 
 
 @dataclass(frozen=True)
-class RegistryCredential(_Plain):
-    registry_type: str = "oci"
-    username: str = ""
-    password: str = ""
-    token: str = ""
-
-
-@dataclass(frozen=True)
 class ComponentBid(_Plain):
     """A host's bid in a 1.x component auction."""
 

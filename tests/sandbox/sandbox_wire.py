@@ -28,10 +28,12 @@ class Events:
 
     def __init__(self) -> None:
         self.all: list[dict[str, Any]] = []
+        self.subjects: list[str] = []  # the subject each event of ``all`` arrived on
         self._changed = asyncio.Event()
 
     async def on_message(self, msg: Msg) -> None:
         self.all.append(json.loads(msg.data))
+        self.subjects.append(msg.subject)
         self._changed.set()
 
     def of(self, name: str, source: Optional[str] = None) -> list[dict[str, Any]]:
@@ -100,8 +102,22 @@ class Wire:
         return await self.request("cmd.%s.%s" % (host_id, op), body, timeout)
 
 
+class WireV1(Wire):
+    """The same helpers for 1.x subjects: ``{prefix}.v1.{lattice}.…``, events on ``wasmbus.evt.{lattice}.{type}``."""
+
+    def __init__(self, nc: Client, lattice: str, topic_prefix: str = "wasmbus.ctl") -> None:
+        super().__init__(nc, lattice, topic_prefix)
+        self.prefix = "%s.v1.%s" % (topic_prefix, lattice)
+
+    async def events(self) -> Events:
+        events = Events()
+        await self.nc.subscribe("wasmbus.evt.%s.>" % self.lattice, cb=events.on_message)
+        await self.nc.flush()
+        return events
+
+
 def run_on_wire(nats_url: str, lattice: str, scenario: Callable[[Wire], Awaitable[Any]],
-                topic_prefix: str = "wasmbus.ctl") -> Any:
+                topic_prefix: str = "wasmbus.ctl", wire_class: type[Wire] = Wire) -> Any:
     """Run ``scenario(wire)`` on a fresh event loop with its own NATS connection."""
 
     async def main() -> Any:
@@ -110,7 +126,7 @@ def run_on_wire(nats_url: str, lattice: str, scenario: Callable[[Wire], Awaitabl
 
         nc = await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=2, error_cb=quiet)
         try:
-            return await scenario(Wire(nc, lattice, topic_prefix))
+            return await scenario(wire_class(nc, lattice, topic_prefix))
         finally:
             await nc.close()
 

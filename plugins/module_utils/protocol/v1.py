@@ -38,9 +38,6 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
     ProviderDescription,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import (
-    PUBLISH,
-    REQUEST,
-    SCATTER,
     Request,
     _bounded,
     _integer,
@@ -196,7 +193,7 @@ class ProtocolV1:
     # hosts ------------------------------------------------------------------------------------
 
     def get_hosts(self) -> Request:
-        return Request("get_hosts", self._subject("host", "ping"), b"", SCATTER)
+        return Request("get_hosts", self._subject("host", "ping"), b"")
 
     def get_host_inventory(self, host_id: str) -> Request:
         return Request("get_host_inventory", self._subject("host", "get", host_id), b"", host_id=host_id)
@@ -217,19 +214,19 @@ class ProtocolV1:
             entry = {key: value for key, value in cred.items() if value and key != "registry_type"}
             entry["registryType"] = cred.get("registry_type") or "oci"
             body[url] = entry
-        return Request("put_registries", self._subject("registry", "put"), _json(body), PUBLISH)
+        return Request("put_registries", self._subject("registry", "put"), _json(body))
 
     # auctions ---------------------------------------------------------------------------------
 
     def perform_component_auction(self, component_ref: str, component_id: str,
                                   constraints: Mapping[str, str]) -> Request:
         body = {"component_ref": component_ref, "component_id": component_id, "constraints": dict(constraints)}
-        return Request("perform_component_auction", self._subject("component", "auction"), _json(body), SCATTER)
+        return Request("perform_component_auction", self._subject("component", "auction"), _json(body))
 
     def perform_provider_auction(self, provider_ref: str, provider_id: str,
                                  constraints: Mapping[str, str]) -> Request:
         body = {"provider_ref": provider_ref, "provider_id": provider_id, "constraints": dict(constraints)}
-        return Request("perform_provider_auction", self._subject("provider", "auction"), _json(body), SCATTER)
+        return Request("perform_provider_auction", self._subject("provider", "auction"), _json(body))
 
     # components and providers -----------------------------------------------------------------
 
