@@ -27,6 +27,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import 
     plan_actor,
     plan_link,
     plan_provider,
+    stop_provider_action,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import HostInventory, LinkDefinition
 
@@ -359,11 +360,7 @@ def plan_prune(app: AppSpec, inventories: Mapping[str, HostInventory], links: Li
                 continue
             if any(find_provider(inventory, spec) is provider for spec in app.providers.values()):
                 continue
-            if not provider.contract_id:
-                raise InputError("cannot prune provider %s on host %s: its host does not report the contract id"
-                                 % (provider.id, host))
-            actions.append(Action("stop_provider", host, {"provider_id": provider.id, "link_name": provider.link_name,
-                                                          "contract_id": provider.contract_id}))
+            actions.append(stop_provider_action(host, provider))
     return actions
 
 

@@ -42,7 +42,7 @@ def send(client: ControlClient, action: Action) -> None:
         client.start_provider(host, p["provider_ref"], p.get("link_name", "default"), p.get("configuration"),
                               p.get("annotations"))
     elif op == "stop_provider":
-        client.stop_provider(host, p["provider_id"], p.get("link_name", "default"), p["contract_id"],
+        client.stop_provider(host, p["provider_id"], p.get("link_name", "default"), p.get("contract_id"),
                              p.get("annotations"))
     elif op == "scale_component":
         client.scale_component(host, p["component_id"], p["component_ref"], p["max_instances"], p.get("config"),

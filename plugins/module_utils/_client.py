@@ -144,6 +144,11 @@ class EventStream:
                 pass
 
 
+def _looks_like_nkey(value: Any, prefix: str) -> bool:
+    """A 0.x identity (an nkey) rather than a 1.x ID, for calls made before the generation is known."""
+    return isinstance(value, str) and len(value) == 56 and value.startswith(prefix)
+
+
 class AsyncControlClient(ComponentOperations):
     """Every control-interface operation over one NATS connection, in the lattice's generation.
 
@@ -453,16 +458,20 @@ class AsyncControlClient(ComponentOperations):
         return await self._command(dialect.start_provider(host_id, provider_ref, link_name or "default", configuration,
                                                           check.string_map(annotations, "annotations")))
 
-    async def stop_provider(self, host_id: str, provider_id: str, link_name: str = "default", contract_id: str = "",
+    async def stop_provider(self, host_id: str, provider_id: str, link_name: str = "default",
+                            contract_id: Optional[str] = None,
                             annotations: Optional[Mapping[str, Any]] = None) -> Ack:
-        """Stop a provider: 0.x by (key, link name, contract id), 1.x by its ID alone (no contract id)."""
+        """Stop a provider: 0.x by key and link name (``contract_id`` is sent when known; hosts do not need
+        it), 1.x by its ID alone."""
         check.public_key(host_id, "host", "host_id")
-        if not contract_id:
+        if self.generation == "1.x" or self.generation is None and not _looks_like_nkey(provider_id, "V"):
             return await self._stop_provider_v1(host_id, provider_id)
         check.public_key(provider_id, "provider", "provider_id")
-        check.contract_id(contract_id)
+        if contract_id:
+            check.contract_id(contract_id)
         dialect = self.speaking("0.x", "stop_provider")
-        return await self._command(dialect.stop_provider(host_id, provider_id, link_name or "default", contract_id,
+        return await self._command(dialect.stop_provider(host_id, provider_id, link_name or "default",
+                                                         contract_id or "",
                                                          check.string_map(annotations, "annotations")))
 
     async def stop_host(self, host_id: str, timeout_ms: Optional[int] = None) -> Ack:

@@ -226,13 +226,15 @@ class LatticeModule:
             message = "%s. Also, %s" % (message, refusal)  # so the user fixes both at once
         self.module.fail_json(msg=message, **result)
 
-    def run(self, body: Callable[[ControlClient], None]) -> None:
-        """Connect, run ``body`` (which fills ``self.result``), exit; every LatticeError becomes fail_json."""
+    def run(self, body: Callable[[Any], None], client_class: Callable[[ConnectionSettings], Any] = ControlClient) -> None:
+        """Connect, run ``body`` (which fills ``self.result``), exit; every LatticeError becomes fail_json.
+        ``client_class`` is ControlClient, or the v2 client for the modules of protocol 2.x."""
         settings = self.settings()
         client: Optional[ControlClient] = None
         try:
-            client = ControlClient(settings)
-            client.aio.on_generation = self._gate
+            client = client_class(settings)
+            if hasattr(client, "aio") and hasattr(client.aio, "on_generation"):
+                client.aio.on_generation = self._gate  # the control interface learns its generation late
             client.connect()
             body(client)
         except MissingDependencyError as exc:

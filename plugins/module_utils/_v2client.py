@@ -285,6 +285,29 @@ class AsyncV2Client:
             await kv.purge(record_key(host_id, workload_id))
 
 
+def host_view(beat: Mapping[str, Any]) -> Dict[str, Any]:
+    """A decoded heartbeat as modules return it and the inventory's hostvars carry it."""
+    labels = dict(beat.get("labels") or {})
+    return {
+        "id": beat["id"], "hostname": beat["hostname"], "friendly_name": beat["friendly_name"],
+        "version": beat["version"], "labels": labels, "host_group": labels.get("hostgroup", ""),
+        "environment": beat["environment"], "http_port": beat["http_port"] or None,
+        "workload_count": beat["workload_count"], "component_count": beat["component_count"],
+        "os": {"name": beat["os_name"], "arch": beat["os_arch"], "kernel": beat["os_kernel"]},
+        "memory": {"total": beat["system_memory_total"], "free": beat["system_memory_free"]},
+        "cpu_usage": beat["system_cpu_usage"], "started_at": beat["started_at"],
+        "imports": [_interface(entry) for entry in beat["imports"]],
+        "exports": [_interface(entry) for entry in beat["exports"]],
+    }
+
+
+def _interface(entry: Mapping[str, Any]) -> str:
+    """wasi:keyvalue/{atomics,batch,store}@0.2.0-draft (names sorted: hosts list them in any order)."""
+    names = sorted(entry.get("interfaces") or [])
+    text = "%s:%s/{%s}" % (entry.get("namespace"), entry.get("package"), ",".join(names))
+    return text + ("@%s" % entry["version"] if entry.get("version") else "")
+
+
 def _decoded(decode: Any, payload: bytes, what: str) -> Dict[str, Any]:
     try:
         return decode(payload)

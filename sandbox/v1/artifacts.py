@@ -38,8 +38,16 @@ def displayed_ref(ref: str) -> str:
 
 
 def fetch(ref: str, kind: str, *, allow_latest: bool, allow_file_load: bool,
-          forced_error: Optional[str] = None) -> Image:
-    """The artifact's claims; ImageResolutionError carries the 1.x host's error text."""
+          forced_error: Optional[str] = None, signed: bool = True) -> Image:
+    """The artifact's claims; ImageResolutionError carries the 1.x host's error text.
+
+    ``signed=False`` treats every artifact as unsigned (no embedded claims).
+    """
+    image = _fetch(ref, kind, allow_latest=allow_latest, allow_file_load=allow_file_load, forced_error=forced_error)
+    return image if signed or not image.signed else replace(image, signed=False)
+
+
+def _fetch(ref: str, kind: str, *, allow_latest: bool, allow_file_load: bool, forced_error: Optional[str]) -> Image:
     what = "component" if kind == COMPONENT else "provider"
     if forced_error is not None:
         raise ImageResolutionError(forced_error)

@@ -29,12 +29,13 @@ from ..records import Record, RequestLog
 from . import artifacts
 from .artifacts import COMPONENT
 from .events import encode_event, event_subject, uptime_human
-from .state import LINK_FIELDS, LatticeState
+from .state import LatticeState, LinkConflict, merge_link
 
 LOG = logging.getLogger("sandbox.v1.host")
 
 DEFAULT_HOST_VERSION = "1.7.0"
 STOP_HOST_GRACE = 0.1
+FIRST_HEALTH_CHECK = 5.0  # seconds after a provider starts (later checks every health_check_interval)
 U32_MAX = 0xFFFFFFFF
 _NO_RESPONSE = object()
 
@@ -69,6 +70,8 @@ class LatticeConfigV1(LatticeConfig):
     provider_auction: bool = True
     allow_file_load: bool = False
     builtin_providers: bool = False
+    signed_artifacts: bool = True
+    health_check_interval: float = 30.0
 
     @property
     def ctl_prefix(self) -> str:
@@ -154,7 +157,14 @@ def _u32(body: dict[str, Any], key: str, what: str) -> int:
     return value
 
 
-def _component_claims(image: Image) -> dict[str, Any]:
+def _claimed(image: Image) -> dict[str, Any]:
+    """Inventory fields that come from embedded claims: ``name`` (omitted if unsigned) and ``revision``."""
+    if not image.signed:
+        return {"revision": 0}
+    return {"name": image.name, "revision": image.revision}
+
+
+def _component_claims(image: Image, dates: str) -> dict[str, Any]:
     return {
         "call_alias": image.call_alias,
         "issuer": image.issuer,
@@ -162,8 +172,8 @@ def _component_claims(image: Image) -> dict[str, Any]:
         "name": image.name,
         "version": image.version,
         "revision": image.revision,
-        "not_before_human": "never",
-        "expires_human": "never",
+        "not_before_human": dates,
+        "expires_human": dates,
     }
 
 
@@ -237,6 +247,10 @@ class EmulatedHostV1:
 
     def at_least(self, minor: int) -> bool:
         return self.version_info >= (1, minor, 0)
+
+    def _claim_dates(self) -> str:
+        # Sandbox artifacts never expire; 1.0 hosts had not implemented these fields yet.
+        return "never" if self.at_least(1) else "TODO"
 
     # Lifecycle ---------------------------------------------------------------------------
     def subscriptions(self) -> list[tuple[str, str]]:
@@ -360,27 +374,17 @@ class EmulatedHostV1:
         uptime = self.uptime_seconds
         components = []
         for component_id, component in self._components.items():
-            entry: dict[str, Any] = {
-                "id": component_id,
-                "image_ref": component.image.ref,
-                "name": component.image.name,
-                "annotations": dict(component.annotations),
-                "revision": component.image.revision,
-                "max_instances": component.max_instances,
-            }
+            entry: dict[str, Any] = {"id": component_id, "image_ref": component.image.ref}
+            entry.update(_claimed(component.image))
+            entry.update(annotations=dict(component.annotations), max_instances=component.max_instances)
             if self.at_least(9):
                 entry["limits"] = dict(component.limits) if component.limits else None
             components.append(entry)
         return {
             "components": components,
             "providers": [
-                {
-                    "id": provider_id,
-                    "image_ref": artifacts.displayed_ref(provider.image.ref),
-                    "name": provider.image.name,
-                    "annotations": dict(provider.annotations),
-                    "revision": provider.image.revision,
-                }
+                dict({"id": provider_id, "image_ref": artifacts.displayed_ref(provider.image.ref)},
+                     **_claimed(provider.image), annotations=dict(provider.annotations))
                 for provider_id, provider in self._providers.items()
             ],
             "host_id": self.id,
@@ -509,22 +513,45 @@ class EmulatedHostV1:
             "provider_id": provider_id, "constraints": constraints,
         }))
 
+    # Placing workloads directly (test and benchmark set-up: no request, no record, no event) --
+    async def place_component(self, component_id: str, ref: str, max_instances: int = 1,
+                              annotations: Optional[dict[str, str]] = None,
+                              config: Optional[list[str]] = None) -> None:
+        """Run a component as if an earlier scale had started it (spec and claims written to KV)."""
+        image = self._fetch(ref, COMPONENT)
+        await self.state.create_spec(component_id, ref)
+        await self.state.put_claims(image, component=True)
+        self._components[component_id] = RunningComponent(image, max_instances, dict(annotations or {}),
+                                                          list(config or []))
+
+    async def place_provider(self, provider_id: str, ref: str, annotations: Optional[dict[str, str]] = None,
+                             config: Optional[list[str]] = None) -> None:
+        """Run a provider as if an earlier start had launched it (health checks included)."""
+        image = self._fetch(ref, PROVIDER)
+        await self.state.create_spec(provider_id, ref)
+        await self.state.put_claims(image, component=False)
+        provider = RunningProvider(image, dict(annotations or {}), list(config or []))
+        self._providers[provider_id] = provider
+        self._spawn(self._health_checks(provider_id, provider))
+
     # Components --------------------------------------------------------------------------
     def _fetch(self, ref: str, kind: str, forced_error: Optional[str] = None) -> Image:
         return artifacts.fetch(ref, kind, allow_latest=self.config.allow_latest,
-                               allow_file_load=self.config.allow_file_load, forced_error=forced_error)
+                               allow_file_load=self.config.allow_file_load, forced_error=forced_error,
+                               signed=self.config.signed_artifacts)
 
     def _component_event(self, component_id: str, image: Image, ref: str, max_instances: int,
                          annotations: dict[str, str], host_id: Optional[str] = None) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "annotations": dict(annotations),
             "host_id": self.id if host_id is None else host_id,
             "image_ref": ref,
             "max_instances": max_instances,
             "component_id": component_id,
-            "public_key": image.public_key,
-            "claims": _component_claims(image),
         }
+        if image.signed:
+            data.update(public_key=image.public_key, claims=_component_claims(image, self._claim_dates()))
+        return data
 
     async def _on_scale_component(self, body: Any, payload: bytes) -> Outcome:
         what = "component scale command"
@@ -628,7 +655,7 @@ class EmulatedHostV1:
             "annotations": dict(annotations), "component_id": component_id, "host_id": self.id,
             "image_ref": ref, "max_instances": count, "error": error,
         }
-        if image is not None:
+        if image is not None and image.signed:
             data["public_key"] = image.public_key
         await self._emit("component_scale_failed", data)
 
@@ -703,20 +730,36 @@ class EmulatedHostV1:
                 return
             await self.state.create_spec(provider_id, ref)
             await self.state.put_claims(image, component=False)
-            self._providers[provider_id] = RunningProvider(image, dict(annotations), list(config))
+            provider = RunningProvider(image, dict(annotations), list(config))
+            self._providers[provider_id] = provider
         finally:
             self._starting_providers.discard(provider_id)
-        await self._emit("provider_started", {
-            "host_id": self.id,
-            "image_ref": ref,
-            "provider_id": provider_id,
-            "annotations": dict(annotations),
-            "claims": {"issuer": image.issuer, "tags": None, "name": image.name, "version": image.version,
-                       "not_before_human": "never", "expires_human": "never"},
-            "instance_id": provider_id,
-            "public_key": provider_id,
-            "link_name": "default",
-        })
+        data: dict[str, Any] = {"host_id": self.id, "image_ref": ref, "provider_id": provider_id,
+                                "annotations": dict(annotations)}
+        if image.signed:
+            dates = self._claim_dates()
+            data["claims"] = {"issuer": image.issuer, "tags": None, "name": image.name, "version": image.version,
+                              "not_before_human": dates, "expires_human": dates}
+        data.update(instance_id=provider_id, public_key=provider_id, link_name="default")
+        await self._emit("provider_started", data)
+        self._spawn(self._health_checks(provider_id, provider))
+
+    async def _health_checks(self, provider_id: str, provider: RunningProvider) -> None:
+        """Report the provider's health like a 1.x host polling it: transitions, else the unchanged status."""
+        interval = self.config.health_check_interval
+        await asyncio.sleep(min(FIRST_HEALTH_CHECK, interval))
+        healthy_before = False
+        while self._providers.get(provider_id) is provider:
+            healthy = provider_id not in self.hooks.unhealthy_providers
+            if healthy and not healthy_before:
+                name = "health_check_passed"
+            elif healthy_before and not healthy:
+                name = "health_check_failed"
+            else:
+                name = "health_check_status"
+            await self._emit(name, {"host_id": self.id, "provider_id": provider_id})
+            healthy_before = healthy
+            await asyncio.sleep(interval)
 
     async def _on_stop_provider(self, body: Any, payload: bytes) -> Outcome:
         what = "provider stop command"
@@ -754,31 +797,16 @@ class EmulatedHostV1:
                          "Configuration %s not found in config store. " % missing[0])
         if error is None:
             try:
-                await self.state.change_spec(link["source_id"], partial(self._add_link, link))
-            except BadRequest as exc:
-                error = str(exc)
+                await self.state.change_spec(link["source_id"],
+                                             partial(merge_link, link, refuse_conflicts=self.at_least(3)))
+            except LinkConflict:
+                error = LINK_CONFLICT
         if error is not None:
             if self.at_least(2):
                 await self._emit("linkdef_set_failed", dict(link, error=error))
             return fail(error)
         await self._emit("linkdef_set", link)
         return Outcome(ok("successfully set link" if self.at_least(1) else ""))
-
-    def _add_link(self, link: dict[str, Any], spec: dict[str, Any]) -> None:
-        identity = ("source_id", "target", "wit_namespace", "wit_package", "name")
-        named = ("source_id", "wit_namespace", "wit_package", "name")
-        links: list[dict[str, Any]] = spec["links"]
-        if self.at_least(3):
-            for existing in links:
-                same_name = all(existing.get(k) == link[k] for k in named)
-                overlap = set(existing.get("interfaces") or ()) & set(link["interfaces"])
-                if same_name and overlap and existing.get("target") != link["target"]:
-                    raise BadRequest(LINK_CONFLICT)
-        for index, existing in enumerate(links):
-            if all(existing.get(k) == link[k] for k in identity):
-                links[index] = {k: link[k] for k in LINK_FIELDS}
-                return
-        links.append({k: link[k] for k in LINK_FIELDS})
 
     async def _on_delete_link(self, body: Any, payload: bytes) -> Outcome:
         what = "link delete request"

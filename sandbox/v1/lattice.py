@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 from typing import Any, Mapping, Optional, Sequence
 from urllib.parse import urlparse
 
@@ -14,6 +15,9 @@ from ..connection import connect, server_list
 from ..lattice import AsyncSandboxLattice, SandboxLattice
 from .host import DEFAULT_HOST_VERSION, EmulatedHostV1, LatticeConfigV1, version_tuple
 from .state import LatticeState
+
+
+_BUCKET_SAFE = re.compile(r"^[a-zA-Z0-9_-]+$")
 
 
 def _public_url(nats_url: str | Sequence[str]) -> str:
@@ -40,10 +44,18 @@ class AsyncSandboxLatticeV1(AsyncSandboxLattice):
         provider_auction: bool = True,
         allow_file_load: bool = False,
         builtin_providers: bool = False,
+        signed_artifacts: bool = True,
+        health_check_interval: float = 30.0,
         **options: Any,
     ) -> None:
         version_tuple(host_version)  # refuse a non-1.x default early
+        if health_check_interval <= 0:
+            raise ValueError("health_check_interval must be positive, got %r" % health_check_interval)
         super().__init__(nats_url, host_version=host_version, **options)
+        if not _BUCKET_SAFE.match(self.lattice):
+            # The lattice name is part of the KV bucket names, which allow fewer characters than subjects.
+            raise ValueError("lattice %r cannot name the KV buckets LATTICEDATA_/CONFIGDATA_ "
+                             "(use letters, digits, '-' and '_')" % self.lattice)
         self.config = LatticeConfigV1(
             **dataclasses.asdict(self.config),
             nats_url=_public_url(nats_url),
@@ -51,6 +63,8 @@ class AsyncSandboxLatticeV1(AsyncSandboxLattice):
             provider_auction=provider_auction,
             allow_file_load=allow_file_load,
             builtin_providers=builtin_providers,
+            signed_artifacts=signed_artifacts,
+            health_check_interval=health_check_interval,
         )
         self.state: Optional[LatticeState] = None
         self._state_nc: Optional[NatsClient] = None
@@ -137,6 +151,24 @@ class SandboxLatticeV1(SandboxLattice):
     def put_config(self, name: str, values: Mapping[str, str]) -> None:
         """Store a named config directly in CONFIGDATA (no event), e.g. to prepare a test."""
         self._call(self.state.put_config(name, json.dumps(dict(values)).encode("utf-8")))
+
+    def put_link(self, link: Mapping[str, Any]) -> None:
+        """Store a link (the 8 Link fields; name and configs optional) in its source's spec, no event."""
+        self._call(self.state.put_link(dict(link)))
+
+    def place_component(self, host_id: str, component_id: str, ref: str, max_instances: int = 1,
+                        annotations: Optional[Mapping[str, str]] = None,
+                        config: Optional[Sequence[str]] = None) -> None:
+        """Make ``host_id`` run a component as if started earlier: no request, record or event."""
+        self._call(self.core.host(host_id).place_component(
+            component_id, ref, max_instances, dict(annotations or {}), list(config or [])))
+
+    def place_provider(self, host_id: str, provider_id: str, ref: str,
+                       annotations: Optional[Mapping[str, str]] = None,
+                       config: Optional[Sequence[str]] = None) -> None:
+        """Make ``host_id`` run a provider as if started earlier: no request, record or event."""
+        self._call(self.core.host(host_id).place_provider(provider_id, ref, dict(annotations or {}),
+                                                          list(config or [])))
 
     def latticedata(self) -> dict[str, Any]:
         """Every live key of ``LATTICEDATA_{lattice}`` with its decoded JSON value."""

@@ -17,6 +17,7 @@ import pytest
 
 from plugins.module_utils._nkeys import key_kind, validate_public_key
 from sandbox import SandboxLatticeV1, images
+from sandbox.keys import public_key, seed_bytes
 from sandbox_wire import WireV1, run_on_wire
 
 HELLO = "ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0"
@@ -50,7 +51,7 @@ def scale(host: str, component_id: str = "hello", ref: str = HELLO, count: int =
 def test_ping_gathers_one_ctl_response_per_host(sandbox_lattice_v1):
     lattice = sandbox_lattice_v1(3, [{"zone": "b", "app": "x"}, {"zone": "a"}, {"zone": "c"}])
 
-    replies = on_wire(lattice, lambda wire: wire.gather("host.ping"))
+    replies = on_wire(lattice, lambda wire: wire.gather("host.ping", expect=3))
     assert sorted(r["response"]["id"] for r in replies) == sorted(lattice.hosts)
     for reply in replies:
         assert reply["success"] is True and reply["message"] == ""
@@ -136,7 +137,7 @@ def test_subscriptions_follow_the_spec_with_queue_groups(sandbox_lattice_v1):
 
     async def scenario(wire: WireV1):
         # Scatter to the queue-group subjects: exactly one host of the lattice answers each.
-        return [await wire.gather(rest, body) for rest, body in (
+        return [await wire.gather(rest, body, expect=1) for rest, body in (
             ("link.get", None), ("claims.get", None), ("config.get.anything", None),
             ("link.put", HTTP_LINK), ("config.put.c1", {"k": "v"}),
         )]
@@ -156,8 +157,8 @@ def test_older_hosts_share_one_auction_subscription_and_auctions_can_be_off(sand
     assert [s for s, _q in new.subscriptions() if "auction" in s] == ["%s.provider.auction" % p]
 
     async def scenario(wire: WireV1):
-        component = await wire.gather("component.auction", {"component_id": "hello", "constraints": {}})
-        provider = await wire.gather("provider.auction", {"provider_id": "http", "constraints": {}})
+        component = await wire.gather("component.auction", {"component_id": "hello", "constraints": {}}, expect=1)
+        provider = await wire.gather("provider.auction", {"provider_id": "http", "constraints": {}}, expect=2)
         return component, provider
 
     component, provider = on_wire(lattice, scenario)
@@ -173,12 +174,12 @@ def test_component_auction_bids_only_when_labels_match_and_id_is_free(sandbox_la
 
     async def scenario(wire: WireV1):
         events = await wire.events()
-        first = await wire.gather("component.auction", request)
+        first = await wire.gather("component.auction", request, expect=2)
         await wire.request("component.scale.%s" % a1, scale(a1))
         await events.wait_for("component_scaled", 2)
-        second = await wire.gather("component.auction", request)
-        everyone = await wire.gather("component.auction", dict(request, constraints={}))
-        malformed = await wire.gather("component.auction", {"component_ref": HELLO})
+        second = await wire.gather("component.auction", request, expect=1)
+        everyone = await wire.gather("component.auction", dict(request, constraints={}), expect=2)
+        malformed = await wire.gather("component.auction", {"component_ref": HELLO}, expect=3)
         return first, second, everyone, malformed
 
     first, second, everyone, malformed = on_wire(lattice, scenario)
@@ -201,9 +202,9 @@ def test_provider_auction_excludes_hosts_running_that_provider_id(sandbox_lattic
         await wire.request("provider.start.%s" % a, {"provider_id": "http-server", "provider_ref": HTTP})
         await events.wait_for("provider_started")
         any_host = await wire.gather("provider.auction", {"provider_ref": HTTP, "provider_id": "http-server",
-                                                          "constraints": {}})
+                                                          "constraints": {}}, expect=1)
         zone_a = await wire.gather("provider.auction", {"provider_ref": HTTP, "provider_id": "other",
-                                                        "constraints": {"zone": "a"}})
+                                                        "constraints": {"zone": "a"}}, expect=1)
         return any_host, zone_a
 
     any_host, zone_a = on_wire(lattice, scenario)
@@ -536,7 +537,7 @@ def test_labels_put_del_and_hostcore_refused_from_1_8(sandbox_lattice_v1):
         absent = await wire.request("label.del.%s" % new, {"key": "zone"})
         bad = await wire.request("label.put.%s" % new, {"key": "zone"})
         changed = await events.wait_for("labels_changed", 3)
-        pings = await wire.gather("host.ping")
+        pings = await wire.gather("host.ping", expect=2)
         return put, hostcore_new, hostcore_old, removed, absent, bad, changed, pings
 
     put, hostcore_new, hostcore_old, removed, absent, bad, changed, pings = on_wire(lattice, scenario)
@@ -584,7 +585,7 @@ def test_registry_put_is_fire_and_forget_to_every_host(sandbox_lattice_v1):
 
     async def scenario(wire: WireV1):
         await wire.publish("registry.put", credentials)
-        await wire.gather("host.ping")  # every host has handled the publish once it answers a later ping
+        await wire.gather("host.ping", expect=3)  # every host has handled the publish once it answers a later ping
 
     on_wire(lattice, scenario)
     assert [r.operation for r in lattice.commands()] == ["registry.put"] * 3
@@ -605,7 +606,7 @@ def test_host_stop_checks_the_id_and_announces_only_host_stopped(sandbox_lattice
         wrong = await wire.request("host.stop.%s" % leaving, {"host_id": staying})
         stop = await wire.request("host.stop.%s" % leaving)  # empty body is fine from 1.1
         await events.wait_for("host_stopped", source=leaving)
-        return wrong, stop, events, await wire.gather("host.ping")
+        return wrong, stop, events, await wire.gather("host.ping", expect=1)
 
     wrong, stop, events, pings = on_wire(lattice, scenario)
     assert wrong == {"success": False, "message": "invalid host_id [%s]" % staying}
@@ -638,7 +639,7 @@ def test_hooks_reject_mute_slow_and_failing_refs(sandbox_lattice_v1):
         failed = await events.wait_for("component_scale_failed", 2)
         started = await events.wait_for("component_scaled", 2)
         hooks.reset()
-        return rejected, slow, silent, failed, started, await wire.gather("host.ping")
+        return rejected, slow, silent, failed, started, await wire.gather("host.ping", expect=1)
 
     rejected, slow, silent, failed, started, after_reset = on_wire(lattice, scenario)
     assert rejected == {"success": False, "message": "no providers today"}
@@ -700,7 +701,8 @@ def test_cli_up_protocol_1x_and_down(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     up = subprocess.run(
         [sys.executable, "-m", "sandbox", "up", "--protocol", "1.x", "--hosts", "3", "--lattice", "clitest",
-         "--labels-per-host", "zone=a;zone=a;zone=b", "--daemon", "--state-file", str(state_file)],
+         "--labels-per-host", "zone=a;zone=a;zone=b", "--seed-prefix", "molecule", "--host-version", "1.8.0",
+         "--daemon", "--state-file", str(state_file)],
         capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path), check=False)
     assert up.returncode == 0, up.stderr
     lines = up.stdout.splitlines()
@@ -708,16 +710,27 @@ def test_cli_up_protocol_1x_and_down(tmp_path):
     assert lines[-1] == "READY"
     state = json.loads(state_file.read_text())
     assert state["protocol"] == "1.x" and [h["labels"]["zone"] for h in state["hosts"]] == ["a", "a", "b"]
+    assert state["hosts"][0]["id"] == public_key("host", seed_bytes("molecule-0"))  # same ids on every run
     try:
-        replies = run_on_wire(state["nats_url"], "clitest", lambda wire: wire.gather("host.ping"),
+        replies = run_on_wire(state["nats_url"], "clitest", lambda wire: wire.gather("host.ping", expect=3),
                               wire_class=WireV1)
         assert sorted(r["response"]["id"] for r in replies) == sorted(h["id"] for h in state["hosts"])
+        assert {r["response"]["version"] for r in replies} == {"1.8.0"}
+        status = subprocess.run([sys.executable, "-m", "sandbox", "status", "--state-file", str(state_file)],
+                                capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path), check=False)
+        assert status.returncode == 0 and status.stdout == up.stdout
     finally:
         down = subprocess.run([sys.executable, "-m", "sandbox", "down", "--state-file", str(state_file)],
                               capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path), check=False)
     assert down.returncode == 0, down.stderr
     assert not state_file.exists()
     assert "Traceback" not in (tmp_path / "sandbox.json.log").read_text()
+    gone = subprocess.run([sys.executable, "-m", "sandbox", "status", "--state-file", str(state_file)],
+                          capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path), check=False)
+    assert gone.returncode == 1 and "not running" in gone.stderr
+    refused = subprocess.run([sys.executable, "-m", "sandbox", "up", "--protocol", "1.x", "--host-version", "0.82.0"],
+                             capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path), check=False)
+    assert refused.returncode == 2 and "1.MINOR.PATCH" in refused.stderr
 
 
 def test_kv_buckets_are_real_jetstream_buckets(sandbox_lattice_v1):
@@ -734,3 +747,137 @@ def test_kv_buckets_are_real_jetstream_buckets(sandbox_lattice_v1):
     for bucket in ("LATTICEDATA_%s" % lattice.lattice, "CONFIGDATA_%s" % lattice.lattice):
         assert streams["KV_" + bucket].max_msgs_per_subject == 1  # history 1
     assert json.loads(value) == {"k": "v"}
+
+
+def test_unsigned_artifacts_have_no_claims_anywhere(sandbox_lattice_v1):
+    lattice = sandbox_lattice_v1(1)
+    host = lattice.hosts[0]
+    unsigned = "ghcr.io/acme/unsigned-component:1.0.0"
+    images.register_image(unsigned, signed=False)
+
+    async def scenario(wire: WireV1):
+        events = await wire.events()
+        await wire.request("component.scale.%s" % host, scale(host, "u", unsigned))
+        await wire.request("component.scale.%s" % host, scale(host, "s", HELLO))
+        scaled = await events.wait_for("component_scaled", 4)
+        inventory = (await wire.request("host.get.%s" % host))["response"]
+        return scaled, inventory, await wire.request("claims.get")
+
+    try:
+        scaled, inventory, claims = on_wire(lattice, scenario)
+    finally:
+        images.unregister_image(unsigned)
+    by_id = {e["data"]["component_id"]: e["data"] for e in scaled}
+    assert "claims" not in by_id["u"] and "public_key" not in by_id["u"]
+    assert by_id["s"]["public_key"] == component_key(HELLO)
+    components = {c["id"]: c for c in inventory["components"]}
+    assert components["u"] == {"id": "u", "image_ref": unsigned, "revision": 0, "annotations": {},
+                               "max_instances": 1}
+    assert components["s"]["name"] == "http-hello-world-rust"
+    assert [c["subject"] for c in claims["response"]] == [component_key(HELLO)]
+
+    everything_unsigned = sandbox_lattice_v1(1, signed_artifacts=False)
+    other = everything_unsigned.hosts[0]
+
+    async def provider(wire: WireV1):
+        events = await wire.events()
+        await wire.request("provider.start.%s" % other, {"provider_id": "http", "provider_ref": HTTP})
+        return (await events.wait_for("provider_started"))[0]["data"]
+
+    started = run_on_wire(everything_unsigned.nats_url, everything_unsigned.lattice, provider, wire_class=WireV1)
+    assert "claims" not in started and started["public_key"] == "http"
+    assert everything_unsigned.inventory(other)["providers"] == [
+        {"id": "http", "image_ref": HTTP, "revision": 0, "annotations": {}}]
+    assert everything_unsigned.claims == []
+
+
+def test_provider_health_checks_report_transitions(sandbox_lattice_v1):
+    lattice = sandbox_lattice_v1(1, health_check_interval=0.1)
+    host = lattice.hosts[0]
+    hooks = lattice.hooks(host)
+
+    async def scenario(wire: WireV1):
+        events = await wire.events()
+        await wire.request("provider.start.%s" % host, {"provider_id": "http", "provider_ref": HTTP})
+        await events.wait_for("health_check_passed")
+        await events.wait_for("health_check_status")
+        hooks.set_unhealthy("http")
+        await events.wait_for("health_check_failed")
+        hooks.set_unhealthy("http", False)
+        await events.wait_for("health_check_passed", 2)
+        await wire.request("provider.stop.%s" % host, {"provider_id": "http"})
+        return events
+
+    events = on_wire(lattice, scenario)
+    health = [e for e in events.all if ".health_check_" in e["type"]]
+    assert {json.dumps(e["data"], sort_keys=True) for e in health} == {
+        json.dumps({"host_id": host, "provider_id": "http"}, sort_keys=True)}
+    names = [e["type"].rsplit(".", 1)[1] for e in health]
+    first_failed = names.index("health_check_failed")
+    assert names[0] == "health_check_passed" and "health_check_passed" in names[first_failed:]
+
+
+def test_lattice_names_must_suit_the_kv_buckets(nats_server):
+    with pytest.raises(ValueError, match="KV buckets"):
+        SandboxLatticeV1(nats_server.url, lattice="a+b").start()
+
+
+def test_hundreds_of_hosts_on_pooled_connections(sandbox_lattice_v1):
+    lattice = sandbox_lattice_v1(300, [{"zone": "a"}, {"zone": "b"}, {"zone": "c"}], connection_pool=3)
+    zone_b = {host_id for host_id in lattice.hosts if lattice.host(host_id).labels["zone"] == "b"}
+
+    async def scenario(wire: WireV1):
+        replies = await wire.gather("host.ping", expect=300, wait=0.1, timeout=30)
+        bids = await wire.gather("component.auction", {"component_id": "x", "constraints": {"zone": "b"}},
+                                 expect=100, wait=0.1, timeout=30)
+        return replies, bids
+
+    replies, bids = on_wire(lattice, scenario)
+    assert len(zone_b) == 100
+    assert sorted(r["response"]["id"] for r in replies) == sorted(lattice.hosts)
+    assert sorted(r["response"]["host_id"] for r in bids) == sorted(zone_b)
+
+
+def test_placed_workloads_and_links_need_no_request(sandbox_lattice_v1):
+    lattice = sandbox_lattice_v1(2)
+    first, second = lattice.hosts
+    lattice.place_component(first, "hello", HELLO, max_instances=4, annotations={"app": "x"}, config=["c"])
+    lattice.place_provider(second, "http-server", HTTP)
+    lattice.put_link(dict(HTTP_LINK, source_config=["listen"]))
+    assert lattice.records == []
+
+    async def scenario(wire: WireV1):
+        events = await wire.events()
+        inventory = (await wire.request("host.get.%s" % first))["response"]
+        bids = await wire.gather("component.auction", {"component_id": "hello", "constraints": {}}, expect=1)
+        links = (await wire.request("link.get"))["response"]
+        ack = await wire.request("component.scale.%s" % first, scale(first, count=4, config=["c"]))
+        rescaled = await events.wait_for("component_scaled")
+        return inventory, bids, links, ack, rescaled
+
+    inventory, bids, links, ack, rescaled = on_wire(lattice, scenario)
+    assert inventory["components"] == [{"id": "hello", "image_ref": HELLO, "name": "http-hello-world-rust",
+                                        "revision": 100, "annotations": {"app": "x"}, "max_instances": 4}]
+    assert [b["response"]["host_id"] for b in bids] == [second]
+    assert links == [dict(HTTP_LINK, source_config=["listen"])]
+    assert ack == {"success": True, "message": ""} and len(rescaled) == 1  # running: one event, no re-start
+    assert lattice.inventory(second)["providers"][0]["id"] == "http-server"
+    assert set(lattice.latticedata()) >= {"COMPONENT_hello", "COMPONENT_http-server"}
+
+
+def test_v1_hosts_ignore_0x_subjects_and_v1_0_claims_dates(sandbox_lattice_v1):
+    lattice = sandbox_lattice_v1()
+    host = lattice.add_host(version="1.0.0")
+
+    async def scenario(wire: WireV1):
+        events = await wire.events()
+        with pytest.raises(nats.errors.NoRespondersError):
+            await wire.nc.request("wasmbus.ctl.%s.ping.hosts" % lattice.lattice, b"", timeout=0.5)
+        await wire.request("component.scale.%s" % host, scale(host))
+        scaled = await events.wait_for("component_scaled", 2)
+        stop_empty = await wire.request("host.stop.%s" % host)  # 1.0 needs a JSON body
+        return scaled, stop_empty
+
+    scaled, stop_empty = on_wire(lattice, scenario)
+    assert scaled[0]["data"]["claims"]["not_before_human"] == "TODO"
+    assert stop_empty == {"success": False, "message": "failed to deserialize stop host command"}

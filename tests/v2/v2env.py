@@ -169,3 +169,28 @@ def wait_for(condition: Callable[[], Any], timeout: float = 20.0, interval: floa
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+def v2_playbook(tmp_path: Path, nats_url: str, tasks: str, name: str = "play.yml", hosts: str = "localhost",
+                **defaults: Any) -> Path:
+    """A one-play playbook whose module defaults point every wasmcloud module at ``nats_url`` with protocol 2.x."""
+    import json
+
+    values = {"nats_url": nats_url, "protocol": "2.x"}
+    values.update(defaults)
+    lines = ["- hosts: %s" % hosts, "  gather_facts: false", "  module_defaults:",
+             "    group/wasmcloud.lattice.wasmcloud:"]
+    lines += ["      %s: %s" % (key, json.dumps(value)) for key, value in values.items()]
+    lines += ["  tasks:"] + ["    " + line for line in tasks.strip("\n").splitlines()]
+    path = Path(tmp_path) / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def starts(host: WashHost, workload_id: str) -> int:
+    """How many starts of ``workload_id`` the host has logged (the proof of what was sent)."""
+    return host.log().count('Starting workload workload_id="%s"' % workload_id)
+
+
+def stops(host: WashHost, workload_id: str) -> int:
+    return host.log().count('Stopping workload workload_id="%s"' % workload_id)

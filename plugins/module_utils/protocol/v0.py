@@ -239,6 +239,8 @@ class ProtocolV0:
 
     def stop_provider(self, host_id: str, provider_id: str, link_name: str, contract_id: str,
                       annotations: Optional[Mapping[str, str]]) -> Request:
+        # `provider_ref` carries the key; OTP stops by key and link name and never reads `contract_id`,
+        # so "" is sent when the host did not report it (OTP < 0.60) and the user did not give it.
         body: Dict[str, Any] = {"host_id": host_id, "provider_ref": provider_id, "link_name": link_name,
                                 "contract_id": contract_id}
         if annotations:

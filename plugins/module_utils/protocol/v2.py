@@ -92,7 +92,6 @@ HOST_HEARTBEAT: List[Field] = [
 ]
 
 
-
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
