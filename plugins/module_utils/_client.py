@@ -352,8 +352,8 @@ class AsyncControlClient(ComponentOperations):
             if found[asked]:
                 for other in others:
                     self.warnings.append("lattice %r: %d host(s) answered the %s host ping too; they speak another "
-                                         "generation and are left out" % (self.settings.lattice,
-                                                                         len(found[other]), other))
+                                         "generation and are left out"
+                                         % (self.settings.lattice, len(found[other]), other))
                 self._learn(asked)
                 return found[asked]
             if others:
@@ -431,16 +431,18 @@ class AsyncControlClient(ComponentOperations):
         check.public_key(host_id, "host", "host_id")
         check.public_key(actor_id, "actor", "actor_id")
         check.count(count)
-        return await self._command(self.speaking("0.x", "stop_actor").stop_actor(host_id, actor_id, count,
-                                                           check.string_map(annotations, "annotations")))
+        dialect = self.speaking("0.x", "stop_actor")
+        return await self._command(dialect.stop_actor(host_id, actor_id, count,
+                                                      check.string_map(annotations, "annotations")))
 
     async def update_actor(self, host_id: str, actor_id: str, new_actor_ref: str,
                            annotations: Optional[Mapping[str, Any]] = None) -> Ack:
         check.public_key(host_id, "host", "host_id")
         check.public_key(actor_id, "actor", "actor_id")
         check.image_ref(new_actor_ref, "new_actor_ref")
-        return await self._command(self.speaking("0.x", "update_actor").update_actor(host_id, actor_id, new_actor_ref,
-                                                             check.string_map(annotations, "annotations")))
+        dialect = self.speaking("0.x", "update_actor")
+        return await self._command(dialect.update_actor(host_id, actor_id, new_actor_ref,
+                                                        check.string_map(annotations, "annotations")))
 
     async def start_provider(self, host_id: str, provider_ref: str, link_name: str = "default",
                              configuration: Optional[str] = None,

@@ -117,8 +117,10 @@ class HostInventory(_Plain):
     def to_dict(self) -> Dict[str, Any]:
         """Each generation's own shape: 0.x keeps its historical keys, 1.x lists components."""
         data = _plain(self)
-        unused = ("actors", "issuer") if self.protocol == "1.x" else ("components", "version", "uptime_seconds",
-                                                                       "protocol")
+        if self.protocol == "1.x":
+            unused: Tuple[str, ...] = ("actors", "issuer")
+        else:
+            unused = ("components", "version", "uptime_seconds", "protocol")
         for key in unused:
             data.pop(key, None)
         if self.protocol == "1.x":

@@ -138,7 +138,7 @@ def decode_response(payload: bytes, what: str) -> Tuple[bool, str, Any, bool]:
 
 def _payload(payload: bytes, what: str) -> Any:
     """The ``response`` of a successful reply; a refusal is malformed where a read expected data."""
-    success, message, response, _ = decode_response(payload, what)
+    success, message, response, _present = decode_response(payload, what)
     if not success:
         raise MalformedReplyError("%s: the host answered with an error: %s" % (what, message or "no reason given"))
     return response
@@ -298,7 +298,7 @@ class ProtocolV1:
 
     @_bounded
     def decode_ack(self, payload: bytes, what: str = "command acknowledgement") -> Ack:
-        success, message, _, _ = decode_response(payload, what)
+        success, message, _response, _present = decode_response(payload, what)
         return Ack(success, "" if success else message, message)
 
     @_bounded
@@ -455,28 +455,28 @@ def _confirmation(op: str, host: str, p: Mapping[str, Any]) -> Optional[Expectat
         key = {"source_id": p["source_id"], "wit_namespace": p["wit_namespace"], "wit_package": p["wit_package"],
                "name": p.get("name", "default")}
         # [ver >= 1.2] a refused put is also an event; older hosts only say so in the reply.
-        return CountEvents("linkdef_set of %s (%s:%s, %s)" % (key["source_id"], key["wit_namespace"],
-                                                               key["wit_package"], key["name"]), 1,
+        return CountEvents("linkdef_set of %(source_id)s (%(wit_namespace)s:%(wit_package)s, %(name)s)" % key, 1,
                            _from("", "linkdef_set", **key), _from("", "linkdef_set_failed", **key))
     if op == "delete_link":
         key = {"source_id": p["source_id"], "wit_namespace": p["wit_namespace"], "wit_package": p["wit_package"],
                "name": p.get("name", "default")}
-        return CountEvents("linkdef_deleted of %s (%s:%s, %s)" % (key["source_id"], key["wit_namespace"],
-                                                                   key["wit_package"], key["name"]), 1,
+        return CountEvents("linkdef_deleted of %(source_id)s (%(wit_namespace)s:%(wit_package)s, %(name)s)" % key, 1,
                            _from("", "linkdef_deleted", **key))
     if op == "put_config":
         return CountEvents("config_set of %s" % p["name"], 1, _from("", "config_set", config_name=p["name"]))
     if op == "delete_config":
         return CountEvents("config_deleted of %s" % p["name"], 1, _from("", "config_deleted", config_name=p["name"]))
     if op in ("put_label", "delete_label"):
-        key = p["key"]
-        if op == "put_label":
-            wanted = p["value"]
-            shows = lambda e: isinstance(e.data.get("labels"), dict) and e.data["labels"].get(key) == wanted  # noqa: E731
-        else:
-            shows = lambda e: isinstance(e.data.get("labels"), dict) and key not in e.data["labels"]  # noqa: E731
+        key, wanted = p["key"], p.get("value") if op == "put_label" else None
         changed = _from(host, "labels_changed")
-        return CountEvents("labels_changed for %s on host %s" % (key, host), 1, lambda e: changed(e) and shows(e))
+
+        def shows(event: LatticeEvent) -> bool:
+            """labels_changed carries the whole new map: the key has the value, or is gone."""
+            labels = event.data.get("labels")
+            if not changed(event) or not isinstance(labels, dict):
+                return False
+            return labels.get(key) == wanted if wanted is not None else key not in labels
+        return CountEvents("labels_changed for %s on host %s" % (key, host), 1, shows)
     if op == "stop_host":
         return CountEvents("host_stopped from host %s" % host, 1, _from(host, "host_stopped"))
     return None
