@@ -377,7 +377,7 @@ def test_lattice_info_auction_events_and_host_stop_speak_1x(trio, tmp_path):
     assert [bid["host_id"] for bid in auction["hosts"]] == [h for h in zone_hosts(trio, "a") if h != host]
     assert stopped["changed"] and not stopped["answering"]
     assert doomed not in trio.hosts
-    assert [r.operation for r in trio.commands() if r.host_id == doomed] == ["host.stop"]
+    assert [r.host_id for r in trio.commands() if r.operation == "host.stop"] == [doomed]
 
 
 def test_events_until_match_on_1x_subjects(sandbox_lattice_v1, tmp_path):
