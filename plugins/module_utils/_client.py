@@ -304,7 +304,8 @@ class AsyncControlClient(ComponentOperations):
     async def _gather(self, request: Request, decode: Callable[[bytes], T], stall: Optional[float]) -> List[T]:
         """Every reply within the window (or until replies stall), decoded; broken ones are warned about."""
         replies = await self.transport.scatter_gather(request.subject, request.body, self.settings.auction_timeout,
-                                                      self._what(request), stall)
+                                                      self._what(request),
+                                                      stall if stall is not None else self.settings.discovery_stall)
         results: List[T] = []
         for payload in replies:
             try:

@@ -82,9 +82,9 @@ def generation_refusal(module_name: str, protocol: str, generations: Sequence[st
     return "%s does not work with wasmCloud %s lattices: %s" % (module_name, protocol, instead)
 
 
-# The options of doc fragment wasmcloud.lattice.converge, for the modules that start and stop things.
+# The options of doc fragment wasmcloud.lattice.converge, for the modules that start and stop things
+# (discovery_stall is a connection option: every module takes it).
 CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
-    "discovery_stall": {"type": "float"},
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "float", "default": 60.0},
 }

@@ -45,7 +45,7 @@ def test_event_ids_are_ulids_written_as_uuids():
     after = int(time.time() * 1000)
     assert str(uuid.UUID(value)) == value
     assert before <= int(value.replace("-", "")[:12], 16) <= after
-    assert len({ulid_uuid() for _ in range(1000)}) == 1000
+    assert len({ulid_uuid() for _attempt in range(1000)}) == 1000
 
 
 def test_events_go_to_one_subject_per_type_without_the_ctl_prefix():
