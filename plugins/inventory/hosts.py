@@ -117,10 +117,11 @@ options:
     default: false
   discovery_stall:
     description:
-      - Finish the host listing early, once no new host has answered for this many seconds. A big lattice on
-        a healthy network then takes a fraction of O(auction_timeout).
-      - When not set, the listing collects answers for the whole O(auction_timeout), as C(wash) does; this is
-        the safe choice when hosts may answer late.
+      - When not set, the listing ends soon after the last host has answered, by the rule the modules use,
+        at least 0.35 seconds after the first reply and then once replies have paused for one and a half times
+        the largest gap between the recent ones (0.05 to 0.25 seconds), never beyond O(auction_timeout).
+      - When set, the listing ends once no new host has answered for this many seconds, a fixed rule; set it
+        to O(auction_timeout) to collect answers for the whole window, as C(wash) does.
     type: float
   heartbeat_window:
     description:
@@ -182,7 +183,6 @@ nats_url:
   - tls://nats-1.example.com:4222
   - tls://nats-2.example.com:4222
 creds_file: /etc/wasmcloud/ops.creds
-discovery_stall: 0.25
 lattices:
   - lattice: prod
   - lattice: staging
