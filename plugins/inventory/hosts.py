@@ -117,19 +117,20 @@ options:
     default: false
   discovery_stall:
     description:
-      - Finish the host listing early, once no new host has answered for this many seconds. A big lattice on
-        a healthy network then takes a fraction of O(auction_timeout).
-      - When not set, the listing collects answers for the whole O(auction_timeout), as C(wash) does; this is
-        the safe choice when hosts may answer late.
+      - When not set, the listing ends soon after the last host has answered, by the rule the modules use,
+        at least 0.35 seconds after the first reply and then once replies have paused for one and a half times
+        the largest gap between the recent ones (0.05 to 0.25 seconds), never beyond O(auction_timeout).
+      - When set, the listing ends once no new host has answered for this many seconds, a fixed rule; set it
+        to O(auction_timeout) to collect answers for the whole window, as C(wash) does.
     type: float
   heartbeat_window:
     description:
-      - With O(protocol=2.x) only. wasmCloud v2 hosts have no ping; a host is listed when it sent a heartbeat in
-        this many seconds and still answers a heartbeat request. Hosts beat every 15 seconds, so the default is
-        just over that.
+      - With O(protocol=2.x) only. wasmCloud v2 hosts have no ping, so they are found from their heartbeats (one
+        at start-up, then every 15 seconds), and a host is listed when it also answers a heartbeat request.
       - When the NATS server has JetStream, the latest heartbeat of every host is kept in the stream
-        O(heartbeat_stream) (created by the first listing), and later listings read it at once instead of
-        listening for the whole window.
+        O(heartbeat_stream) (created by the first listing); once it has recorded for a heartbeat period,
+        listings read it at once. Otherwise the listing listens for this many seconds; the default, just over
+        a heartbeat period, hears every host.
     type: float
     default: 16
   heartbeat_stream:
@@ -182,7 +183,6 @@ nats_url:
   - tls://nats-1.example.com:4222
   - tls://nats-2.example.com:4222
 creds_file: /etc/wasmcloud/ops.creds
-discovery_stall: 0.25
 lattices:
   - lattice: prod
   - lattice: staging

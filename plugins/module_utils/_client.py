@@ -182,7 +182,8 @@ class AsyncControlClient:
 
     async def _gather(self, request: Request, decode: Callable[[bytes], T], stall: Optional[float]) -> List[T]:
         replies = await self.transport.scatter_gather(request.subject, request.body, self.settings.auction_timeout,
-                                                      self._what(request), stall)
+                                                      self._what(request),
+                                                      stall if stall is not None else self.settings.discovery_stall)
         results: List[T] = []
         for payload in replies:
             try:

@@ -58,9 +58,9 @@ def generation_refusal(module_name: str, protocol: str, generations: Sequence[st
             "control interface of %s" % (module_name, protocol))
 
 
-# The options of doc fragment wasmcloud.lattice.converge, for the modules that start and stop things.
+# The options of doc fragment wasmcloud.lattice.converge, for the modules that start and stop things
+# (discovery_stall is a connection option: every module takes it).
 CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
-    "discovery_stall": {"type": "float"},
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "float", "default": 60.0},
 }

@@ -21,11 +21,6 @@ options:
     elements: str
     choices: [hosts, inventory, links, claims]
     default: [hosts, inventory, links, claims]
-  discovery_stall:
-    description:
-      - Finish host discovery early, once no new host has answered for this many seconds, instead of
-        waiting the whole O(auction_timeout).
-    type: float
 author:
   - wasmCloud lattice maintainers (@wasmcloud-lattice)
 """
@@ -93,7 +88,6 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import L
 ARGSPEC = {
     "gather": {"type": "list", "elements": "str", "choices": ["hosts", "inventory", "links", "claims"],
                "default": ["hosts", "inventory", "links", "claims"]},
-    "discovery_stall": {"type": "float"},
 }
 
 
