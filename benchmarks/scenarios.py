@@ -38,7 +38,7 @@ from benchmarks.common import (
 )
 from benchmarks.report import Figure
 from benchmarks.targets import MEMORY_MIB, TARGETS
-from sandbox import NatsServer, SandboxLattice
+from sandbox import NatsServer, SandboxLattice, SandboxLatticeV1
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
@@ -51,6 +51,7 @@ ZONES = "abcde"
 FULL: Dict[str, Dict[str, Any]] = {
     "task_overhead": {"tasks": 10, "hosts": 3, "reps": 5},
     "converge_constraints": {"hosts": 100, "late": 10, "tasks": 5, "reps": 3, "auction_timeout": 2.0},
+    "task_overhead_1x": {"tasks": 10, "hosts": 3, "reps": 3},
     "op_latency": {"iterations": 300, "warmup": 30},
     "discovery_100": {"hosts": 100, "late": 10, "auction_timeout": 2.0, "early_reps": 5, "full_reps": 2},
     "inventory_500": {"hosts": 500, "reps": 2},
@@ -61,6 +62,7 @@ FULL: Dict[str, Dict[str, Any]] = {
 QUICK: Dict[str, Dict[str, Any]] = {
     "task_overhead": {"tasks": 2, "hosts": 1, "reps": 1},
     "converge_constraints": {"hosts": 6, "late": 2, "tasks": 1, "reps": 1, "auction_timeout": 2.0},
+    "task_overhead_1x": {"tasks": 2, "hosts": 1, "reps": 1},
     "op_latency": {"iterations": 20, "warmup": 5},
     "discovery_100": {"hosts": 10, "late": 2, "auction_timeout": 0.8, "early_reps": 1, "full_reps": 1},
     "inventory_500": {"hosts": 10, "reps": 1},
@@ -257,6 +259,59 @@ def task_overhead(ctx: Context) -> Figure:
              "loads the action plugin, before the workers fork."
              % (per["actor"] * 1000, ratio, per["ping"] * 1000, per["actor"] / per["debug"], per["debug"] * 1000,
                 per["actor_module"] * 1000, per["actor_module"] / per["ping"]))
+
+
+# -- task_overhead_1x -------------------------------------------------------------------------------------
+
+
+def task_overhead_1x(ctx: Context) -> Figure:
+    """The same as task_overhead for a wasmCloud 1.x lattice: converged wasmcloud_component tasks (host_id)."""
+    cfg = ctx.config["task_overhead_1x"]
+    tasks = cfg["tasks"]
+    # 1.x hosts keep links and config in JetStream key-value buckets: a server of their own, with JetStream.
+    with NatsServer() as server:
+        lattice = SandboxLatticeV1(server.url, lattice="bench1x%s" % uuid.uuid4().hex[:8])
+        try:
+            lattice.start(cfg["hosts"])
+            settle()
+            hosts = lattice.hosts
+            defaults = {"nats_url": server.url, "lattice": lattice.lattice, "protocol": "1.x"}
+            component_tasks = ["- wasmcloud.lattice.wasmcloud_component:\n    component_id: bench%d\n    image_ref: "
+                               "ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0\n    host_id: %s\n"
+                               "    max_instances: 1" % (index, hosts[index % len(hosts)]) for index in range(tasks)]
+            books = {
+                "component": write_playbook(ctx.work / "overhead_1x.yml", component_tasks, defaults),
+                "ping": write_playbook(ctx.work / "overhead_1x_ping.yml", ["- ansible.builtin.ping:"] * tasks, defaults),
+                "empty": write_playbook(ctx.work / "overhead_1x_empty.yml", [], defaults),
+            }
+            first = run_playbook(books["component"]).check("the converging wasmcloud_component playbook")
+            if first.recap()["changed"] != tasks:
+                raise BenchmarkError("the first run changed %d of %d tasks" % (first.recap()["changed"], tasks))
+            lattice.clear_records()
+
+            def timed(name: str) -> Callable[[], float]:
+                def run() -> float:
+                    result = run_playbook(books[name], env={"WASMCLOUD_LATTICE_EXECUTION": "controller"}).check(
+                        "the %s playbook" % name)
+                    if result.recap()["changed"] or result.recap()["failed"]:
+                        raise BenchmarkError("the %s playbook was not idempotent: %s" % (name, result.tail()))
+                    return result.seconds
+                return run
+
+            times = interleaved({name: timed(name) for name in books}, cfg["reps"])
+            commands = len(lattice.commands())
+        finally:
+            lattice.stop()
+    if commands:
+        raise BenchmarkError("converged wasmcloud_component tasks sent %d commands" % commands)
+    empty = median(times["empty"])
+    per = {name: (median(times[name]) - empty) / tasks for name in ("component", "ping")}
+    return Figure(
+        "task_overhead_1x", per["component"] / per["ping"], TARGETS["task_overhead_1x"], unit="x",
+        what="a converged wasmcloud_component task (host_id, wasmCloud 1.x) vs a ping task, per task",
+        detail={"per_component_task_ms": rounded(per["component"] * 1000, 1),
+                "per_ping_task_ms": rounded(per["ping"] * 1000, 1), "commands_sent": commands, "reps": cfg["reps"],
+                "runs_s": {name: [rounded(value) for value in values] for name, values in times.items()}})
 
 
 # -- converge_constraints ---------------------------------------------------------------------------------
@@ -557,6 +612,7 @@ def scaling(ctx: Context) -> Figure:
 SCENARIOS: Dict[str, Callable[[Context], Figure]] = {
     "task_overhead": task_overhead,
     "converge_constraints": converge_constraints,
+    "task_overhead_1x": task_overhead_1x,
     "op_latency": op_latency,
     "discovery_100": discovery,
     "inventory_500": inventory,

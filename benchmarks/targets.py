@@ -10,6 +10,8 @@ TARGETS = {
     "task_overhead": 0.35,
     # converged wasmcloud_actor with constraints, default options, 100 hosts with late ones: task cost / 2 s window
     "converge_constraints": 0.25,
+    # converged wasmcloud_component (host_id) on a wasmCloud 1.x lattice / ansible.builtin.ping task cost
+    "task_overhead_1x": 0.35,
     # ControlClient.start_actor ack / raw nats-py request, medians, order rotated
     "op_latency": 1.5,
     # host listing at default options (100 hosts, late ones mixed in) / the whole 2 s window; all found
