@@ -110,7 +110,8 @@ options:
   fetch_inventory:
     description:
       - Also fetch each host's inventory (its running actors and providers) into C(wasmcloud_actors) and
-        C(wasmcloud_providers). The inventories are requested concurrently after the host listing.
+        C(wasmcloud_providers); on wasmCloud 1.x lattices into C(wasmcloud_components) and C(wasmcloud_providers).
+        The inventories are requested concurrently after the host listing.
       - A host that does not return its inventory in O(timeout) (for example because it stopped in between)
         gets neither variable, and a warning names it.
     type: bool
@@ -151,8 +152,10 @@ notes:
   - Host variables set on every host are C(wasmcloud_host_id), C(wasmcloud_friendly_name),
     C(wasmcloud_lattice), C(wasmcloud_labels) (a dictionary), C(wasmcloud_version) (the host software
     version), C(wasmcloud_uptime_seconds) and C(wasmcloud_nats_url) (the list of NATS URLs the lattice was
-    listed through, without any user name or password in them). With O(fetch_inventory=true) also
-    C(wasmcloud_actors) and C(wasmcloud_providers), lists of dictionaries as the host reports them.
+    listed through, without any user name or password in them), and C(wasmcloud_protocol) (V(0.x) or V(1.x), the
+    generation the lattice speaks; O(protocol=auto) tells them apart from the hosts that answer). With
+    O(fetch_inventory=true) also C(wasmcloud_actors) (0.x) or C(wasmcloud_components) (1.x), and
+    C(wasmcloud_providers), lists of dictionaries as the host reports them.
   - With O(protocol=2.x) (wasmCloud v2, C(wash host)) there is no lattice, and the hosts are in the groups
     C(wasmcloud) and C(wasmcloud_v2), named by friendly name (new at every start of a host) or O(hostname=host_id),
     with the vars C(wasmcloud_host_id), C(wasmcloud_friendly_name), C(wasmcloud_hostname), C(wasmcloud_version),
@@ -420,6 +423,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             with ControlClient(target.settings) as client:
                 hosts = sorted(client.get_hosts(stall=stall), key=lambda host: host.id)
+                entry["protocol"] = client.generation or ""
                 inventories: Dict[str, Any] = {}
                 if fetch_inventory and hosts:
                     inventories = _inventories(client, [host.id for host in hosts], warnings)
@@ -466,10 +470,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "wasmcloud_version": host.get("version") or "",
             "wasmcloud_uptime_seconds": host.get("uptime_seconds") or 0,
             "wasmcloud_nats_url": list(entry.get("nats_url") or []),
+            "wasmcloud_protocol": entry.get("protocol") or "",
         }
         inventory = host.get("inventory")
         if fetch_inventory and isinstance(inventory, Mapping):
-            hostvars["wasmcloud_actors"] = list(inventory.get("actors") or [])
+            # each generation's own word for what runs on a host: 1.x components, 0.x actors
+            what = "components" if "components" in inventory else "actors"
+            hostvars["wasmcloud_" + what] = list(inventory.get(what) or [])
             hostvars["wasmcloud_providers"] = list(inventory.get("providers") or [])
         return hostvars
 
