@@ -24,7 +24,6 @@ from benchmarks.targets import TARGETS
 from sandbox import NatsServer
 
 
-
 def _task(host_id: str, workload_id: str, image: str) -> str:
     return ("- wasmcloud.lattice.wasmcloud_workload:\n    host_id: %s\n    workload_id: %s\n"
             "    components: [{name: hello, image: \"%s\"}]\n    host_interfaces:\n"
@@ -56,7 +55,7 @@ def v2_workload(ctx: Any) -> Figure:
             fresh: List[str] = []
 
             def start_run() -> float:
-                ids = ["new-%s" % uuid.uuid4().hex[:8] for _ in range(tasks)]
+                ids = ["new-%s" % uuid.uuid4().hex[:8] for _index in range(tasks)]
                 fresh.extend(ids)
                 book = write_playbook(work / "start.yml", [_task(host.host_id, w, image) for w in ids], defaults)
                 result = run_playbook(book).check("the starting wasmcloud_workload playbook")
