@@ -38,6 +38,7 @@ from benchmarks.common import (
 )
 from benchmarks.report import Figure
 from benchmarks.targets import MEMORY_MIB, TARGETS, V1_DETECTION
+from benchmarks.v2_workload import v2_workload
 from sandbox import NatsServer, SandboxLattice, SandboxLatticeV1
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
@@ -58,6 +59,7 @@ FULL: Dict[str, Dict[str, Any]] = {
     "scaling": {"sizes": [10, 100, 1000, 5000], "listing_reps": 3, "inventory_reps": 2, "pool_from": 1000,
                 "pool": 100, "window": 2.0},
     "v1_lattice": {"hosts": 20, "tasks": 10, "reps": 5, "listing_reps": 7},
+    "v2_workload": {"tasks": 10, "reps": 5},
 }
 QUICK: Dict[str, Dict[str, Any]] = {
     "task_overhead": {"tasks": 2, "hosts": 1, "reps": 1},
@@ -69,6 +71,7 @@ QUICK: Dict[str, Dict[str, Any]] = {
     "scaling": {"sizes": [2, 5, 10], "listing_reps": 1, "inventory_reps": 1, "pool_from": 5, "pool": 2,
                 "window": 0.5},
     "v1_lattice": {"hosts": 2, "tasks": 2, "reps": 1, "listing_reps": 1},
+    "v2_workload": {"tasks": 2, "reps": 1},
 }
 LATE_FROM, LATE_TO = 0.05, 0.3
 
@@ -650,4 +653,5 @@ SCENARIOS: Dict[str, Callable[[Context], Figure]] = {
     "app_converge": app_converge,
     "scaling": scaling,
     "v1_lattice": v1_lattice,
+    "v2_workload": v2_workload,  # self-contained: benchmarks/v2_workload.py
 }

@@ -22,6 +22,8 @@ TARGETS = {
     "scaling": 1.1,
     # 1.x lattice: converged wasmcloud_component (host_id) task cost / converged wasmcloud_actor task cost on 0.x
     "v1_lattice": 1.3,
+    # converged wasmcloud_workload task on a real wash host / ansible.builtin.ping task (start: in the detail)
+    "v2_workload": 0.5,
 }
 
 # 1.x lattice: discovery with protocol auto (detecting the generation) / with protocol 1.x, fresh connections
