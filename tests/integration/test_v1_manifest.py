@@ -89,8 +89,8 @@ def test_a_wadm_manifest_converges_then_sends_nothing_then_goes_away(sandbox_lat
                for h in lattice.hosts)
 
 
-def test_manifests_are_refused_on_0x_and_unsupported_parts_before_sending(sandbox_lattice, sandbox_lattice_v1,
-                                                                         tmp_path):
+def test_manifests_are_refused_on_0x_and_unsupported_parts_before_sending(
+        sandbox_lattice, sandbox_lattice_v1, tmp_path):
     old, new = sandbox_lattice(hosts=1), sandbox_lattice_v1(hosts=1)
     manifest = yaml.safe_load(MANIFEST)
     on_0x = write_playbook(tmp_path, old, """
