@@ -228,5 +228,4 @@ def read_inventories(client: ControlClient, host_id: Optional[str] = None,
             return {host_id: client.get_host_inventory(host_id)}
         except NoResponseError:
             return {}  # the planner reports the missing host in the caller's terms
-    hosts = client.get_hosts(stall=stall)
-    return client.get_inventories([host.id for host in hosts])
+    return client.discover_inventories(stall)  # each inventory asked for as soon as its host answers
