@@ -61,9 +61,11 @@ _INSTEAD: Dict[Tuple[str, str], str] = {
                                  "or wasmcloud.lattice.wasmcloud_provider (configuration)",
     ("wasmcloud_label", "0.x"): "this collection changes labels of 1.x hosts only; give 0.x hosts their labels when "
                                 "they start (HOST_* environment variables)",
-    ("wasmcloud_application", "1.x"): "it converges 0.x application specs (actors) only; on 1.x use "
-                                      "wasmcloud.lattice.wasmcloud_component, wasmcloud_provider, wasmcloud_link and "
-                                      "wasmcloud_config",
+    ("wasmcloud_application", "1.x"): "spec and spec_file describe 0.x actors; on 1.x give a wadm manifest "
+                                      "(manifest or manifest_file), or use wasmcloud.lattice.wasmcloud_component, "
+                                      "wasmcloud_provider, wasmcloud_link and wasmcloud_config",
+    ("wasmcloud_application", "0.x"): "wadm manifests (manifest, manifest_file) describe 1.x components; on 0.x "
+                                      "give an application spec (spec or spec_file)",
 }
 
 
@@ -130,6 +132,14 @@ class LatticeModule:
         stall = self.params.get("discovery_stall")
         if stall is not None and stall <= 0:
             self.module.fail_json(msg="discovery_stall must be a positive number of seconds, got %r" % stall)
+
+    def restrict_generations(self, generations: Sequence[str]) -> None:
+        """Serve only ``generations`` from now on, when the options chose them (an explicit protocol that
+        does not fit fails here, before connecting; auto is gated on detection as usual)."""
+        self.generations = tuple(generations)
+        refusal = generation_refusal(self.name, self.params.get("protocol") or "auto", self.generations)
+        if refusal:
+            self.module.fail_json(msg=refusal, error_type="UnsupportedProtocol", **self.result)
 
     @property
     def check_mode(self) -> bool:
