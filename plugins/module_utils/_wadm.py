@@ -233,8 +233,9 @@ def parse_manifest(manifest: Any) -> Manifest:
     annotations = check.string_map(metadata.get("annotations"), "metadata.annotations")
     check.string_map(metadata.get("labels"), "metadata.labels")
     spec = _mapping(manifest.get("spec"), "spec")
-    _only(spec, ("components",), "spec", {"policies": "policies configure secrets backends and other "
-                                                       "wadm-side services, which this collection does not drive"})
+    _only(spec, ("components",), "spec", {
+        "policies": "policies configure secrets backends and other wadm-side services, which this collection "
+                    "does not drive"})
     entries = _listing(spec.get("components"), "spec.components")
     if not entries:
         raise InputError("spec.components must list at least one component")
@@ -316,7 +317,7 @@ def _shares(total: int, weights: List[int]) -> List[int]:
     """``total`` split by weight; the remainder goes to the heaviest spreads first (ties: manifest order)."""
     whole = sum(weights)
     if not whole:
-        return [0 for _ in weights]
+        return [0] * len(weights)
     shares = [total * w // whole for w in weights]
     order = sorted(range(len(weights)), key=lambda i: (-weights[i], i))
     for i in order[:total - sum(shares)]:
@@ -489,7 +490,7 @@ def plan_manifest(app: Manifest, state: str, inventories: Mapping[str, HostInven
     before_links: List[Dict[str, Any]] = []
     after_links: List[Dict[str, Any]] = []
     listed = set()
-    for link, _where in app.links:
+    for link, _location in app.links:
         link_plan = plan_link_v1(state, link, links)
         link_actions.extend(link_plan.actions)
         listed.add(link.identity)

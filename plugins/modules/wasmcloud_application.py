@@ -20,7 +20,7 @@ description:
   - Links name actors and providers by their entry names; their public keys are learnt from what runs (or
     given as C(actor_id)/C(provider_id)).
   - On wasmCloud 1.x lattices it takes a wadm application manifest instead (O(manifest) or O(manifest_file),
-    C(apiVersion core.oam.dev/v1beta1), C(kind Application)) and converges it without wadm, in one plan: the
+    C(apiVersion core.oam.dev/v1beta1), C(kind Application)) and converges it without wadm, in one plan of the
     named configs the manifest defines, then the providers, the components and the links. Component IDs follow
     wadm's rule, so a lattice wadm managed before looks the same. What the manifest starts carries the same
     C(wasmcloud.lattice/application) annotation (named after C(metadata.name)), for O(prune). Parts of the

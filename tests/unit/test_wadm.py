@@ -48,7 +48,7 @@ def test_hello_world_parses_to_a_provider_a_component_a_config_and_a_link():
         ("http-component", "component", "rust_hello_world-http_component", HELLO_IMAGE),
         ("httpserver", "provider", "rust_hello_world-httpserver", HTTP_IMAGE)]
     assert app.configs == {"default-http": {"address": "0.0.0.0:8080"}} and app.external_configs == {}
-    assert [link for link, _ in app.links] == [Link(
+    assert [link for link, _location in app.links] == [Link(
         source_id="rust_hello_world-httpserver", target="rust_hello_world-http_component", wit_namespace="wasi",
         wit_package="http", interfaces=["incoming-handler"], source_config=["default-http"])]
 
@@ -73,7 +73,7 @@ def test_hello_world_plans_config_provider_component_link_in_that_order_then_not
     owner = {OWNER: "rust-hello-world"}
     converged = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
                         providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner)]), B: inv(B)}
-    links = [link for link, _ in app.links]
+    links = [link for link, _location in app.links]
     again = plan_manifest(app, "present", converged, links, {"default-http": {"address": "0.0.0.0:8080"}})
     assert again.actions == [] and not again.changed and again.before == again.after
 
@@ -83,7 +83,7 @@ def test_a_lattice_wadm_ran_before_is_adopted_without_restarts():
     wadm = {"wasmcloud.dev/managed-by": "wadm", "wasmcloud.dev/appspec": "rust-hello-world"}
     inventories = {B: inv(B, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, wadm)],
                           providers=[("rust_hello_world-httpserver", HTTP_IMAGE, wadm)]), A: inv(A)}
-    plan = plan_manifest(app, "present", inventories, [link for link, _ in app.links],
+    plan = plan_manifest(app, "present", inventories, [link for link, _location in app.links],
                          {"default-http": {"address": "0.0.0.0:8080"}})
     assert plan.actions == []  # the hosts that run it keep it; nothing moves to A
 
@@ -98,8 +98,8 @@ def test_link_configs_on_both_ends_and_component_config():
     assert (link.name, link.interfaces, link.source_config, link.target_config) == (
         "cache", ["atomics", "store"], ["bucket-name"], ["redis-url"])
     plan = plan_manifest(app, "present", {A: inv(A), B: inv(B)}, [], {})
-    assert [o[0] for o in ops(plan)] == ["put_config"] * 3 + ["start_provider", "scale_component",
-                                                               "scale_component", "put_link"]
+    expected = ["put_config"] * 3 + ["start_provider", "scale_component", "scale_component", "put_link"]
+    assert [o[0] for o in ops(plan)] == expected
     assert plan.actions[4].params["config"] == ["counter-settings"]
     # a changed value is one put of that config
     current = {"counter-settings": {"greeting": "hello", "start": "1"}, "redis-url": {"url": "redis://127.0.0.1:6379"},
@@ -160,7 +160,7 @@ def test_prune_stops_what_the_app_started_that_the_manifest_dropped_and_its_link
                                          ("rust_hello_world-old", HELLO_IMAGE, 1, owner),
                                          ("someone-else", HELLO_IMAGE, 1, {})],
                           providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner)])}
-    links = [link for link, _ in app.links] + [old_link]
+    links = [link for link, _location in app.links] + [old_link]
     configs = {"default-http": {"address": "0.0.0.0:8080"}}
     assert plan_manifest(app, "present", inventories, links, configs).actions == []
     pruned = plan_manifest(app, "present", inventories, links, configs, prune=True)
@@ -173,7 +173,7 @@ def test_absent_removes_links_then_components_then_providers_then_configs():
     owner = {OWNER: "rust-hello-world"}
     inventories = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
                           providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner)])}
-    plan = plan_manifest(app, "absent", inventories, [link for link, _ in app.links],
+    plan = plan_manifest(app, "absent", inventories, [link for link, _location in app.links],
                          {"default-http": {"address": "0.0.0.0:8080"}})
     assert ops(plan) == [("delete_link", "", "rust_hello_world-httpserver", None),
                          ("scale_component", A, "rust_hello_world-http_component", 0),
