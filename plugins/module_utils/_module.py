@@ -61,11 +61,11 @@ _INSTEAD: Dict[Tuple[str, str], str] = {
                                  "or wasmcloud.lattice.wasmcloud_provider (configuration)",
     ("wasmcloud_label", "0.x"): "this collection changes labels of 1.x hosts only; give 0.x hosts their labels when "
                                 "they start (HOST_* environment variables)",
-    ("wasmcloud_application", "1.x"): "spec and spec_file describe 0.x actors; on 1.x give a wadm manifest "
+    ("wasmcloud_application", "1.x"): "its spec describes 0.x applications (actors); on 1.x give a wadm manifest "
                                       "(manifest or manifest_file), or use wasmcloud.lattice.wasmcloud_component, "
                                       "wasmcloud_provider, wasmcloud_link and wasmcloud_config",
-    ("wasmcloud_application", "0.x"): "wadm manifests (manifest, manifest_file) describe 1.x components; on 0.x "
-                                      "give an application spec (spec or spec_file)",
+    ("wasmcloud_application", "0.x"): "a wadm manifest describes a 1.x application; on 0.x give spec (actors, "
+                                      "providers, links)",
 }
 
 
@@ -133,14 +133,6 @@ class LatticeModule:
         if stall is not None and stall <= 0:
             self.module.fail_json(msg="discovery_stall must be a positive number of seconds, got %r" % stall)
 
-    def restrict_generations(self, generations: Sequence[str]) -> None:
-        """Serve only ``generations`` from now on, when the options chose them (an explicit protocol that
-        does not fit fails here, before connecting; auto is gated on detection as usual)."""
-        self.generations = tuple(generations)
-        refusal = generation_refusal(self.name, self.params.get("protocol") or "auto", self.generations)
-        if refusal:
-            self.module.fail_json(msg=refusal, error_type="UnsupportedProtocol", **self.result)
-
     @property
     def check_mode(self) -> bool:
         return self.module.check_mode
@@ -158,6 +150,13 @@ class LatticeModule:
         if not settings.tls_verify:
             self.module.warn("tls_verify is false: the NATS server's certificate is not checked, which is insecure")
         return settings
+
+    def serve(self, generations: Sequence[str]) -> None:
+        """Narrow the generations once the options say which (an explicit protocol outside them fails now)."""
+        self.generations = tuple(generations)
+        refusal = generation_refusal(self.name, self.params.get("protocol") or "auto", self.generations)
+        if refusal:
+            self.module.fail_json(msg=refusal, error_type="UnsupportedProtocol", **self.result)
 
     def checked(self, build: Callable[[Dict[str, Any]], T]) -> T:
         """The desired state built from the params; invalid input fails here, before anything is sent."""

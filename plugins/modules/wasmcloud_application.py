@@ -324,10 +324,10 @@ def main() -> None:
                             mutually_exclusive=[sources])
     params = lattice.params
     if params["manifest"] is not None or params["manifest_file"] is not None:
-        lattice.restrict_generations(ONLY_1X)
+        lattice.serve(ONLY_1X)
         converge_manifest(lattice, lattice.checked(load_manifest))
         return
-    lattice.restrict_generations(ONLY_0X)
+    lattice.serve(ONLY_0X)
     app = lattice.checked(lambda values: parse_spec(values["name"], load_spec(values)))
 
     def converge(client):
