@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .lattice import SandboxLattice
-from .nats_server import NatsServer
+from .nats_server import NatsServer, NatsServerError
 
 
 def _label(text: str) -> dict[str, str]:
@@ -250,5 +250,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command == "up":
         if args.hosts < 0:
             build_parser().error("--hosts must be 0 or more")
-        return run_up(args)
+        try:
+            return run_up(args)
+        except NatsServerError as exc:  # a missing or failing nats-server is a setup problem, not a crash
+            print("sandbox: %s" % exc, file=sys.stderr)
+            return 1
     return run_down(args)

@@ -200,6 +200,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import (
     CONNECTION_OPTION_NAMES,
@@ -290,9 +291,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         stall = self.get_option("discovery_stall")
         if stall is None:
             return None
-        if stall <= 0:
-            raise self._fail("discovery_stall must be a positive number of seconds, got %r" % stall)
-        return float(stall)
+        try:
+            return check.positive_seconds(stall, "discovery_stall")
+        except LatticeError as exc:
+            raise self._fail(str(exc))
 
     def _targets(self) -> List[_Target]:
         top = {name: self.get_option(name) for name in CONNECTION_OPTION_NAMES}

@@ -129,7 +129,7 @@ def parse_spec(app_name: str, spec: Any) -> AppSpec:
             provider_ref=check.provider_ref(item["provider_ref"], where + ".provider_ref"),
             provider_id=check.public_key(item["provider_id"], "provider", where + ".provider_id")
             if item.get("provider_id") else None,
-            link_name=str(item.get("link_name") or "default"),
+            link_name=check.link_name(str(item.get("link_name") or "default"), where + ".link_name"),
             contract_id=check.contract_id(item["contract_id"], where + ".contract_id") if item.get("contract_id") else None,
             host_id=host_id, constraints=constraints, configuration=configuration or None, annotations=annotations)
 
@@ -173,7 +173,7 @@ def parse_spec(app_name: str, spec: Any) -> AppSpec:
             provider_id=check.public_key(item["provider_id"], "provider", where + ".provider_id")
             if item.get("provider_id") else None,
             contract_id=check.contract_id(item["contract_id"], where + ".contract_id"),
-            link_name=str(item.get("link_name") or "default"),
+            link_name=check.link_name(str(item.get("link_name") or "default"), where + ".link_name"),
             values=check.string_map(item.get("values"), where + ".values"))
         identity = (actor or entry.actor_id or "", entry.contract_id, entry.link_name)
         if identity in identities:

@@ -7,7 +7,8 @@ Private to this collection; may change without notice.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional
+import json
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import NoResponseError
@@ -94,6 +95,21 @@ def expectation_for(action: Action, inventories: Mapping[str, HostInventory]) ->
     return None
 
 
+def check_values(client: ControlClient, values: Iterable[Tuple[str, Any]]) -> None:
+    """Refuse, before anything is sent, a (option, value) whose value alone exceeds the server's
+    max_payload; each command's exact size is checked again as it is sent."""
+    for option, value in values:
+        if value:
+            text = value if isinstance(value, str) else json.dumps(value)
+            client.aio.check_size(text.encode(), "refused before sending anything", option)
+
+
+def check_payloads(client: ControlClient, actions: List[Action]) -> None:
+    """check_values for the configuration and link values of planned actions."""
+    check_values(client, [(option, action.params.get(option)) for action in actions
+                          for option in ("configuration", "values")])
+
+
 def apply_actions(client: ControlClient, actions: List[Action], inventories: Mapping[str, HostInventory],
                   wait: bool, wait_timeout: float) -> List[LatticeEvent]:
     """Send every action (subscribing to events first when waiting) and wait for their proof.
@@ -101,6 +117,7 @@ def apply_actions(client: ControlClient, actions: List[Action], inventories: Map
     Returns the events that confirmed them. Raises OperationFailedError on the
     first failure event and WaitTimeoutError with the partial progress.
     """
+    check_payloads(client, actions)
     stream = client.events() if wait else None
     try:
         expectations: List[Expectation] = []

@@ -21,6 +21,8 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validati
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     CommandRejectedError,
+    ConnectionFailedError,
+    InputError,
     LatticeError,
     MalformedReplyError,
     OperationFailedError,
@@ -54,6 +56,7 @@ class EventStream:
         self.undecodable = 0
         self._arrived: Optional[asyncio.Event] = None
         self._sub: Any = None
+        self._forget: Optional[Callable[[], None]] = None
 
     @property
     def _signal(self) -> asyncio.Event:
@@ -66,6 +69,7 @@ class EventStream:
         dialect = self._client.dialect
         self._sub = await self._client.transport.subscribe(dialect.events_subject, self._on_message,
                                                            "subscribe to lattice events")
+        self._forget = self._client.transport.when_lost(self._signal.set)  # a lost connection ends any wait
         return self
 
     async def _on_message(self, msg: Any) -> None:
@@ -80,6 +84,8 @@ class EventStream:
         """Wait until events beyond ``seen`` exist; False when the deadline passed first."""
         loop = asyncio.get_running_loop()
         while len(self.history) <= seen:
+            self._client.transport.check_alive("waiting for lattice events in lattice %r"
+                                               % self._client.settings.lattice)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
@@ -108,7 +114,13 @@ class EventStream:
                 raise OperationFailedError(expectation.failure, progress=expectation.progress())
             if expectation.done:
                 return loop.time() - started
-            if not await self._next_batch(seen, deadline):
+            try:
+                arrived = await self._next_batch(seen, deadline)
+            except ConnectionFailedError as exc:
+                raise ConnectionFailedError("%s, after %.1fs of waiting for %s" % (exc, loop.time() - started,
+                                                                                  expectation.description),
+                                            partial=expectation.progress(), elapsed=loop.time() - started)
+            if not arrived:
                 elapsed = loop.time() - started
                 raise WaitTimeoutError("timed out after %.1fs waiting for %s" % (elapsed, expectation.description),
                                        partial=expectation.progress(), elapsed=elapsed)
@@ -131,6 +143,9 @@ class EventStream:
                 return matched
 
     async def close(self) -> None:
+        if self._forget is not None:
+            self._forget()
+            self._forget = None
         if self._sub is not None:
             try:
                 await self._sub.unsubscribe()
@@ -145,8 +160,8 @@ class AsyncControlClient:
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
         self.dialect = get_dialect(settings.protocol, settings.lattice, settings.ctl_topic_prefix)
-        self.transport = NatsTransport(settings)
         self.warnings: List[str] = []
+        self.transport = NatsTransport(settings, self.warnings)  # it adds a warning when the connection moves
         self.sent: List[Dict[str, Any]] = []  # every command sent, for results and tests
 
     async def connect(self) -> "AsyncControlClient":
@@ -169,8 +184,22 @@ class AsyncControlClient:
         except MalformedReplyError as exc:
             raise MalformedReplyError("%s: %s" % (self._what(request), exc), subject=request.subject)
 
-    async def _command(self, request: Request) -> Ack:
+    def check_size(self, body: bytes, what: str, option: str) -> None:
+        """Refuse a message larger than the server's max_payload before sending it.
+
+        Why: nats-py raises a bare "maximum payload exceeded", and a server that got one would
+        drop the connection.
+        """
+        limit = self.transport.max_payload
+        if limit and len(body) > limit:
+            raise InputError(
+                "%s: the message would be %d bytes, over the max_payload of %d bytes of the NATS server at %s; "
+                "make %s smaller (or raise max_payload in the server's configuration)"
+                % (what, len(body), limit, self.transport.connected_url, option), option=option, limit=limit)
+
+    async def _command(self, request: Request, option: str = "the command's values") -> Ack:
         """Send a command and require ``accepted: true``."""
+        self.check_size(request.body, self._what(request), option)
         self.sent.append({"operation": request.operation, "subject": request.subject,
                           "host_id": request.host_id, "body": json.loads(request.body or b"{}")})
         ack = await self._ask(request, self.dialect.decode_ack)
@@ -234,7 +263,7 @@ class AsyncControlClient:
                                        constraints: Optional[Mapping[str, Any]] = None,
                                        stall: Optional[float] = None) -> List[ProviderBid]:
         check.provider_ref(provider_ref, "provider_ref")
-        request = self.dialect.perform_provider_auction(provider_ref, link_name or "default",
+        request = self.dialect.perform_provider_auction(provider_ref, check.link_name(link_name or "default"),
                                                         check.string_map(constraints, "constraints"))
         return await self._gather(request, self.dialect.decode_provider_bid, stall)
 
@@ -282,16 +311,17 @@ class AsyncControlClient:
         check.provider_ref(provider_ref, "provider_ref")
         if configuration is not None and not isinstance(configuration, str):
             configuration = json.dumps(configuration)
-        return await self._command(self.dialect.start_provider(host_id, provider_ref, link_name or "default",
+        return await self._command(self.dialect.start_provider(host_id, provider_ref, check.link_name(link_name or "default"),
                                                                configuration,
-                                                               check.string_map(annotations, "annotations")))
+                                                               check.string_map(annotations, "annotations")),
+                                   "configuration")
 
     async def stop_provider(self, host_id: str, provider_id: str, link_name: str, contract_id: str,
                             annotations: Optional[Mapping[str, Any]] = None) -> Ack:
         check.public_key(host_id, "host", "host_id")
         check.public_key(provider_id, "provider", "provider_id")
         check.contract_id(contract_id)
-        return await self._command(self.dialect.stop_provider(host_id, provider_id, link_name or "default",
+        return await self._command(self.dialect.stop_provider(host_id, provider_id, check.link_name(link_name or "default"),
                                                               contract_id,
                                                               check.string_map(annotations, "annotations")))
 
@@ -303,14 +333,14 @@ class AsyncControlClient:
                              values: Optional[Mapping[str, Any]] = None) -> Ack:
         link = LinkDefinition(check.public_key(actor_id, "actor", "actor_id"),
                               check.public_key(provider_id, "provider", "provider_id"),
-                              check.contract_id(contract_id), link_name or "default",
+                              check.contract_id(contract_id), check.link_name(link_name or "default"),
                               check.string_map(values, "values"))
-        return await self._command(self.dialect.advertise_link(link))
+        return await self._command(self.dialect.advertise_link(link), "values")
 
     async def remove_link(self, actor_id: str, contract_id: str, link_name: str = "default") -> Ack:
         check.public_key(actor_id, "actor", "actor_id")
         check.contract_id(contract_id)
-        return await self._command(self.dialect.remove_link(actor_id, contract_id, link_name or "default"))
+        return await self._command(self.dialect.remove_link(actor_id, contract_id, check.link_name(link_name or "default")))
 
     async def put_registries(self, registries: Mapping[str, Mapping[str, Any]]) -> None:
         """Hand registry credentials to every host (fire and forget, as the protocol has it)."""
@@ -321,6 +351,7 @@ class AsyncControlClient:
         request = self.dialect.put_registries(cleaned)
         self.sent.append({"operation": request.operation, "subject": request.subject, "host_id": "",
                           "body": {url: sorted(cred) for url, cred in cleaned.items()}})  # never the secrets
+        self.check_size(request.body, self._what(request), "registries")
         await self.transport.publish(request.subject, request.body, self._what(request))
 
     # -- events -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection impo
     CONNECTION_OPTION_NAMES,
     ConnectionSettings,
     connection_argspec,
+    url_secrets,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     LatticeError,
@@ -48,9 +49,11 @@ class LatticeModule:
         self.result: Dict[str, Any] = {"changed": False}
         if not HAS_NATS:
             self.module.fail_json(msg=missing_required_lib("nats-py"), exception=str(NATS_IMPORT_ERROR))
-        stall = self.params.get("discovery_stall")
-        if stall is not None and stall <= 0:
-            self.module.fail_json(msg="discovery_stall must be a positive number of seconds, got %r" % stall)
+        if self.params.get("discovery_stall") is not None:
+            try:
+                check.positive_seconds(self.params["discovery_stall"], "discovery_stall")
+            except LatticeError as exc:
+                self.fail(exc)
 
     @property
     def check_mode(self) -> bool:
@@ -62,6 +65,8 @@ class LatticeModule:
 
     def settings(self) -> ConnectionSettings:
         options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES}
+        # A password inside nats_url is as secret as the password option: masked in the invocation.
+        self.module.no_log_values.update(url_secrets(options.get("nats_url") or []))
         try:
             settings = ConnectionSettings.from_options(options)
         except LatticeError as exc:
@@ -73,7 +78,7 @@ class LatticeModule:
     def checked(self, build: Callable[[Dict[str, Any]], T]) -> T:
         """The desired state built from the params; invalid input fails here, before anything is sent."""
         try:
-            if "wait_timeout" in self.params and self.params.get("wait", True):
+            if self.params.get("wait_timeout") is not None:  # checked even without wait: NaN is never meant
                 check.positive_seconds(self.params["wait_timeout"], "wait_timeout")
             return build(self.params)
         except LatticeError as exc:

@@ -139,7 +139,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._application imp
     plan_links,
     resolve_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions, bidders, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
+    apply_actions,
+    bidders,
+    check_values,
+    read_inventories,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
 
@@ -205,6 +210,9 @@ def main() -> None:
 
     def converge(client):
         state = params["state"]
+        check_values(client, [("the configuration of provider %s" % name, provider.configuration)
+                              for name, provider in app.providers.items()]
+                     + [("the values of link %s" % link.label, link.values) for link in app.links])
         inventories = read_inventories(client, stall=params["discovery_stall"])
         links = read_links(client, inventories)
         plan = plan_application(app, state, inventories, links, prune=params["prune"])

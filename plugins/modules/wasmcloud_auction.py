@@ -81,6 +81,7 @@ ARGSPEC = {
 def auction_constraints(params: dict):
     if params["kind"] == "actor" and params["provider_ref"] or params["kind"] == "provider" and params["image_ref"]:
         raise InputError("use image_ref for actor auctions and provider_ref for provider auctions")
+    check.link_name(params["link_name"] or "default")
     return check.string_map(params["constraints"], "constraints")
 
 

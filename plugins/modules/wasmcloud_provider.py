@@ -165,7 +165,7 @@ def provider_spec(params: dict) -> ProviderSpec:
         state=params["state"],
         provider_ref=check.provider_ref(params["provider_ref"], "provider_ref") if params["provider_ref"] else None,
         provider_id=check.public_key(params["provider_id"], "provider", "provider_id") if params["provider_id"] else None,
-        link_name=params["link_name"] or "default",
+        link_name=check.link_name(params["link_name"] or "default"),
         contract_id=check.contract_id(params["contract_id"]) if params["contract_id"] else None,
         host_id=check.public_key(params["host_id"], "host", "host_id") if params["host_id"] else None,
         constraints=check.string_map(params["constraints"], "constraints"),
