@@ -1,7 +1,7 @@
 """``python -m sandbox up|down``: run a sandbox lattice from a shell, a Makefile or CI.
 
-``up`` prints ``NATS_URL=…`` as its first stdout line, then one ``HOST=<id> <friendly name>
-<labels>`` line per host and ``READY``; it writes the state file (if asked) only once every
+``up`` prints ``NATS_URL=…`` as its first stdout line, ``LATTICE=…`` as its second, then one
+``HOST=<id> <friendly name> <labels>`` line per host and ``READY``; it writes the state file (if asked) only once every
 host is up, and runs until SIGTERM/SIGINT. ``down`` stops it through the PID in the state file.
 """
 
@@ -20,6 +20,10 @@ from typing import Any, Optional, Sequence
 
 from .lattice import SandboxLattice
 from .nats_server import NatsServer, NatsServerError
+from .v1 import SandboxLatticeV1
+from .v1.host import version_tuple
+
+PROTOCOLS = ("0.x", "1.x")
 
 
 def _label(text: str) -> dict[str, str]:
@@ -41,10 +45,23 @@ def _labels_per_host(text: str) -> list[dict[str, str]]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sandbox", description="Sandbox wasmCloud 0.x lattice.")
+    parser = argparse.ArgumentParser(prog="python -m sandbox", description="Sandbox wasmCloud 0.x or 1.x lattice.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="start nats-server (unless --nats-url) and emulated hosts; run until signalled")
+    up.add_argument("--protocol", choices=PROTOCOLS, default="0.x",
+                    help="host generation to emulate: 0.x (OTP 0.5x, default) or 1.x (wasmbus.ctl.v1)")
+    up.add_argument("--host-version", default=None,
+                    help="version every host reports (default 0.59.0 / 1.7.0); 1.x behaviour follows it")
+    up.add_argument("--allow-file-load", action="store_true", help="1.x: accept file:// component/provider refs")
+    up.add_argument("--builtin-providers", action="store_true", help="1.x: accept wasmcloud+builtin:// providers")
+    up.add_argument("--no-component-auction", dest="component_auction", action="store_false",
+                    help="1.x (>=1.6): hosts do not subscribe to component auctions")
+    up.add_argument("--no-provider-auction", dest="provider_auction", action="store_false",
+                    help="1.x (>=1.6): hosts do not subscribe to provider auctions")
+    up.add_argument("--unsigned", action="store_true", help="1.x: treat every artifact as unsigned (no claims)")
+    up.add_argument("--health-check-interval", type=float, default=30.0,
+                    help="1.x: seconds between provider health checks (default 30)")
     up.add_argument("--hosts", type=int, default=1, help="number of hosts (default 1)")
     up.add_argument("--label", type=_label, action="append", default=[], metavar="KEY=VALUE",
                     help="label for every host (repeatable)")
@@ -92,6 +109,29 @@ def _connect_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _lattice_class(args: argparse.Namespace) -> type[SandboxLattice]:
+    return SandboxLatticeV1 if args.protocol == "1.x" else SandboxLattice
+
+
+def _lattice_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "lattice": args.lattice,
+        "topic_prefix": args.topic_prefix,
+        "heartbeat_interval": args.heartbeat_interval,
+        "start_delay": args.start_delay,
+        "connection_pool": args.connection_pool,
+        "allow_latest": args.allow_latest,
+        "connect_options": _connect_options(args),
+    }
+    if args.host_version:
+        options["host_version"] = args.host_version
+    if args.protocol == "1.x":
+        options.update(allow_file_load=args.allow_file_load, builtin_providers=args.builtin_providers,
+                       component_auction=args.component_auction, provider_auction=args.provider_auction,
+                       signed_artifacts=not args.unsigned, health_check_interval=args.health_check_interval)
+    return options
+
+
 def _write_state(path: Path, state: dict[str, Any]) -> None:
     # Write-then-rename: a poller never sees a half-written file.
     temp = path.with_name(path.name + ".tmp")
@@ -120,16 +160,8 @@ def run_up(args: argparse.Namespace) -> int:
             server = NatsServer(extra).start()
             nats_url = server.url
         _say("NATS_URL=%s" % nats_url)
-        lattice = SandboxLattice(
-            nats_url,
-            lattice=args.lattice,
-            topic_prefix=args.topic_prefix,
-            heartbeat_interval=args.heartbeat_interval,
-            start_delay=args.start_delay,
-            connection_pool=args.connection_pool,
-            allow_latest=args.allow_latest,
-            connect_options=_connect_options(args),
-        ).start()
+        _say("LATTICE=%s" % args.lattice)
+        lattice = _lattice_class(args)(nats_url, **_lattice_options(args)).start()
         hosts = []
         labels_per_host = _host_labels(args)
         for host_id, labels in zip(lattice.add_hosts(len(labels_per_host), labels_per_host), labels_per_host):
@@ -142,6 +174,7 @@ def run_up(args: argparse.Namespace) -> int:
                 "nats_url": nats_url,
                 "lattice": args.lattice,
                 "topic_prefix": args.topic_prefix,
+                "protocol": args.protocol,
                 "pid": os.getpid(),
                 "nats_server_pid": server.pid if server else None,
                 "hosts": hosts,
@@ -250,6 +283,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.command == "up":
         if args.hosts < 0:
             build_parser().error("--hosts must be 0 or more")
+        if args.protocol == "1.x" and args.host_version:
+            try:
+                version_tuple(args.host_version)
+            except ValueError as exc:
+                build_parser().error(str(exc))
+        elif args.protocol == "0.x" and (args.allow_file_load or args.builtin_providers or args.unsigned
+                                         or not args.component_auction or not args.provider_auction):
+            build_parser().error("--allow-file-load, --builtin-providers, --unsigned and --no-*-auction "
+                                 "need --protocol 1.x")
         try:
             return run_up(args)
         except NatsServerError as exc:  # a missing or failing nats-server is a setup problem, not a crash

@@ -21,14 +21,15 @@ def utc_timestamp(moment: datetime | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def cloud_event(name: str, source: str, data: dict[str, Any]) -> bytes:
-    """Encode one event; ``name`` is the short type (``actor_started``)."""
+def cloud_event(name: str, source: str, data: dict[str, Any], *, event_id: str | None = None,
+                time: str | None = None) -> bytes:
+    """Encode one event; ``name`` is the short type (``actor_started``); id defaults to a uuid4."""
     envelope = {
         "specversion": "1.0",
         "type": EVENT_TYPE_PREFIX + name,
         "source": source,
-        "id": str(uuid.uuid4()),
-        "time": utc_timestamp(),
+        "id": event_id or str(uuid.uuid4()),
+        "time": time or utc_timestamp(),
         "datacontenttype": "application/json",
         "data": data,
     }

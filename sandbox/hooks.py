@@ -29,6 +29,8 @@ class HostHooks:
     reply_delays: dict[str, float] = field(default_factory=dict)
     # operations ignored entirely: no reply, no action (a hung host).
     silenced: set[str] = field(default_factory=set)
+    # provider ids whose health checks fail (1.x hosts only).
+    unhealthy_providers: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._initial_start_delay = self.start_delay
@@ -50,6 +52,12 @@ class HostHooks:
     def silence(self, operation: str) -> None:
         self.silenced.add(operation)
 
+    def set_unhealthy(self, provider_id: str, unhealthy: bool = True) -> None:
+        if unhealthy:
+            self.unhealthy_providers.add(provider_id)
+        else:
+            self.unhealthy_providers.discard(provider_id)
+
     def reset(self) -> None:
         """Back to a well-behaved host (start_delay back to its initial value too)."""
         self.start_delay = self._initial_start_delay
@@ -59,6 +67,7 @@ class HostHooks:
         self.rejections.clear()
         self.reply_delays.clear()
         self.silenced.clear()
+        self.unhealthy_providers.clear()
 
     # Queries used by the host ------------------------------------------------------------
     def is_silenced(self, operation: str) -> bool:
@@ -108,6 +117,10 @@ class HooksGroup(list):
     def silence(self, operation: str) -> None:
         for hooks in self:
             hooks.silence(operation)
+
+    def set_unhealthy(self, provider_id: str, unhealthy: bool = True) -> None:
+        for hooks in self:
+            hooks.set_unhealthy(provider_id, unhealthy)
 
     def set_start_delay(self, seconds: float) -> None:
         for hooks in self:

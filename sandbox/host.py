@@ -1,7 +1,6 @@
 """One emulated wasmCloud OTP 0.5x host speaking the lattice control interface over NATS.
 
-Behaviour follows the 0.x wire spec (../shared/protocol/wasmcloud-0x.md, §5–§7 and the §10
-checklist): requests are acked fast, starts happen asynchronously and are reported as
+Behaviour follows the 0.x protocol as docs/protocol-0x.md describes it: requests are acked fast, starts happen asynchronously and are reported as
 CloudEvents, scatter-gather subjects get a reply only from eligible hosts.
 """
 

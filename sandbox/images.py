@@ -76,6 +76,8 @@ class Image:
     caps: tuple[str, ...] = ()
     call_alias: str = ""
     tags: tuple[str, ...] = ()
+    # False: the artifact carries no embedded claims (common for 1.x components; 0.x hosts ignore it).
+    signed: bool = True
 
     def claims_entry(self) -> dict[str, str]:
         """The lattice claims-cache map (``get.claims``): string values only, never null."""
@@ -100,6 +102,7 @@ class _Override:
     contract_id: Optional[str] = None
     caps: Optional[tuple[str, ...]] = None
     fail: Optional[str] = None
+    signed: Optional[bool] = None
 
 
 _overrides: dict[str, _Override] = {}
@@ -116,15 +119,18 @@ def register_image(
     contract_id: Optional[str] = None,
     caps: Optional[list[str]] = None,
     fail: str | bool | None = None,
+    signed: Optional[bool] = None,
 ) -> None:
     """Override what ``ref`` resolves to (process-wide).
 
     ``ref`` with a tag or digest matches exactly that reference; without one it matches
     every tag of the repository. ``fail=True`` makes it unresolvable with the standard
-    "manifest unknown" text; a string gives the exact error text.
+    "manifest unknown" text; a string gives the exact error text. ``signed=False`` makes it an
+    artifact without claims (1.x hosts then report no name, claims or public key for it).
     """
     fail_text = NOT_FOUND_ERROR if fail is True else (fail or None)
-    override = _Override(key, revision, name, version, contract_id, tuple(caps) if caps is not None else None, fail_text)
+    override = _Override(key, revision, name, version, contract_id, tuple(caps) if caps is not None else None, fail_text,
+                         signed)
     with _overrides_lock:
         _overrides[ref] = override
 
@@ -223,6 +229,7 @@ def resolve(ref: str, kind: str, *, allow_latest: bool = False) -> Image:
             ("version", override.version),
             ("contract_id", override.contract_id),
             ("caps", override.caps),
+            ("signed", override.signed),
         )
         if value is not None
     }

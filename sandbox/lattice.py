@@ -111,17 +111,7 @@ class AsyncSandboxLattice:
         version: Optional[str] = None,
     ) -> EmulatedHost:
         """Boot one host (host_started + heartbeat published) and return it."""
-        host = EmulatedHost(
-            self.config,
-            self.store,
-            self.log,
-            seed=seed,
-            labels=dict(labels or {}),
-            friendly_name=friendly_name,
-            version=version or self.host_version,
-            start_delay=self.start_delay,
-            on_stopped=self._forget,
-        )
+        host = self._new_host(dict(labels or {}), friendly_name, seed, version or self.host_version)
         if host.id in self._hosts:
             raise ValueError("a host with id %s is already running in this lattice" % host.id)
         # Registered before connecting, so ``hosts`` lists hosts in the order they were asked for.
@@ -139,6 +129,21 @@ class AsyncSandboxLattice:
             self._hosts.pop(host.id, None)
             raise
         return host
+
+    def _new_host(self, labels: dict[str, str], friendly_name: Optional[str], seed: bytes | str | None,
+                  version: str) -> Any:
+        """The (not yet started) host object; a protocol generation's lattice overrides this."""
+        return EmulatedHost(
+            self.config,
+            self.store,
+            self.log,
+            seed=seed,
+            labels=labels,
+            friendly_name=friendly_name,
+            version=version,
+            start_delay=self.start_delay,
+            on_stopped=self._forget,
+        )
 
     async def add_hosts(self, count: int, labels: LabelSpec = None) -> list[EmulatedHost]:
         """Boot ``count`` hosts concurrently; ``labels`` is one map or a list used round-robin."""
@@ -177,6 +182,9 @@ class SandboxLattice:
     With ``nats_url=None`` it starts (and later stops) a private nats-server.
     """
 
+    # The asyncio lattice this facade drives; a protocol generation's facade overrides it.
+    core_class: type = AsyncSandboxLattice
+
     def __init__(self, nats_url: str | Sequence[str] | None = None, **options: Any) -> None:
         self._options = options
         self._nats_url = nats_url
@@ -208,7 +216,7 @@ class SandboxLattice:
     async def _make_core(self) -> AsyncSandboxLattice:
         # Built on the loop so its asyncio primitives belong to that loop.
         assert self._nats_url is not None
-        return AsyncSandboxLattice(self._nats_url, **self._options)
+        return self.core_class(self._nats_url, **self._options)
 
     def stop(self) -> None:
         """Stop every host gracefully, then the loop thread (and the private server, if any)."""

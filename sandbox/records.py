@@ -6,9 +6,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Optional
 
-# Operations that change the lattice (everything else only reads it).
+# Operations that change the lattice (everything else only reads it): 0.x names, then 1.x ``noun.verb`` names.
 MUTATING_OPERATIONS = frozenset(
     {"la", "scale", "sa", "upd", "lp", "sp", "stop", "linkdefs.put", "linkdefs.del", "registries.put"}
+    | {"host.stop", "component.scale", "component.update", "provider.start", "provider.stop", "link.put",
+       "link.del", "config.put", "config.del", "label.put", "label.del", "registry.put"}
 )
 
 
@@ -20,6 +22,7 @@ class Record:
     ``auction.provider``, ``get.claims``, ``get.links``, ``linkdefs.put``,
     ``linkdefs.del``, ``registries.put``, or the command token (``la``, ``sa``,
     ``scale``, ``upd``, ``lp``, ``sp``, ``stop``; unknown tokens are kept verbatim).
+    1.x hosts name operations ``noun.verb`` (``host.ping``, ``component.scale``, ``config.put`` …).
     ``body`` is the decoded JSON, or None for an empty or undecodable payload.
     ``time`` is ``time.time()`` at receipt.
     """

@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from sandbox import NatsServer, SandboxLattice  # noqa: E402
+from sandbox import NatsServer, SandboxLattice, SandboxLatticeV1  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -43,6 +43,26 @@ def sandbox_lattice(nats_server: NatsServer) -> Iterator[Callable[..., SandboxLa
     def make(hosts: int = 0, labels: Any = None, **options: Any) -> SandboxLattice:
         options.setdefault("lattice", "t%s" % uuid.uuid4().hex[:12])
         lattice = SandboxLattice(nats_server.url, **options)
+        created.append(lattice)
+        return lattice.start(hosts, labels)
+
+    yield make
+    for lattice in created:
+        lattice.stop()
+
+
+@pytest.fixture
+def sandbox_lattice_v1(nats_server: NatsServer) -> Iterator[Callable[..., SandboxLatticeV1]]:
+    """Factory ``sandbox_lattice_v1(hosts=3, labels=[...], **options)`` of emulated wasmCloud 1.x hosts.
+
+    Same shape as ``sandbox_lattice``; each lattice has a unique name, so its KV buckets
+    (``LATTICEDATA_{lattice}``, ``CONFIGDATA_{lattice}``) are fresh.
+    """
+    created: list = []
+
+    def make(hosts: int = 0, labels: Any = None, **options: Any) -> SandboxLatticeV1:
+        options.setdefault("lattice", "t%s" % uuid.uuid4().hex[:12])
+        lattice = SandboxLatticeV1(nats_server.url, **options)
         created.append(lattice)
         return lattice.start(hosts, labels)
 

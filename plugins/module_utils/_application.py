@@ -27,6 +27,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import 
     plan_actor,
     plan_link,
     plan_provider,
+    stop_provider_action,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import HostInventory, LinkDefinition
 
@@ -66,7 +67,9 @@ class AppSpec:
 
 
 def _entries(spec: Mapping[str, Any], kind: str) -> List[Tuple[str, Dict[str, Any]]]:
-    items = spec.get(kind) or []
+    items = spec.get(kind)
+    if items is None:
+        return []
     if not isinstance(items, list):
         raise InputError("spec.%s must be a list, got %s" % (kind, type(items).__name__))
     result = []
@@ -91,6 +94,23 @@ def _placement(item: Mapping[str, Any], where: str) -> Tuple[Optional[str], Dict
     return host_id, check.string_map(item.get("constraints"), where + ".constraints")
 
 
+def _link_name(item: Mapping[str, Any], where: str) -> str:
+    value = item.get("link_name")
+    if value is None or value == "":
+        return "default"
+    if not isinstance(value, str):
+        raise InputError("%s.link_name must be a string, got %r (quote it)" % (where, value))
+    return check.link_name(value, where + ".link_name")
+
+
+def _once(key: Any, where: str, seen: Dict[Any, str], what: str) -> None:
+    """Refuse a second entry for the same thing: two entries would take each other's instances, run after run."""
+    if key in seen:
+        raise InputError("%s and %s both ask for %s: an application runs it from one entry (merge them, "
+                         "e.g. add up their counts)" % (seen[key], where, what))
+    seen[key] = where
+
+
 def _name(item: Mapping[str, Any], where: str, seen: Dict[str, str]) -> str:
     name = item.get("name")
     if not isinstance(name, str) or not name:
@@ -112,6 +132,7 @@ def parse_spec(app_name: str, spec: Any) -> AppSpec:
 
     providers: Dict[str, ProviderSpec] = {}
     seen: Dict[str, str] = {}
+    running: Dict[Any, str] = {}
     for where, item in _entries(spec, "providers"):
         _only(item, _PROVIDER_KEYS, where)
         name = _name(item, where, seen)
@@ -129,12 +150,19 @@ def parse_spec(app_name: str, spec: Any) -> AppSpec:
             provider_ref=check.provider_ref(item["provider_ref"], where + ".provider_ref"),
             provider_id=check.public_key(item["provider_id"], "provider", where + ".provider_id")
             if item.get("provider_id") else None,
-            link_name=check.link_name(str(item.get("link_name") or "default"), where + ".link_name"),
+            link_name=_link_name(item, where),
             contract_id=check.contract_id(item["contract_id"], where + ".contract_id") if item.get("contract_id") else None,
             host_id=host_id, constraints=constraints, configuration=configuration or None, annotations=annotations)
+        entry = providers[name]
+        _once(("ref", entry.provider_ref, entry.link_name), "%s (%s)" % (where, name), running,
+              "provider %s under link name %s" % (entry.provider_ref, entry.link_name))
+        if entry.provider_id:
+            _once(("key", entry.provider_id, entry.link_name), "%s (%s)" % (where, name), running,
+                  "provider %s under link name %s" % (entry.provider_id, entry.link_name))
 
     actors: Dict[str, ActorSpec] = {}
     seen = {}
+    running = {}
     for where, item in _entries(spec, "actors"):
         _only(item, _ACTOR_KEYS, where)
         name = _name(item, where, seen)
@@ -148,6 +176,12 @@ def parse_spec(app_name: str, spec: Any) -> AppSpec:
             actor_id=check.public_key(item["actor_id"], "actor", where + ".actor_id") if item.get("actor_id") else None,
             count=check.count(item.get("count", 1), where + ".count"),
             host_id=host_id, constraints=constraints, annotations=annotations)
+        entry = actors[name]
+        # Instances are matched by key, and by other tags of the same repository (live updates): one entry each.
+        _once(check.oci_repository(entry.image_ref or ""), "%s (%s)" % (where, name), running,
+              "actor %s" % check.oci_repository(entry.image_ref or ""))
+        if entry.actor_id:
+            _once(entry.actor_id, "%s (%s)" % (where, name), running, "actor %s" % entry.actor_id)
 
     links: List[LinkEntry] = []
     identities: Dict[Tuple[str, str, str], str] = {}
@@ -173,7 +207,7 @@ def parse_spec(app_name: str, spec: Any) -> AppSpec:
             provider_id=check.public_key(item["provider_id"], "provider", where + ".provider_id")
             if item.get("provider_id") else None,
             contract_id=check.contract_id(item["contract_id"], where + ".contract_id"),
-            link_name=check.link_name(str(item.get("link_name") or "default"), where + ".link_name"),
+            link_name=_link_name(item, where),
             values=check.string_map(item.get("values"), where + ".values"))
         identity = (actor or entry.actor_id or "", entry.contract_id, entry.link_name)
         if identity in identities:
@@ -326,11 +360,7 @@ def plan_prune(app: AppSpec, inventories: Mapping[str, HostInventory], links: Li
                 continue
             if any(find_provider(inventory, spec) is provider for spec in app.providers.values()):
                 continue
-            if not provider.contract_id:
-                raise InputError("cannot prune provider %s on host %s: its host does not report the contract id"
-                                 % (provider.id, host))
-            actions.append(Action("stop_provider", host, {"provider_id": provider.id, "link_name": provider.link_name,
-                                                          "contract_id": provider.contract_id}))
+            actions.append(stop_provider_action(host, provider))
     return actions
 
 

@@ -37,7 +37,7 @@ def send(client: ControlClient, action: Action) -> None:
         client.start_provider(host, p["provider_ref"], p.get("link_name", "default"), p.get("configuration"),
                               p.get("annotations"))
     elif op == "stop_provider":
-        client.stop_provider(host, p["provider_id"], p.get("link_name", "default"), p["contract_id"],
+        client.stop_provider(host, p["provider_id"], p.get("link_name", "default"), p.get("contract_id"),
                              p.get("annotations"))
     elif op == "advertise_link":
         client.advertise_link(p["actor_id"], p["provider_id"], p["contract_id"], p.get("link_name", "default"),

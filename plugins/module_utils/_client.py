@@ -277,16 +277,6 @@ class AsyncControlClient:
         return await self._command(self.dialect.start_actor(host_id, actor_ref, count,
                                                             check.string_map(annotations, "annotations")))
 
-    async def scale_actor(self, host_id: str, actor_id: str, actor_ref: str, count: int,
-                          annotations: Optional[Mapping[str, Any]] = None) -> Ack:
-        check.public_key(host_id, "host", "host_id")
-        check.public_key(actor_id, "actor", "actor_id")
-        if actor_ref:
-            check.image_ref(actor_ref, "actor_ref")
-        check.count(count)
-        return await self._command(self.dialect.scale_actor(host_id, actor_id, actor_ref, count,
-                                                            check.string_map(annotations, "annotations")))
-
     async def stop_actor(self, host_id: str, actor_id: str, count: int = 0,
                          annotations: Optional[Mapping[str, Any]] = None) -> Ack:
         """Stop ``count`` instances (0: all) whose annotations include ``annotations``."""
@@ -316,13 +306,15 @@ class AsyncControlClient:
                                                                check.string_map(annotations, "annotations")),
                                    "configuration")
 
-    async def stop_provider(self, host_id: str, provider_id: str, link_name: str, contract_id: str,
+    async def stop_provider(self, host_id: str, provider_id: str, link_name: str, contract_id: Optional[str] = None,
                             annotations: Optional[Mapping[str, Any]] = None) -> Ack:
+        """Stop by key and link name; ``contract_id`` is sent when known (hosts do not need it)."""
         check.public_key(host_id, "host", "host_id")
         check.public_key(provider_id, "provider", "provider_id")
-        check.contract_id(contract_id)
+        if contract_id:
+            check.contract_id(contract_id)
         return await self._command(self.dialect.stop_provider(host_id, provider_id, check.link_name(link_name or "default"),
-                                                              contract_id,
+                                                              contract_id or "",
                                                               check.string_map(annotations, "annotations")))
 
     async def stop_host(self, host_id: str, timeout_ms: Optional[int] = None) -> Ack:
@@ -468,7 +460,6 @@ class ControlClient:
     perform_actor_auction = _blocking("perform_actor_auction")
     perform_provider_auction = _blocking("perform_provider_auction")
     start_actor = _blocking("start_actor")
-    scale_actor = _blocking("scale_actor")
     stop_actor = _blocking("stop_actor")
     update_actor = _blocking("update_actor")
     start_provider = _blocking("start_provider")

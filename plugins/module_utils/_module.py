@@ -7,7 +7,8 @@ Private to this collection; may change without notice.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar
+from contextlib import contextmanager
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, TypeVar
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -30,6 +31,34 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import Ho
 
 T = TypeVar("T")
 
+# Generations a module can serve. The lattice control interface (0.x, 1.x) and the v2 host API share
+# nothing but NATS, so a module built for one fails on the other before anything is sent.
+CONTROL_INTERFACE = ("0.x", "1.x")
+V2 = ("2.x",)
+
+# What to use instead, for the modules of the lattice control interface on a v2 host.
+_V2_INSTEAD = {
+    "wasmcloud_link": "v2 has no links; components in one workload are linked by their WIT imports and "
+                      "exports, and capabilities are chosen with host_interfaces of wasmcloud.lattice.wasmcloud_workload",
+    "wasmcloud_lattice_info": "v2 has no lattice control interface; use wasmcloud.lattice.wasmcloud_host_info",
+    "wasmcloud_host": "v2 hosts cannot be stopped over NATS; stop the wash host process (for example the "
+                      "service of the wasmcloud.lattice.host role) and read hosts with wasmcloud.lattice.wasmcloud_host_info",
+}
+_V2_DEFAULT_INSTEAD = ("v2 has no actors, providers, auctions, events or applications on the bus; deploy with "
+                       "wasmcloud.lattice.wasmcloud_workload (one workload on a host, placed by your play)")
+
+
+def generation_refusal(module_name: str, protocol: str, generations: Sequence[str]) -> Optional[str]:
+    """Why ``module_name`` cannot serve ``protocol`` (None when it can); "auto" picks the module's own family."""
+    if protocol == "auto" or protocol in generations:
+        return None
+    if protocol in V2:
+        return "%s does not work with protocol 2.x: %s" % (
+            module_name, _V2_INSTEAD.get(module_name, _V2_DEFAULT_INSTEAD))
+    return ("%s speaks to wasmCloud v2 hosts only (protocol 2.x, the default for it), not to the lattice "
+            "control interface of %s" % (module_name, protocol))
+
+
 # The options of doc fragment wasmcloud.lattice.converge, for the modules that start and stop things.
 CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
     "discovery_stall": {"type": "float"},
@@ -38,15 +67,38 @@ CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
 }
 
 
+# What stands behind LatticeModule.module. In a module process it is an AnsibleModule; the collection's
+# action plugins (plugins/plugin_utils/_controller.py) run the same module body inside the controller's
+# worker and put in its place an object with the same face: params, check_mode, _diff, warn, fail_json
+# and exit_json (which end the run by raising instead of printing and exiting).
+_backend: Callable[..., Any] = AnsibleModule
+
+
+@contextmanager
+def module_backend(factory: Callable[..., Any]) -> Iterator[None]:
+    """Build every LatticeModule's ``module`` with ``factory`` (AnsibleModule's signature) meanwhile."""
+    global _backend
+    previous, _backend = _backend, factory
+    try:
+        yield
+    finally:
+        _backend = previous
+
+
 class LatticeModule:
     """An AnsibleModule with the connection options, a client, and failures without tracebacks."""
 
-    def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True, **kwargs: Any) -> None:
+    def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True,
+                 generations: Sequence[str] = CONTROL_INTERFACE, **kwargs: Any) -> None:
         spec = connection_argspec()
         spec.update(argument_spec)
-        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
+        self.module = _backend(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params: Dict[str, Any] = self.module.params
         self.result: Dict[str, Any] = {"changed": False}
+        refusal = generation_refusal(self.module._name.rsplit(".", 1)[-1], self.params.get("protocol") or "auto",
+                                     generations)
+        if refusal:
+            self.module.fail_json(msg=refusal, error_type="UnsupportedProtocol", **self.result)
         if not HAS_NATS:
             self.module.fail_json(msg=missing_required_lib("nats-py"), exception=str(NATS_IMPORT_ERROR))
         if self.params.get("discovery_stall") is not None:
@@ -99,12 +151,13 @@ class LatticeModule:
         result["error_type"] = type(exc).__name__
         self.module.fail_json(msg=str(exc), **result)
 
-    def run(self, body: Callable[[ControlClient], None]) -> None:
-        """Connect, run ``body`` (which fills ``self.result``), exit; every LatticeError becomes fail_json."""
+    def run(self, body: Callable[[Any], None], client_class: Callable[[ConnectionSettings], Any] = ControlClient) -> None:
+        """Connect, run ``body`` (which fills ``self.result``), exit; every LatticeError becomes fail_json.
+        ``client_class`` is ControlClient, or the v2 client for the modules of protocol 2.x."""
         settings = self.settings()
         client: Optional[ControlClient] = None
         try:
-            client = ControlClient(settings).connect()
+            client = client_class(settings).connect()
             body(client)
         except MissingDependencyError as exc:
             self.module.fail_json(msg=str(exc))

@@ -209,6 +209,16 @@ def find_provider(inventory: HostInventory, spec: ProviderSpec) -> Optional[Prov
     return None
 
 
+def stop_provider_action(host: str, provider: ProviderDescription, contract_id: Optional[str] = None) -> Action:
+    """Stop a provider by key and link name. The contract id goes along when known (given, or reported by
+    hosts from OTP 0.60); hosts stop by key and link name and do not need it (docs/protocol-0x.md)."""
+    params: Dict[str, Any] = {"provider_id": provider.id, "link_name": provider.link_name}
+    contract = contract_id or provider.contract_id
+    if contract:
+        params["contract_id"] = contract
+    return Action("stop_provider", host, params)
+
+
 def _provider_view(running: Mapping[str, ProviderDescription]) -> Dict[str, Any]:
     return {host: {"provider_id": p.id, "link_name": p.link_name, "image_ref": p.image_ref,
                    "contract_id": p.contract_id} for host, p in sorted(running.items())}
@@ -227,13 +237,7 @@ def plan_provider(spec: ProviderSpec, inventories: Mapping[str, HostInventory],
         for host, provider in sorted(running.items()):
             if not _annotated(provider.annotations, spec.annotations):
                 continue
-            contract = spec.contract_id or provider.contract_id
-            if not contract:
-                raise InputError("contract_id is needed to stop provider %s on host %s: the host does not report "
-                                 "it, so pass contract_id" % (provider.id, host))
-            plan.actions.append(Action("stop_provider", host, {"provider_id": provider.id,
-                                                               "link_name": provider.link_name,
-                                                               "contract_id": contract}))
+            plan.actions.append(stop_provider_action(host, provider, spec.contract_id))
             after.pop(host)
         plan.after = after
         return plan

@@ -140,11 +140,3 @@ class ProviderBid(_Plain):
     provider_ref: str
     link_name: str = "default"
     constraints: Dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RegistryCredential(_Plain):
-    registry_type: str = "oci"
-    username: str = ""
-    password: str = ""
-    token: str = ""

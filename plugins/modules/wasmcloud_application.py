@@ -46,10 +46,18 @@ options:
         C(constraints).
       - C(links) entries take C(actor) (an actor entry name) or C(actor_id), C(provider) (a provider entry
         name) or C(provider_id), C(contract_id) (required), C(link_name) (default V(default)) and C(values).
+      - An application runs each actor (OCI repository or C(actor_id)) from one C(actors) entry, and each
+        provider reference (or C(provider_id)) under a link name from one C(providers) entry; a spec with two
+        entries for the same one is refused, naming both, since they would take each other's instances.
       - Mutually exclusive with O(spec_file).
     type: dict
   spec_file:
-    description: Path of a YAML file holding the spec, on the machine that runs the module.
+    description:
+      - Path of a YAML file holding the spec (UTF-8), on the machine that runs the module.
+      - >-
+        Values are kept as written. A plain (unquoted) value that YAML 1.1 would read as something else is
+        refused with where it is, for example C(count: 010) (octal 8), C(link_name: no) (a boolean),
+        C(1.10) (the number 1.1) or C(12:30:00) (45000); quote it.
     type: path
   state:
     description: Run the application (V(present)) or stop what it started and remove its links (V(absent)).
@@ -131,7 +139,6 @@ events:
 """
 
 import asyncio
-import os
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._application import (
     parse_spec,
@@ -147,13 +154,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
-
-try:
-    import yaml
-
-    HAS_YAML = True
-except ImportError:
-    HAS_YAML = False
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import read_spec_file
 
 ARGSPEC = {
     "name": {"type": "str", "required": True},
@@ -168,16 +169,7 @@ ARGSPEC = {
 def load_spec(params: dict):
     if params["spec"] is not None:
         return params["spec"]
-    path = params["spec_file"]
-    if not os.path.isfile(path):
-        raise InputError("spec_file %r does not exist" % path)
-    if not HAS_YAML:
-        raise InputError("reading spec_file needs PyYAML where the module runs")
-    with open(path, encoding="utf-8") as handle:
-        try:
-            return yaml.safe_load(handle)
-        except yaml.YAMLError as exc:
-            raise InputError("spec_file %s is not valid YAML: %s" % (path, exc))
+    return read_spec_file(params["spec_file"])
 
 
 def read_links(client, inventories):

@@ -10,7 +10,8 @@ short_description: Stop a wasmCloud host, or wait until one answers
 version_added: 0.1.0
 description:
   - With O(state=stopped), asks the host to stop (it stops its actors and providers first) and waits until
-    it no longer answers. A host that is already gone is not a change.
+    it no longer answers. A host that does not answer is not a change; the task warns that it was not found
+    (already stopped, or a wrong host id or lattice), or fails with O(fail_on_missing=true).
   - With O(state=present), waits until the host answers, for example right after provisioning it. It never
     starts a host.
 extends_documentation_fragment:
@@ -39,6 +40,12 @@ options:
     description: Seconds to wait until the host is gone (V(stopped)) or answers (V(present)).
     type: float
     default: 30
+  fail_on_missing:
+    description:
+      - With O(state=stopped), fail when the host does not answer instead of warning. Use it when the host
+        is known to run, so that a mistyped host id or lattice name is an error rather than a no-op.
+    type: bool
+    default: false
 author:
   - wasmCloud lattice maintainers (@wasmcloud-lattice)
 """
@@ -65,6 +72,10 @@ answering:
   description: Whether the host answers after the task.
   returned: always
   type: bool
+found:
+  description: Whether the host answered before the task.
+  returned: always
+  type: bool
 actions:
   description: Each command sent (or, in check mode, that would be sent).
   returned: always
@@ -89,6 +100,7 @@ ARGSPEC = {
     "state": {"type": "str", "choices": ["stopped", "present"], "default": "stopped"},
     "host_timeout": {"type": "int"},
     "wait_timeout": {"type": "float", "default": 30.0},
+    "fail_on_missing": {"type": "bool", "default": False},
 }
 
 _POLL_INTERVAL = 0.25
@@ -118,7 +130,7 @@ def main() -> None:
         result = lattice.result
         started = time.monotonic()
         inventory = answers(client, host_id)
-        result.update(actions=[], elapsed=0.0)
+        result.update(actions=[], elapsed=0.0, found=inventory is not None)
         if params["state"] == "present":
             while inventory is None and not lattice.check_mode:
                 if time.monotonic() - started >= wait_timeout:
@@ -132,6 +144,11 @@ def main() -> None:
             return
         if inventory is None:
             result["answering"] = False
+            missing = "host %s did not answer in %s: it is not in the lattice (already stopped, or a wrong host " \
+                "id or lattice); nothing was sent" % (host_id, client.settings.describe())
+            if params["fail_on_missing"]:
+                raise NoResponseError(missing)
+            lattice.module.warn(missing)
             return
         action = Action("stop_host", host_id, {} if params["host_timeout"] is None
                         else {"timeout_ms": params["host_timeout"]})

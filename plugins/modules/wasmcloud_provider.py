@@ -45,7 +45,8 @@ options:
   contract_id:
     description:
       - Capability contract the provider implements, for example V(wasmcloud:httpserver).
-      - Needed to stop a provider whose host does not report its contract id.
+      - Not needed to stop a provider (hosts stop it by key and link name); when given, or when the host
+        reports it, it is sent along with the stop.
     type: str
   host_id:
     description: Host (public key starting with V(N)) to run the provider on.

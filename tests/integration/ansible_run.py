@@ -18,7 +18,10 @@ CALLBACKS = Path(__file__).resolve().parent / "callback_plugins"
 
 
 def ansible_env(extra: Optional[Dict[str, str]] = None, callback: str = "task_results") -> Dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("WASMCLOUD_", "NATS_"))}
+    # The caller's WASMCLOUD_LATTICE_EXECUTION stays: `make integration-module-path` forces every run
+    # through module processes with it.
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("WASMCLOUD_", "NATS_")) or key == "WASMCLOUD_LATTICE_EXECUTION"}
     env.update({
         "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
         "ANSIBLE_STDOUT_CALLBACK": callback,

@@ -124,3 +124,44 @@ def test_a_new_tag_in_the_spec_is_a_live_update(sandbox_lattice, tmp_path):
     refused = playbook(book(tmp_path, lattice, app))
     assert refused.returncode == 2 and "Unable to perform live update" in refused.results()[0]["msg"]
     assert_no_traceback(refused)
+
+
+def test_spec_files_yaml_would_misread_wrong_shapes_and_fighting_entries_are_refused(sandbox_lattice, tmp_path):
+    """Each spec file below is refused with where the problem is, and nothing reaches the lattice."""
+    lattice = sandbox_lattice(hosts=1)
+    files = {
+        "octal.yml": "actors: [{name: echo, image_ref: %s, count: 010}]\n" % ECHO,
+        "no.yml": "providers: [{name: http, provider_ref: %s, link_name: no}]\n" % HTTP,
+        "version.yml": "actors: [{name: echo, image_ref: %s, annotations: {version: 1.10}}]\n" % ECHO,
+        "clock.yml": "actors: [{name: echo, image_ref: %s, annotations: {at: 12:30:00}}]\n" % ECHO,
+        "dict.yml": "actors: {}\n",
+        "twice.yml": "actors: [{name: a, image_ref: %s, count: 2}, {name: b, image_ref: %s, count: 3}]\n" % (ECHO, ECHO),
+        "providers.yml": "providers: [{name: p, provider_ref: %s}, {name: q, provider_ref: %s}]\n" % (HTTP, HTTP),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "latin.yml").write_bytes("actors: [{name: caf\xe9, image_ref: %s}]\n".encode("latin-1") % ECHO.encode())
+    (tmp_path / "folder.yml").mkdir()
+    names = list(files) + ["latin.yml", "folder.yml"]
+    tasks = "".join("""
+- wasmcloud.lattice.wasmcloud_application: {name: shop, spec_file: "%s/%s"}
+  ignore_errors: true
+""" % (tmp_path, name) for name in names)
+    result = playbook(write_playbook(tmp_path, lattice, tasks))
+    assert result.returncode == 0, result.output
+    messages = dict(zip(names, (r["msg"] for r in result.results())))
+    assert "spec.actors[0].count is written 010, which YAML reads as the number 8" in messages["octal.yml"]
+    assert "spec.providers[0].link_name is written no, which YAML reads as a boolean" in messages["no.yml"]
+    assert "spec.actors[0].annotations.version is written 1.10, which YAML reads as the number 1.1" \
+        in messages["version.yml"]
+    assert "spec.actors[0].annotations.at is written 12:30:00, which YAML reads as the number 45000" \
+        in messages["clock.yml"]
+    assert messages["dict.yml"] == "spec.actors must be a list, got dict"
+    assert "spec.actors[0] (a) and spec.actors[1] (b) both ask for actor wasmcloud.azurecr.io/echo" \
+        in messages["twice.yml"]
+    assert "spec.providers[0] (p) and spec.providers[1] (q) both ask for provider %s under link name default" \
+        % HTTP in messages["providers.yml"]
+    assert "is not UTF-8 text" in messages["latin.yml"]
+    assert messages["folder.yml"].endswith("folder.yml is a directory, not a YAML file")
+    assert lattice.records == []
+    assert_no_traceback(result)

@@ -82,7 +82,7 @@ def test_inventory_claims_and_the_start_event_flow(trio):
         assert set(inventories) == set(trio.hosts) and inventories[host].actors[0].id == actor.id
 
 
-def test_stop_scale_and_update_actor(trio):
+def test_stop_and_update_actor(trio):
     host = trio.hosts[0]
     with connect(trio) as client:
         with client.events() as stream:
@@ -90,7 +90,7 @@ def test_stop_scale_and_update_actor(trio):
             stream.wait(started(host, ECHO), 5)
         actor_id = client.get_host_inventory(host).actors[0].id
         with client.events() as stream:
-            client.scale_actor(host, actor_id, ECHO, 3)
+            client.start_actor(host, ECHO, count=2)
             stream.wait(started(host, ECHO, 2), 5)
         assert len(client.get_host_inventory(host).actors[0].instances) == 3
         client.update_actor(host, actor_id, ECHO_NEXT)

@@ -7,6 +7,8 @@ import json
 import pytest
 
 from ansible_run import BIN, ansible_env, assert_no_traceback, playbook, run, write_playbook
+from sandbox.images import register_image, unregister_image
+from sandbox.keys import derived_key
 
 ECHO = "wasmcloud.azurecr.io/echo:0.3.4"
 ECHO_NEXT = "wasmcloud.azurecr.io/echo:0.3.5"
@@ -273,7 +275,26 @@ def test_host_stop_present_and_already_gone(trio, tmp_path):
     assert not present["changed"] and present["answering"]
     assert check["changed"] and check["answering"]
     assert stopped["changed"] and not stopped["answering"] and victim not in trio.hosts
-    assert not again["changed"] and again["actions"] == []
+    assert not again["changed"] and again["actions"] == [] and not again["found"]
+
+
+def test_stopping_a_host_that_is_not_in_the_lattice_warns_or_fails(trio, tmp_path):
+    stranger = derived_key("host", "a host that never joined")  # a valid id no host has
+    book = write_playbook(tmp_path, trio, """
+- wasmcloud.lattice.wasmcloud_host: {host_id: %(h)s, state: stopped}
+  register: warned
+- wasmcloud.lattice.wasmcloud_host: {host_id: %(h)s, state: stopped, fail_on_missing: true}
+  register: failed
+  ignore_errors: true
+""" % {"h": stranger})
+    result = playbook(book)
+    assert result.returncode == 0, result.output
+    warned, failed = result.results()
+    expected = "host %s did not answer in lattice %r at %s" % (stranger, trio.lattice, trio.nats_url)
+    assert not warned["changed"] and not warned["found"] and not warned.get("failed")
+    assert any(expected in warning for warning in warned["warnings"]), warned
+    assert failed["failed"] and expected in failed["msg"] and failed["error_type"] == "NoResponseError"
+    assert [r.operation for r in trio.commands()] == []
 
 
 def test_events_module_waits_for_a_match(sandbox_lattice, tmp_path):
@@ -331,3 +352,37 @@ def test_check_mode_sends_no_command_for_any_module(trio, tmp_path):
     assert [r["actions"][0]["operation"] for r in result.results()] == [
         "start_provider", "start_actor", "advertise_link", "stop_host"]
     assert commands(trio) == [] and len(trio.hosts) == 3 and trio.links == []
+
+
+@pytest.fixture
+def contract_unreported():
+    """A provider image whose contract id the sandbox's inventories do not report, as hosts before OTP 0.60."""
+    ref = "wasmcloud.azurecr.io/custom-capability:1.0.0"
+    register_image(ref, contract_id="")
+    yield ref
+    unregister_image(ref)
+
+
+def test_a_provider_started_with_ref_and_link_name_stops_with_the_same_options(trio, tmp_path, contract_unreported):
+    custom = contract_unreported
+    book = write_playbook(tmp_path, trio, """
+- wasmcloud.lattice.wasmcloud_provider:
+    provider_ref: %s
+    link_name: backend
+    constraints: {zone: b}
+    state: "{{ state }}"
+""" % custom)
+    started = playbook(book, "-e", "state=present")
+    assert started.returncode == 0, started.output
+    host = zone_hosts(trio, "b")[0]
+    assert [(p["image_ref"], p["link_name"], p["contract_id"]) for p in trio.inventory(host)["providers"]] == [
+        (custom, "backend", "")]
+    stopped = playbook(book, "-e", "state=absent")
+    assert stopped.returncode == 0, stopped.output
+    result = stopped.results()[0]
+    assert result["changed"] and [a["operation"] for a in result["actions"]] == ["stop_provider"]
+    assert trio.inventory(host)["providers"] == []
+    assert [r.body["link_name"] for r in trio.commands() if r.operation == "sp"] == ["backend"]
+    trio.clear_records()
+    again = playbook(book, "-e", "state=absent")
+    assert again.returncode == 0 and not again.results()[0]["changed"] and commands(trio) == []

@@ -144,7 +144,8 @@ def test_deploy_refuses_bad_variables_before_sending_anything(trio, args, messag
 
 
 def test_role_fails_when_the_lattice_does_not_run_the_spec(sandbox_lattice, tmp_path):
-    slow = sandbox_lattice(hosts=2, labels=[{"zone": "a"}], start_delay=1.5)
+    lattice = sandbox_lattice(hosts=2, labels=[{"zone": "a"}])
+    lattice.hooks().fail_ref(ECHO)  # starts are acknowledged, then never run: the lattice never matches the spec
     book = tmp_path / "role.yml"
     book.write_text("""
 - hosts: localhost
@@ -158,7 +159,7 @@ def test_role_fails_when_the_lattice_does_not_run_the_spec(sandbox_lattice, tmp_
           actors:
             - {name: echo, image_ref: %s, count: 2, constraints: {zone: a}}
 """ % ECHO)
-    result = run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(book)], env=lattice_env(slow))
+    result = run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(book)], env=lattice_env(lattice))
     assert result.returncode == 2, result.output
     failure = [r for r in result.results() if r.get("failed")][-1]
     assert "actor echo: 0 of 2 instances run on the hosts in its scope" in failure["msg"]

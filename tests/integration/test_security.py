@@ -596,12 +596,15 @@ def test_killing_a_node_mid_playbook_does_not_fail_it(spread, tmp_path):
     # The first URL is the node to be killed, so every client starts out connected to it.
     book = write_playbook(tmp_path, _Where(spread.cluster.urls, spread.lattice), tasks, timeout=3)
     killed: Dict[str, float] = {}
+    hosts_cid = spread.cluster.newest_cid(0)
 
     def kill_after_first_tasks() -> None:
         deadline = time.monotonic() + 60
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.02)
-        time.sleep(1.5)  # the events task is connected (to node 0, the first URL) and listening by now
+        # The events task's connection (newer than the hosts'; the actor task's closed before the marker) has
+        # subscribed on node 0 and received a first event.
+        spread.cluster.wait_for_subscriber(0, "wasmbus.evt.%s" % spread.lattice, hosts_cid, delivered=1)
         killed["pid"] = spread.cluster.kill(0)
         killed["at"] = time.time()
 
@@ -646,8 +649,12 @@ def test_client_rides_out_the_loss_of_its_node(spread):
                                          and e.source == survivor), 5)
         stream.close()
         assert waited < 5
-        time.sleep(1.0)  # the killed node's hosts reconnect to the others
-        assert sorted(h.id for h in client.get_hosts()) == sorted(spread.hosts)
+        # the killed node's hosts reconnect to the others, then answer again
+        deadline = time.monotonic() + 30
+        seen = []
+        while sorted(seen) != sorted(spread.hosts) and time.monotonic() < deadline:
+            seen = [h.id for h in client.get_hosts(stall=0.3)]
+        assert sorted(seen) == sorted(spread.hosts)
     assert spread.instances(ECHO) == 1
 
 

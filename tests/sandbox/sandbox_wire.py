@@ -28,10 +28,12 @@ class Events:
 
     def __init__(self) -> None:
         self.all: list[dict[str, Any]] = []
+        self.subjects: list[str] = []  # the subject each event of ``all`` arrived on
         self._changed = asyncio.Event()
 
     async def on_message(self, msg: Msg) -> None:
         self.all.append(json.loads(msg.data))
+        self.subjects.append(msg.subject)
         self._changed.set()
 
     def of(self, name: str, source: Optional[str] = None) -> list[dict[str, Any]]:
@@ -100,8 +102,47 @@ class Wire:
         return await self.request("cmd.%s.%s" % (host_id, op), body, timeout)
 
 
+class WireV1(Wire):
+    """The same helpers for 1.x subjects: ``{prefix}.v1.{lattice}.…``, events on ``wasmbus.evt.{lattice}.{type}``."""
+
+    def __init__(self, nc: Client, lattice: str, topic_prefix: str = "wasmbus.ctl") -> None:
+        super().__init__(nc, lattice, topic_prefix)
+        self.prefix = "%s.v1.%s" % (topic_prefix, lattice)
+
+    async def events(self) -> Events:
+        events = Events()
+        await self.nc.subscribe("wasmbus.evt.%s.>" % self.lattice, cb=events.on_message)
+        await self.nc.flush()
+        return events
+
+    async def gather(self, rest: str, body: Any = None, wait: float = 0.4, expect: Optional[int] = None,
+                     timeout: float = 10.0) -> list[Any]:
+        """Scatter-gather. With ``expect``: wait (up to ``timeout``) for that many replies, then ``wait``
+        more for any surplus; without: every reply within ``wait`` seconds."""
+        replies: list[bytes] = []
+        enough = asyncio.Event()
+
+        async def collect(msg: Msg) -> None:
+            if not (msg.headers and msg.headers.get("Status") == "503"):
+                replies.append(msg.data)
+                if expect is not None and len(replies) >= expect:
+                    enough.set()
+
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox, cb=collect)
+        await self.nc.publish(self.subject(rest), encode(body), reply=inbox)
+        if expect:
+            try:
+                await asyncio.wait_for(enough.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
+        await asyncio.sleep(wait)
+        await sub.unsubscribe()
+        return [json.loads(data) for data in replies]
+
+
 def run_on_wire(nats_url: str, lattice: str, scenario: Callable[[Wire], Awaitable[Any]],
-                topic_prefix: str = "wasmbus.ctl") -> Any:
+                topic_prefix: str = "wasmbus.ctl", wire_class: type[Wire] = Wire) -> Any:
     """Run ``scenario(wire)`` on a fresh event loop with its own NATS connection."""
 
     async def main() -> Any:
@@ -110,7 +151,7 @@ def run_on_wire(nats_url: str, lattice: str, scenario: Callable[[Wire], Awaitabl
 
         nc = await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=2, error_cb=quiet)
         try:
-            return await scenario(Wire(nc, lattice, topic_prefix))
+            return await scenario(wire_class(nc, lattice, topic_prefix))
         finally:
             await nc.close()
 

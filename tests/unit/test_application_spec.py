@@ -140,3 +140,31 @@ def test_oci_repository(ref, repository):
     from ansible_collections.wasmcloud.lattice.plugins.module_utils._validation import oci_repository
 
     assert oci_repository(ref) == repository
+
+
+@pytest.mark.parametrize("spec,message", [
+    # two entries for one actor would each count the other's instances and fight on every run
+    ({"actors": [{"name": "a", "image_ref": ECHO, "count": 2}, {"name": "b", "image_ref": ECHO, "count": 3}]},
+     r"spec.actors\[0\] \(a\) and spec.actors\[1\] \(b\) both ask for actor wasmcloud.azurecr.io/echo"),
+    ({"actors": [{"name": "a", "image_ref": ECHO}, {"name": "b", "image_ref": "wasmcloud.azurecr.io/echo:0.3.5"}]},
+     r"spec.actors\[0\] \(a\) and spec.actors\[1\] \(b\) both ask for actor"),
+    ({"actors": [{"name": "a", "image_ref": ECHO, "actor_id": A1},
+                 {"name": "b", "image_ref": "wasmcloud.azurecr.io/other:1.0.0", "actor_id": A1}]},
+     r"spec.actors\[0\] \(a\) and spec.actors\[1\] \(b\) both ask for actor %s" % A1),
+    ({"providers": [{"name": "p", "provider_ref": HTTP, "host_id": H1}, {"name": "q", "provider_ref": HTTP, "host_id": H2}]},
+     r"spec.providers\[0\] \(p\) and spec.providers\[1\] \(q\) both ask for provider %s under link name default" % HTTP),
+    ({"actors": {}}, "spec.actors must be a list, got dict"),
+    ({"providers": ""}, "spec.providers must be a list, got str"),
+    ({"links": [{"actor_id": A1, "provider_id": P1, "contract_id": "a:b", "link_name": False}]},
+     r"spec.links\[0\].link_name must be a string, got False"),
+    ({"providers": [{"name": "p", "provider_ref": HTTP, "link_name": 10}]}, r"spec.providers\[0\].link_name must be a string"),
+])
+def test_specs_that_could_never_settle_or_have_the_wrong_shape_are_refused(spec, message):
+    with pytest.raises(InputError, match=message):
+        parse_spec("shop", spec)
+
+
+def test_one_provider_under_two_link_names_is_two_entries():
+    app = parse_spec("shop", {"providers": [{"name": "p", "provider_ref": HTTP},
+                                            {"name": "q", "provider_ref": HTTP, "link_name": "admin"}]})
+    assert [p.link_name for p in app.providers.values()] == ["default", "admin"]

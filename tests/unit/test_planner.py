@@ -99,11 +99,15 @@ def test_provider_start_where_missing_and_idempotent():
     assert plan_provider(spec, {H1: inv(H1, providers=[running])}).actions == []
 
 
-def test_provider_stop_needs_a_contract_id():
-    running = ProviderDescription(P1, "default", HTTP, "HTTP", 0, "")
-    spec = ProviderSpec(state="absent", provider_id=P1, host_id=H1)
-    with pytest.raises(InputError, match="contract_id"):
-        plan_provider(spec, {H1: inv(H1, providers=[running])})
+def test_provider_stop_sends_the_contract_id_only_when_known():
+    running = ProviderDescription(P1, "default", HTTP, "HTTP", 0, "")  # a host before OTP 0.60 does not report it
+    spec = ProviderSpec(state="absent", provider_ref=HTTP, host_id=H1)
+    plan = plan_provider(spec, {H1: inv(H1, providers=[running])})
+    stop = {"provider_id": P1, "link_name": "default"}
+    assert [(a.operation, a.params) for a in plan.actions] == [("stop_provider", stop)]
+    reported = ProviderDescription(P1, "default", HTTP, "HTTP", 0, "wasmcloud:httpserver")
+    assert plan_provider(spec, {H1: inv(H1, providers=[reported])}).actions[0].params["contract_id"] == \
+        "wasmcloud:httpserver"
     plan = plan_provider(ProviderSpec(state="absent", provider_id=P1, host_id=H1, contract_id="wasmcloud:httpserver"),
                          {H1: inv(H1, providers=[running])})
     assert plan.actions[0].params == {"provider_id": P1, "link_name": "default", "contract_id": "wasmcloud:httpserver"}

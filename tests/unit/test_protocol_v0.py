@@ -7,12 +7,7 @@ import json
 import pytest
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import MalformedReplyError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import (
-    PUBLISH,
-    SCATTER,
-    ProtocolV0,
-    heartbeat_actor_counts,
-)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import ProtocolV0
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import LinkDefinition
 
 from spec_examples import (
@@ -114,16 +109,6 @@ def test_events():
     assert events[6].error == "normal"
 
 
-def test_heartbeat_formats():
-    per_instance = V0.decode_event(expand(EVENTS[1]))
-    assert heartbeat_actor_counts(per_instance) == {A1: 1}
-    old = V0.decode_event(('{"type":"com.wasmcloud.lattice.host_heartbeat","source":"%s","data":{"actors":'
-                           '[{"actor":"%s","instances":3}]}}' % (H1, A1)).encode())
-    assert heartbeat_actor_counts(old) == {A1: 3}
-    new = V0.decode_event(('{"type":"com.wasmcloud.lattice.host_heartbeat","data":{"actors":{"%s":2}}}' % A1).encode())
-    assert heartbeat_actor_counts(new) == {A1: 2}
-
-
 def test_legacy_event_envelope():
     event = V0.decode_event(('{"event":{"ActorStarted":{"actor":"%s","image_ref":"r/echo:1"}},'
                              '"header":{"host_origin":"%s","timestamp":1}}' % (A1, H1)).encode())
@@ -149,8 +134,6 @@ def test_requests_match_the_document():
     stop = v0.stop_actor(H1, A1, 0, {"wasmcloud.dev/appspec": "echo"})
     assert stop.subject.endswith(".sa") and json.loads(stop.body) == {
         "host_id": H1, "actor_ref": A1, "count": 0, "annotations": {"wasmcloud.dev/appspec": "echo"}}
-    assert json.loads(v0.scale_actor(H1, A1, "wasmcloud.azurecr.io/echo:0.3.4", 5, None).body) == {
-        "host_id": H1, "actor_id": A1, "actor_ref": "wasmcloud.azurecr.io/echo:0.3.4", "count": 5}
     assert json.loads(v0.update_actor(H1, A1, "wasmcloud.azurecr.io/echo:0.3.5", None).body) == {
         "host_id": H1, "actor_id": A1, "new_actor_ref": "wasmcloud.azurecr.io/echo:0.3.5"}
     lp = v0.start_provider(H2, "wasmcloud.azurecr.io/kvredis:0.16.3", "redis", '{"URL":"redis://127.0.0.1:6379"}',
@@ -166,9 +149,9 @@ def test_requests_match_the_document():
     assert json.loads(delete.body) == {"actor_id": A1, "provider_id": "", "contract_id": "wasmcloud:httpserver",
                                        "link_name": "default", "values": {}}
     reg = v0.put_registries({"ghcr.io": {"username": "bot", "password": "s3cret", "registry_type": "oci"}})
-    assert reg.pattern == PUBLISH and json.loads(reg.body) == {
+    assert reg.subject == "wasmbus.ctl.default.registries.put" and json.loads(reg.body) == {
         "ghcr.io": {"username": "bot", "password": "s3cret", "registryType": "oci"}}
-    assert v0.get_hosts().pattern == SCATTER and v0.get_hosts().subject == "wasmbus.ctl.default.ping.hosts"
+    assert v0.get_hosts().body == b"" and v0.get_hosts().subject == "wasmbus.ctl.default.ping.hosts"
     assert json.loads(v0.perform_actor_auction("wasmcloud.azurecr.io/echo:0.3.4", {}).body) == {
         "actor_ref": "wasmcloud.azurecr.io/echo:0.3.4", "constraints": {}}
 

@@ -4,7 +4,7 @@
 
 Private to this collection; may change without notice.
 
-This is the one seam that knows the wire (see the 0.x protocol document): the
+This is the one seam that knows the wire (docs/protocol-0x.md): the
 client asks a dialect for subjects and bodies and hands replies back to it to
 decode, so a 1.x dialect can be added beside this one without touching callers.
 Decoding is tolerant: unknown fields are ignored, missing optional fields are
@@ -34,10 +34,6 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
     ProviderDescription,
 )
 
-SCATTER = "scatter"  # publish once, gather every reply for the auction window
-REQUEST = "request"  # one reply expected
-PUBLISH = "publish"  # no reply
-
 # Legacy Rust host events are externally tagged enums in CamelCase.
 _LEGACY_EVENT_KINDS = {
     "HostStarted": "host_started",
@@ -54,12 +50,11 @@ _LEGACY_EVENT_KINDS = {
 
 @dataclass(frozen=True)
 class Request:
-    """What to send: the subject, the body, how replies come back, and the operation's name."""
+    """What to send: the operation's name, the subject, the body, and the host it is for."""
 
     operation: str
     subject: str
     body: bytes
-    pattern: str = REQUEST
     host_id: str = ""
 
 
@@ -193,7 +188,7 @@ class ProtocolV0:
     # requests --------------------------------------------------------------------------
 
     def get_hosts(self) -> Request:
-        return Request("get_hosts", "%s.ping.hosts" % self.base, b"", SCATTER)
+        return Request("get_hosts", "%s.ping.hosts" % self.base, b"")
 
     def get_host_inventory(self, host_id: str) -> Request:
         return Request("get_host_inventory", "%s.get.%s.inv" % (self.base, host_id), b"", host_id=host_id)
@@ -206,11 +201,11 @@ class ProtocolV0:
 
     def perform_actor_auction(self, actor_ref: str, constraints: Mapping[str, str]) -> Request:
         body = {"actor_ref": actor_ref, "constraints": dict(constraints)}
-        return Request("perform_actor_auction", "%s.auction.actor" % self.base, _json(body), SCATTER)
+        return Request("perform_actor_auction", "%s.auction.actor" % self.base, _json(body))
 
     def perform_provider_auction(self, provider_ref: str, link_name: str, constraints: Mapping[str, str]) -> Request:
         body = {"provider_ref": provider_ref, "link_name": link_name, "constraints": dict(constraints)}
-        return Request("perform_provider_auction", "%s.auction.provider" % self.base, _json(body), SCATTER)
+        return Request("perform_provider_auction", "%s.auction.provider" % self.base, _json(body))
 
     def start_actor(self, host_id: str, actor_ref: str, count: int, annotations: Optional[Mapping[str, str]]) -> Request:
         # OTP iterates 1..count, so a literal 0 would misbehave: send at least 1.
@@ -218,13 +213,6 @@ class ProtocolV0:
         if annotations:
             body["annotations"] = dict(annotations)
         return Request("start_actor", self._cmd(host_id, "la"), _json(body), host_id=host_id)
-
-    def scale_actor(self, host_id: str, actor_id: str, actor_ref: str, count: int,
-                    annotations: Optional[Mapping[str, str]]) -> Request:
-        body: Dict[str, Any] = {"host_id": host_id, "actor_id": actor_id, "actor_ref": actor_ref, "count": count}
-        if annotations:
-            body["annotations"] = dict(annotations)
-        return Request("scale_actor", self._cmd(host_id, "scale"), _json(body), host_id=host_id)
 
     def stop_actor(self, host_id: str, actor_id: str, count: int, annotations: Optional[Mapping[str, str]]) -> Request:
         # `actor_ref` carries the actor's public key despite its name; 0 means every instance.
@@ -251,6 +239,8 @@ class ProtocolV0:
 
     def stop_provider(self, host_id: str, provider_id: str, link_name: str, contract_id: str,
                       annotations: Optional[Mapping[str, str]]) -> Request:
+        # `provider_ref` carries the key; OTP stops by key and link name and never reads `contract_id`,
+        # so "" is sent when the host did not report it (OTP < 0.60) and the user did not give it.
         body: Dict[str, Any] = {"host_id": host_id, "provider_ref": provider_id, "link_name": link_name,
                                 "contract_id": contract_id}
         if annotations:
@@ -279,7 +269,7 @@ class ProtocolV0:
             entry = {key: value for key, value in cred.items() if value and key != "registry_type"}
             entry["registryType"] = cred.get("registry_type") or "oci"
             body[url] = entry
-        return Request("put_registries", "%s.registries.put" % self.base, _json(body), PUBLISH)
+        return Request("put_registries", "%s.registries.put" % self.base, _json(body))
 
     # replies ---------------------------------------------------------------------------
 
@@ -453,27 +443,6 @@ class ProtocolV0:
                 data[new] = data[old]
         kind = _LEGACY_EVENT_KINDS.get(name, name.lower())
         return LatticeEvent(kind, _text(header, "host_origin", what), data, "", _text(header, "timestamp", what))
-
-
-def heartbeat_actor_counts(event: LatticeEvent) -> Dict[str, int]:
-    """Actor instance counts from a heartbeat, whatever its host version's format."""
-    actors = event.data.get("actors")
-    counts: Dict[str, int] = {}
-    if isinstance(actors, dict):  # OTP 0.60+: {key: count}
-        for key, value in actors.items():
-            counts[str(key)] = value if isinstance(value, int) and not isinstance(value, bool) else 0
-    elif isinstance(actors, list):
-        for entry in actors:
-            if not isinstance(entry, dict):
-                continue
-            # Why only strings: keys are nkey strings, and str() of a hostile nested value can recurse too deep
-            if isinstance(entry.get("actor"), str):  # OTP 0.50-0.51.2: {actor, instances: n}
-                instances = entry.get("instances")
-                counts[entry["actor"]] = counts.get(entry["actor"], 0) + (
-                    instances if isinstance(instances, int) and not isinstance(instances, bool) else 1)
-            elif isinstance(entry.get("public_key"), str):  # OTP 0.51.3+: one entry per instance
-                counts[entry["public_key"]] = counts.get(entry["public_key"], 0) + 1
-    return counts
 
 
 DIALECTS = {"0.x": ProtocolV0}

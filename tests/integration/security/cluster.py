@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import time
-from typing import List
+import urllib.request
+from typing import Any, Dict, List
 
 from sandbox import NatsServer
 from sandbox.nats_server import free_port
@@ -21,14 +23,17 @@ class NatsCluster:
         self.nodes: List[NatsServer] = []
         self.killed: List[int] = []
         self._urls: List[str] = []
+        self.monitor_ports: List[int] = []  # each node's HTTP monitoring port (/connz), on loopback
 
     def start(self) -> "NatsCluster":
         route_ports = [free_port() for _index in range(self.size)]
+        self.monitor_ports = [free_port() for _index in range(self.size)]
         routes = ", ".join("nats-route://127.0.0.1:%d" % port for port in route_ports)
         try:
             for index, port in enumerate(route_ports):
                 config = "\n".join([
                     "server_name: %s-n%d" % (self.name, index + 1),
+                    "http: 127.0.0.1:%d" % self.monitor_ports[index],
                     "cluster {",
                     "  name: %s" % self.name,
                     "  listen: 127.0.0.1:%d" % port,
@@ -62,6 +67,28 @@ class NatsCluster:
                 return
             time.sleep(0.05)
         raise RuntimeError("the cluster did not form within %gs" % timeout)
+
+    def connections(self, index: int) -> List[Dict[str, Any]]:
+        """Node ``index``'s client connections with their subscriptions (the /connz?subs=1 monitoring page)."""
+        url = "http://127.0.0.1:%d/connz?subs=1&limit=100000" % self.monitor_ports[index]
+        with urllib.request.urlopen(url, timeout=5) as reply:
+            return json.loads(reply.read()).get("connections") or []
+
+    def wait_for_subscriber(self, index: int, subject: str, newer_than: int = 0, delivered: int = 0,
+                            timeout: float = 60.0) -> int:
+        """Until a client connection (with a cid above ``newer_than``) subscribes to ``subject`` on node
+        ``index`` and has been sent at least ``delivered`` messages; return its cid."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for conn in self.connections(index):
+                if conn.get("cid", 0) > newer_than and subject in (conn.get("subscriptions_list") or []) \
+                        and conn.get("out_msgs", 0) >= delivered:
+                    return conn["cid"]
+            time.sleep(0.02)
+        raise RuntimeError("nobody subscribed to %s on node %d within %gs" % (subject, index, timeout))
+
+    def newest_cid(self, index: int) -> int:
+        return max((conn.get("cid", 0) for conn in self.connections(index)), default=0)
 
     def kill(self, index: int) -> int:
         """SIGKILL node ``index`` by its PID (a crash: no goodbye to clients); return the PID."""

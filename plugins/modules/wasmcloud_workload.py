@@ -1,0 +1,447 @@
+#!/usr/bin/python
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: wasmcloud_workload
+short_description: Run a workload on a wasmCloud v2 host (wash host)
+version_added: 0.2.0
+description:
+  - Starts, replaces or stops one workload on one wasmCloud v2 host, identified by O(workload_id). A workload is
+    a set of components (and an optional long-running O(service)) started and stopped together; components in
+    one workload are linked by their WIT imports and exports, and O(host_interfaces) choose and configure the
+    host's capabilities (HTTP ingress, messaging subscriptions, ...).
+  - v2 hosts schedule nothing themselves; the play decides which host runs what (for example over the hosts of
+    the inventory plugin C(wasmcloud.lattice.hosts) with O(protocol=2.x)).
+  - A host can tell a workload's state but not its spec. So that a second run with the same options sends
+    nothing, the collection records every workload it starts (a digest of its spec, the spec without secrets,
+    the host) in the JetStream key-value bucket O(record_bucket) on the same NATS. A running workload whose
+    recorded digest differs, or that has no record, is replaced (stopped, then started under the same id).
+    Without JetStream there is no record, every run replaces a running workload, and a warning says so.
+  - A workload left in ERROR by a failed start is stopped (cleaned up) and started again. A start that fails
+    fails the task with the host's message and leaves nothing on the host.
+  - Option names are snake_case; they travel to the host in its protobuf-JSON (camelCase).
+  - Works with O(protocol=2.x) (the default O(protocol=auto) means 2.x for this module); fails on 0.x and 1.x.
+extends_documentation_fragment:
+  - wasmcloud.lattice.connection
+attributes:
+  check_mode:
+    support: full
+    description: Reads the host's status and the record, reports what would be sent, sends nothing.
+  diff_mode:
+    support: full
+    description: Before and after as state and spec (the spec before is the recorded one, when there is one).
+options:
+  host_id:
+    description: ID of the v2 host (a UUID, new at every start of the host; see the inventory's C(wasmcloud_host_id)).
+    type: str
+    required: true
+  workload_id:
+    description: The workload's ID on the host, chosen by you; one workload per ID and host.
+    type: str
+    required: true
+  name:
+    description: The workload's name (in host logs and messaging consumer groups). Defaults to O(workload_id).
+    type: str
+  namespace:
+    description: The workload's namespace.
+    type: str
+    default: default
+  components:
+    description: The request/response components of the workload.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Component name, unique in the workload.
+        type: str
+        required: true
+      image:
+        description: OCI reference of the component, for example V(registry.example.com/team/echo:1.0.0).
+        type: str
+        required: true
+      pool_size:
+        description: Warm instances to keep; 0 or less means not set.
+        type: int
+      max_invocations:
+        description: Recycle an instance after this many calls; 0 or less means not set.
+        type: int
+      max_concurrency:
+        description: Calls one instance may run at once; 0 or less means not set.
+        type: int
+      local_resources:
+        description: What the component may use.
+        type: dict
+        suboptions: &local_resources
+          config:
+            description: Configuration (C(wasi:config/store)); numbers and booleans become strings.
+            type: dict
+          environment:
+            description: Environment variables (C(wasi:cli/environment)).
+            type: dict
+          allowed_hosts:
+            description: Outbound hosts allowed (V(*), V(*.example.com), V(host:port), V(https://host)).
+            type: list
+            elements: str
+          allowed_ip_name_lookups:
+            description: Names the component may resolve.
+            type: list
+            elements: str
+          allowed_host_loopback_ports:
+            description: Loopback ports allowed (only with the host's C(--allow-host-loopback)).
+            type: list
+            elements: str
+          memory_limit_mb:
+            description: Memory limit in MiB.
+            type: int
+          cpu_limit:
+            description: CPU limit.
+            type: int
+          volume_mounts:
+            description: Volumes of O(volumes) to mount.
+            type: list
+            elements: dict
+            suboptions:
+              name:
+                description: Name of a volume in O(volumes).
+                type: str
+                required: true
+              mount_path:
+                description: Path inside the component.
+                type: str
+                required: true
+              read_only:
+                description: Mount read-only.
+                type: bool
+                default: false
+      image_pull_policy:
+        description: When to pull the image. Hosts check the registry at every start whatever the policy.
+        type: str
+        choices: [always, if_not_present, never]
+      image_pull_secret:
+        description:
+          - Registry credentials for this image. They travel in clear text in the start request (use TLS to
+            NATS) and are not recorded; changing only them does not replace a running workload.
+        type: dict
+        suboptions: &pull_secret
+          username:
+            description: Registry user.
+            type: str
+            required: true
+          password:
+            description: Registry password or token.
+            type: str
+            required: true
+  service:
+    description: A long-running component (exporting C(wasi:cli/run)), restarted on a trap up to O(service.max_restarts) times.
+    type: dict
+    suboptions:
+      image:
+        description: OCI reference of the service component.
+        type: str
+        required: true
+      max_restarts:
+        description: Restarts after a trap.
+        type: int
+      local_resources:
+        description: As O(components[].local_resources).
+        type: dict
+        suboptions: *local_resources
+      image_pull_policy:
+        description: As O(components[].image_pull_policy).
+        type: str
+        choices: [always, if_not_present, never]
+      image_pull_secret:
+        description: As O(components[].image_pull_secret).
+        type: dict
+        suboptions: *pull_secret
+  host_interfaces:
+    description:
+      - Host capabilities the workload uses, with their configuration. For example C(wasi:http) with
+        C(config.host) (the C(Host) header routed to the workload) or C(wasmcloud:messaging) with
+        C(config.subscriptions) (comma-separated NATS subjects).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      namespace:
+        description: WIT namespace, for example V(wasi).
+        type: str
+        required: true
+      package:
+        description: WIT package, for example V(http).
+        type: str
+        required: true
+      version:
+        description: Package version, for example V(0.2.0).
+        type: str
+      interfaces:
+        description: Interfaces of the package, for example V([incoming-handler]).
+        type: list
+        elements: str
+      config:
+        description: Configuration of the capability for this workload.
+        type: dict
+      name:
+        description: Instance name, when a workload binds several backends of one package.
+        type: str
+  volumes:
+    description: Volumes the components may mount; each has O(volumes[].host_path) or O(volumes[].empty_dir).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name:
+        description: Volume name.
+        type: str
+        required: true
+      host_path:
+        description: An existing directory on the host machine.
+        type: str
+      empty_dir:
+        description: An empty scratch directory.
+        type: bool
+        default: false
+  annotations:
+    description: Free-form annotations of the workload.
+    type: dict
+    default: {}
+  state:
+    description: V(present) runs the workload as given; V(absent) stops it.
+    type: str
+    choices: [present, absent]
+    default: present
+  start_timeout:
+    description: Seconds to wait for the host's reply to a start (it replies once the images are pulled and the workload runs).
+    type: float
+    default: 60
+  record_bucket:
+    description:
+      - JetStream key-value bucket that holds the record of started workloads; created on first use.
+      - An empty string keeps no record (every run then replaces a running workload).
+    type: str
+    default: wasmcloud_lattice_workloads
+notes:
+  - A host that restarted has a new ID and none of its workloads; list the hosts again (inventory plugin or
+    M(wasmcloud.lattice.wasmcloud_host_info)) and run the play again to start them on it.
+  - See the collection's C(docs/v2.md) for how Ansible acts as the scheduler of v2 hosts.
+seealso:
+  - module: wasmcloud.lattice.wasmcloud_host_info
+author:
+  - wasmCloud lattice maintainers (@wasmcloud-lattice)
+"""
+
+EXAMPLES = r"""
+- name: An HTTP hello world on one v2 host, served for the Host header hello.example.com
+  wasmcloud.lattice.wasmcloud_workload:
+    protocol: 2.x
+    nats_url: nats://nats.internal:4222
+    host_id: "{{ hostvars[inventory_hostname].wasmcloud_host_id }}"
+    workload_id: hello
+    components:
+      - name: hello
+        image: registry.example.com/demo/hello:0.1.0
+    host_interfaces:
+      - namespace: wasi
+        package: http
+        version: 0.2.0
+        interfaces: [incoming-handler]
+        config: {host: hello.example.com}
+
+- name: A messaging echo answering requests on echo.demo
+  wasmcloud.lattice.wasmcloud_workload:
+    host_id: 01a20bff-2fd1-7a63-b2fb-ee7adb220956
+    workload_id: echo
+    components:
+      - name: echo
+        image: registry.example.com/demo/echo:0.1.0
+        local_resources:
+          environment: {LOG_LEVEL: info}
+        image_pull_secret:
+          username: robot
+          password: "{{ vault_registry_token }}"
+    host_interfaces:
+      - namespace: wasmcloud
+        package: messaging
+        version: 0.2.0
+        interfaces: [consumer]
+        config: {subscriptions: echo.demo}
+
+- name: Remove it
+  wasmcloud.lattice.wasmcloud_workload:
+    host_id: 01a20bff-2fd1-7a63-b2fb-ee7adb220956
+    workload_id: echo
+    state: absent
+"""
+
+RETURN = r"""
+workload:
+  description: The workload after the task.
+  returned: always
+  type: dict
+  contains:
+    host_id:
+      description: The host.
+      type: str
+    workload_id:
+      description: The workload ID.
+      type: str
+    state:
+      description: The host's state of the workload (V(RUNNING), V(NOT_FOUND), V(ERROR), ...); planned in check mode.
+      type: str
+    message:
+      description: The host's message with that state.
+      type: str
+    digest:
+      description: SHA-256 of the spec (the start request without pull secrets).
+      type: str
+actions:
+  description: What was sent (or, in check mode, would be), in order.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{action: stop, host_id: 01a2..., workload_id: echo}, {action: start, host_id: 01a2..., workload_id: echo}]
+reason:
+  description: Why these actions (or none).
+  returned: always
+  type: str
+record:
+  description: Where the record of this workload is kept, or why there is none.
+  returned: always
+  type: str
+"""
+
+import time
+from typing import Any, Dict
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils import _workload as workloads
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import LatticeError, OperationFailedError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import V2, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import V2Client
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v2
+
+_PULL_SECRET = {"type": "dict", "no_log": True, "options": {
+    "username": {"type": "str", "required": True}, "password": {"type": "str", "required": True, "no_log": True}}}
+_LOCAL_RESOURCES = {"type": "dict", "options": {
+    "config": {"type": "dict"}, "environment": {"type": "dict"},
+    "allowed_hosts": {"type": "list", "elements": "str"}, "allowed_ip_name_lookups": {"type": "list", "elements": "str"},
+    "allowed_host_loopback_ports": {"type": "list", "elements": "str"},
+    "memory_limit_mb": {"type": "int"}, "cpu_limit": {"type": "int"},
+    "volume_mounts": {"type": "list", "elements": "dict", "options": {
+        "name": {"type": "str", "required": True}, "mount_path": {"type": "str", "required": True},
+        "read_only": {"type": "bool", "default": False}}},
+}}
+_POLICY = {"type": "str", "choices": sorted(workloads.PULL_POLICIES)}
+
+ARGSPEC: Dict[str, Any] = {
+    "host_id": {"type": "str", "required": True},
+    "workload_id": {"type": "str", "required": True},
+    "name": {"type": "str"},
+    "namespace": {"type": "str", "default": "default"},
+    "components": {"type": "list", "elements": "dict", "default": [], "options": {
+        "name": {"type": "str", "required": True}, "image": {"type": "str", "required": True},
+        "pool_size": {"type": "int"}, "max_invocations": {"type": "int"}, "max_concurrency": {"type": "int"},
+        "local_resources": _LOCAL_RESOURCES, "image_pull_policy": _POLICY, "image_pull_secret": _PULL_SECRET}},
+    "service": {"type": "dict", "options": {
+        "image": {"type": "str", "required": True}, "max_restarts": {"type": "int"},
+        "local_resources": _LOCAL_RESOURCES, "image_pull_policy": _POLICY, "image_pull_secret": _PULL_SECRET}},
+    "host_interfaces": {"type": "list", "elements": "dict", "default": [], "options": {
+        "namespace": {"type": "str", "required": True}, "package": {"type": "str", "required": True},
+        "version": {"type": "str"}, "interfaces": {"type": "list", "elements": "str"}, "config": {"type": "dict"},
+        "name": {"type": "str"}}},
+    "volumes": {"type": "list", "elements": "dict", "default": [], "options": {
+        "name": {"type": "str", "required": True}, "host_path": {"type": "str"},
+        "empty_dir": {"type": "bool", "default": False}}},
+    "annotations": {"type": "dict", "default": {}},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "start_timeout": {"type": "float", "default": v2.DEFAULT_START_TIMEOUT},
+    "record_bucket": {"type": "str", "default": "wasmcloud_lattice_workloads"},
+}
+
+
+def main() -> None:
+    lattice = LatticeModule(ARGSPEC, generations=V2)
+    params = lattice.params
+    desired = lattice.checked(workloads.build)
+    if params["start_timeout"] <= 0:
+        lattice.module.fail_json(msg="start_timeout must be a positive number of seconds")
+    host_id, workload_id, state = desired.host_id, desired.workload_id, params["state"]
+    result = lattice.result
+
+    def converge(client: V2Client) -> None:
+        status = client.status(host_id, workload_id)
+        record = client.record_get(host_id, workload_id)
+        note = client.record_unavailable
+        plan = workloads.plan(state, status["workload_state"], record, note, desired.digest)
+        for warning in plan.warnings:
+            lattice.module.warn(warning)
+        result.update(changed=bool(plan.actions), reason=plan.reason,
+                      actions=[{"action": action, "host_id": host_id, "workload_id": workload_id}
+                               for action in plan.actions],
+                      record=("none: %s" % note) if note else "JetStream key-value bucket %r" % params["record_bucket"])
+        after_state = "RUNNING" if state == "present" else "NOT_FOUND"
+        result["workload"] = {"host_id": host_id, "workload_id": workload_id, "digest": desired.digest,
+                              "state": v2.state_name(status["workload_state"]), "message": status["message"]}
+        if lattice.diff_mode:
+            result["diff"] = {
+                "before": {"state": v2.state_name(status["workload_state"]),
+                           "spec": (record or {}).get("spec") if status["workload_state"] != "WORKLOAD_STATE_NOT_FOUND" else None},
+                "after": {"state": after_state, "spec": desired.shown if state == "present" else None}}
+        if lattice.check_mode or not plan.actions:
+            if plan.actions:
+                result["workload"].update(state=after_state, message="(check mode)")
+            elif state == "absent" and record is not None:
+                client.record_delete(host_id, workload_id)  # a stale record of a workload that is gone
+            return
+        final = status
+        if "stop" in plan.actions:
+            final = client.stop(host_id, workload_id)
+            client.record_delete(host_id, workload_id)
+        if "start" in plan.actions:
+            final = start(client)
+        result["workload"].update(state=v2.state_name(final["workload_state"]), message=final["message"])
+
+    def start(client: V2Client) -> Dict[str, Any]:
+        wait_gone(client)
+        try:
+            reply = client.start(host_id, workload_id, desired.workload, params["start_timeout"])
+        except LatticeError:  # no reply in start_timeout: stop a start that may still be running
+            try:
+                cleanup(client)
+            except LatticeError:
+                pass  # the host is gone: the first error says so
+            raise
+        if reply["workload_state"] == "WORKLOAD_STATE_RUNNING":
+            client.record_put(host_id, workload_id, {"digest": desired.digest, "spec": desired.shown})
+            return reply
+        duplicate = "already exists" in reply["message"]
+        if not duplicate:  # another's workload under this id is not ours to remove
+            cleanup(client)
+        raise OperationFailedError(
+            "workload.start of %r on v2 host %s failed (%s): %s%s" % (
+                workload_id, host_id, v2.state_name(reply["workload_state"]), reply["message"],
+                "" if duplicate else "; nothing of it is left on the host"))
+
+    def wait_gone(client: V2Client) -> None:
+        """A stop replies once the entry is gone; a workload someone else is stopping may take a moment."""
+        deadline = time.monotonic() + params["start_timeout"]
+        while client.status(host_id, workload_id)["workload_state"] == "WORKLOAD_STATE_STOPPING":
+            if time.monotonic() > deadline:
+                raise OperationFailedError("workload %r on v2 host %s is still STOPPING after %gs"
+                                           % (workload_id, host_id, params["start_timeout"]))
+            client.sleep(0.1)
+
+    def cleanup(client: V2Client) -> None:
+        """After a failed start: stop whatever the host kept (an ERROR entry, a start still running)."""
+        if client.status(host_id, workload_id)["workload_state"] != "WORKLOAD_STATE_NOT_FOUND":
+            client.stop(host_id, workload_id)
+        client.record_delete(host_id, workload_id)
+
+    lattice.run(converge, client_class=lambda settings: V2Client(settings, params["record_bucket"] or None))
+
+
+if __name__ == "__main__":
+    main()

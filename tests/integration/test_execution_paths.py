@@ -1,0 +1,203 @@
+"""Both execution paths of every module: in the controller's worker (the action plugin) and as a module process.
+
+The same playbook runs once through each path against twin lattices; every task's result must be the
+same dict, apart from what differs between two lattices anyway (host keys, event ids and times).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Dict, List
+
+import pytest
+
+from ansible_run import ansible_env, assert_no_traceback, playbook
+
+ECHO = "wasmcloud.azurecr.io/echo:0.3.4"
+SECRET = "s3cr3t-Pa55"
+
+# check mode, diff, a real converge and its idempotent rerun, an auction, no_log options and a
+# no_log value echoed elsewhere, input refused by the module, by the argument spec (unknown option,
+# bad choice, wrong type), an alias, a warning, an environment fallback through `environment:`.
+PARITY_TASKS = """
+- name: plan in check mode with diff
+  wasmcloud.lattice.wasmcloud_actor: {image_ref: %(echo)s, host_id: "{{ ids[0] }}", count: 2}
+  check_mode: true
+  diff: true
+- name: converge
+  wasmcloud.lattice.wasmcloud_actor: {image_ref: %(echo)s, host_id: "{{ ids[0] }}", count: 2}
+- name: converged
+  wasmcloud.lattice.wasmcloud_actor: {image_ref: %(echo)s, host_id: "{{ ids[0] }}", count: 2}
+  diff: true
+- name: auction in check mode
+  wasmcloud.lattice.wasmcloud_actor: {image_ref: %(echo)s, constraints: {zone: a}, count: 3}
+  check_mode: true
+- name: no_log options, and a secret echoed in another option
+  wasmcloud.lattice.wasmcloud_lattice_info:
+    user: someone
+    password: "{{ secret }}"
+    lattice_prefix: "{{ lattice_name }}"
+  register: info
+- name: secret in annotations is masked in the result
+  wasmcloud.lattice.wasmcloud_actor:
+    image_ref: %(echo)s
+    host_id: "{{ ids[1] }}"
+    annotations: {note: "{{ secret }}"}
+    token: "{{ secret }}"
+  check_mode: true
+- name: refused by the module
+  wasmcloud.lattice.wasmcloud_actor: {image_ref: "not a ref!", host_id: "{{ ids[0] }}"}
+  ignore_errors: true
+- name: unknown option
+  wasmcloud.lattice.wasmcloud_actor: {image_ref: %(echo)s, colour: blue}
+  ignore_errors: true
+- name: bad choice
+  wasmcloud.lattice.wasmcloud_actor: {image_ref: %(echo)s, state: sideways}
+  ignore_errors: true
+- name: wrong type
+  wasmcloud.lattice.wasmcloud_actor: {image_ref: %(echo)s, count: many}
+  ignore_errors: true
+- name: a warning
+  wasmcloud.lattice.wasmcloud_lattice_info: {tls_verify: false, timeout: 2}
+  ignore_errors: true
+- name: NATS URL from the task's environment
+  wasmcloud.lattice.wasmcloud_auction:
+    kind: actor
+    image_ref: %(echo)s
+    constraints: {zone: b}
+    nats_url: "{{ omit }}"
+  environment:
+    WASMCLOUD_NATS_URL: "{{ url }}"
+""" % {"echo": ECHO}
+
+VOLATILE = {"id", "time", "instance_id", "elapsed", "uptime_seconds", "uptime_human", "start_time",
+            "deprecations", "friendly_name", "cluster_issuers", "issuer"}
+
+
+def parity_playbook(tmp_path, lattice, name: str):
+    play_vars = {"ids": list(lattice.hosts), "secret": SECRET, "url": lattice.nats_url,
+                 "lattice_name": lattice.lattice}
+    lines = ["- hosts: localhost", "  gather_facts: false", "  vars: %s" % json.dumps(play_vars),
+             "  module_defaults:", "    group/wasmcloud.lattice.wasmcloud:",
+             "      nats_url: %s" % json.dumps(lattice.nats_url), "      lattice: %s" % lattice.lattice,
+             "      auction_timeout: 0.4", "  tasks:"]
+    lines += ["    " + line for line in PARITY_TASKS.strip("\n").splitlines()]
+    path = tmp_path / name
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def normalized(results: List[Dict[str, Any]], lattice) -> List[Any]:
+    text = json.dumps(results, sort_keys=True)
+    for index, host in enumerate(lattice.hosts):
+        text = text.replace(host, "HOST%d" % index)
+    text = text.replace(lattice.lattice, "LATTICE")
+    text = re.sub(r"_INBOX\.[A-Za-z0-9.]+", "_INBOX", text)
+
+    def strip(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: strip(item) for key, item in value.items() if key not in VOLATILE}
+        if isinstance(value, list):
+            if all(isinstance(item, dict) and "id" in item for item in value):
+                value = sorted(value, key=lambda item: str(item["id"]))  # host lists come in reply order
+            return [strip(item) for item in value]
+        return value
+
+    return strip(json.loads(text))
+
+
+def run_both(tmp_path, sandbox_lattice):
+    labels = [{"zone": "a"}, {"zone": "a"}, {"zone": "b"}]
+    runs = {}
+    for mode in ("controller", "module"):
+        lattice = sandbox_lattice(hosts=3, labels=labels)
+        book = parity_playbook(tmp_path, lattice, "%s.yml" % mode)
+        run = playbook(book, env=ansible_env({"WASMCLOUD_LATTICE_EXECUTION": mode}))
+        assert run.returncode == 0, run.output
+        assert_no_traceback(run)
+        runs[mode] = (run, lattice)
+    return runs
+
+
+def test_both_paths_give_the_same_results(tmp_path, sandbox_lattice):
+    runs = run_both(tmp_path, sandbox_lattice)
+    controller = normalized(runs["controller"][0].results(), runs["controller"][1])
+    module = normalized(runs["module"][0].results(), runs["module"][1])
+    assert len(controller) == len(module) == PARITY_TASKS.count("- name:")
+    for index, (ours, theirs) in enumerate(zip(controller, module)):
+        assert ours == theirs, "task %d differs" % index
+
+    # and the dicts say what they should, so the equality above is not between two wrong results
+    (plan, converge, converged, auction, info, masked, refused, unknown, choice, wrong_type, tls,
+     from_env) = controller
+    assert plan["changed"] and plan["diff"]["after"]["HOST0"]["count"] == 2 and plan["diff"]["before"] == {}
+    assert converge["changed"] and [e["kind"] for e in converge["events"]] == ["actor_started"] * 2
+    assert not converged["changed"] and converged["actions"] == [] and "diff" in converged
+    assert auction["changed"] and auction["actor"]["count"] == 3
+    assert info["invocation"]["module_args"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert info["invocation"]["module_args"]["lattice"] == "LATTICE"  # the alias resolved
+    assert masked["invocation"]["module_args"]["annotations"] == {"note": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"}
+    assert refused["failed"] and "image_ref" in refused["msg"]
+    assert unknown["failed"] and "Unsupported parameters" in unknown["msg"] and "colour" in unknown["msg"]
+    assert choice["failed"] and "sideways" in choice["msg"]
+    assert wrong_type["failed"] and "count" in wrong_type["msg"]
+    assert any("tls_verify is false" in str(warning) for warning in tls["warnings"])
+    assert len(from_env["hosts"]) == 1, from_env
+    for run, _lattice in runs.values():
+        assert SECRET not in run.output
+
+
+@pytest.mark.parametrize("mode, marker, absent", [
+    ("auto", "runs in the controller's worker process", "Using module file"),
+    ("module", "Using module file", "runs in the controller's worker process"),
+])
+def test_the_path_taken_shows_at_vvv(tmp_path, sandbox_lattice, mode, marker, absent):
+    lattice = sandbox_lattice(hosts=1)
+    book = tmp_path / "one.yml"
+    book.write_text("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - wasmcloud.lattice.wasmcloud_lattice_info: {nats_url: %s, lattice: %s, auction_timeout: 0.3}
+""" % (json.dumps(lattice.nats_url), lattice.lattice))
+    run = playbook(book, "-vvv", env=ansible_env({"WASMCLOUD_LATTICE_EXECUTION": mode}, callback="default"))
+    assert run.returncode == 0, run.output
+    assert marker in run.stdout and absent not in run.stdout
+
+
+def test_delegated_elsewhere_runs_as_a_module_and_controller_mode_refuses(tmp_path, sandbox_lattice):
+    lattice = sandbox_lattice(hosts=1)
+    book = tmp_path / "delegated.yml"
+    # `elsewhere` is reached with the ssh connection in name only: the paramiko/ssh plugin is never
+    # contacted because the controller-only mode refuses first, and auto mode must fall back.
+    book.write_text("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - wasmcloud.lattice.wasmcloud_lattice_info: {nats_url: %s, lattice: %s, auction_timeout: 0.3}
+      delegate_to: elsewhere
+      vars: {ansible_connection: ssh, ansible_host: 127.0.0.1, ansible_port: 1}
+""" % (json.dumps(lattice.nats_url), lattice.lattice))
+    forced = playbook(book, "-vvv", env=ansible_env({"WASMCLOUD_LATTICE_EXECUTION": "controller"}, callback="default"))
+    assert forced.returncode != 0
+    assert "cannot run in the controller" in forced.stdout and "ssh connection" in forced.stdout
+    auto = playbook(book, "-vvv", env=ansible_env(callback="default"))
+    assert auto.returncode != 0  # nothing listens on port 1: the module path was taken and failed to connect
+    assert "runs as a module process: it executes on" in auto.stdout
+    assert "UNREACHABLE" in auto.stdout
+
+
+def test_an_unknown_execution_mode_is_refused(tmp_path, sandbox_lattice):
+    lattice = sandbox_lattice(hosts=1)
+    book = tmp_path / "bad.yml"
+    book.write_text("""
+- hosts: localhost
+  gather_facts: false
+  vars: {wasmcloud_lattice_execution: sideways}
+  tasks:
+    - wasmcloud.lattice.wasmcloud_lattice_info: {nats_url: %s, lattice: %s}
+""" % (json.dumps(lattice.nats_url), lattice.lattice))
+    run = playbook(book)
+    assert run.returncode != 0
+    assert "must be one of auto, module, controller" in run.output

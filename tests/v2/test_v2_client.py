@@ -1,0 +1,68 @@
+"""The v2 client against real `wash host` processes: heartbeats, discovery, workloads, silence, the record."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import HostSilentError
+
+from v2env import nats_request, v2_client
+
+ECHO_INTERFACE = {"namespace": "wasmcloud", "package": "messaging", "version": "0.2.0", "interfaces": ["consumer"]}
+
+
+def test_heartbeat_request_returns_the_host_fresh(v2_nats, wash_host):
+    with v2_client(v2_nats.url) as client:
+        beat = client.heartbeat(wash_host.host_id)
+    assert beat["id"] == wash_host.host_id and beat["friendly_name"] == wash_host.friendly_name
+    assert beat["version"].startswith("2.") and beat["labels"] == {"hostgroup": "blue"}
+    assert beat["environment"] == "test" and beat["http_port"] == int(wash_host.http_addr.rsplit(":", 1)[1])
+
+
+def test_discovery_reads_the_heartbeat_stream_without_waiting_a_period(v2_nats, wash_host, second_host):
+    with v2_client(v2_nats.url) as client:
+        # The hosts beat once at start-up into the stream: a window of a few seconds finds both at once.
+        hosts = client.discover(window=120)
+    assert {wash_host.host_id, second_host.host_id} <= set(hosts)
+
+
+def test_a_stopped_host_is_left_out_of_discovery(v2_nats, host_factory):
+    host = host_factory(http=False)
+    host.stop()
+    with v2_client(v2_nats.url) as client:
+        hosts = client.discover(window=120)
+        assert host.host_id not in hosts
+        assert any(host.host_id in warning for warning in client.warnings)
+        with pytest.raises(HostSilentError, match="does not answer.*restarted and so has a new id"):
+            client.status(host.host_id, "w")
+
+
+def test_start_status_stop_and_the_echo_answers_over_nats(v2_nats, wash_host, images, workload_id):
+    subject = "echo.%s" % workload_id
+    workload = {"name": "echo", "wit_world": {"components": [{"name": "echo", "image": images.echo}],
+                                              "host_interfaces": [dict(ECHO_INTERFACE, config={"subscriptions": subject})]}}
+    with v2_client(v2_nats.url) as client:
+        started = client.start(wash_host.host_id, workload_id, workload, timeout=30)
+        assert started["workload_state"] == "WORKLOAD_STATE_RUNNING", started
+        assert nats_request(v2_nats.url, subject, b"ping") == b"ping"
+        assert client.status(wash_host.host_id, workload_id)["workload_state"] == "WORKLOAD_STATE_RUNNING"
+        duplicate = client.start(wash_host.host_id, workload_id, workload, timeout=30)
+        assert duplicate["workload_state"] == "WORKLOAD_STATE_ERROR" and "already exists" in duplicate["message"]
+        assert client.stop(wash_host.host_id, workload_id)["workload_state"] == "WORKLOAD_STATE_STOPPING"
+        assert client.status(wash_host.host_id, workload_id)["workload_state"] == "WORKLOAD_STATE_NOT_FOUND"
+
+
+def test_a_request_the_host_cannot_decode_is_explained(v2_nats, wash_host):
+    with v2_client(v2_nats.url, ) as client:
+        with pytest.raises(HostSilentError, match="answers its heartbeat but sent no reply.*unknown field"):
+            client.run(client.aio._ask(wash_host.host_id, "workload.status", b'{"bogus":1}', 1, True))
+
+
+def test_the_record_keeps_what_was_started(v2_nats, workload_id):
+    with v2_client(v2_nats.url) as client:
+        assert client.record_get("h-1", workload_id) is None
+        assert client.record_put("h-1", workload_id, {"digest": "sha256:1"})
+        assert client.record_get("h-1", workload_id)["digest"] == "sha256:1"
+        client.record_delete("h-1", workload_id)
+        assert client.record_get("h-1", workload_id) is None
+        assert client.record_unavailable is None
