@@ -160,11 +160,19 @@ def plan_with_auction(planner: Callable[..., Plan], spec: Any, inventories: Mapp
     return plan
 
 
+def no_host_answered(client: ControlClient) -> str:
+    """What to say when discovery found nobody: most often a wrong lattice name or nats_url."""
+    settings = client.settings
+    return ("no host answered in lattice %r at %s within %gs (auction_timeout): check the lattice name and nats_url"
+            % (settings.lattice, settings.server_list, settings.auction_timeout))
+
+
 def read_inventories(client: ControlClient, host_id: Optional[str] = None,
-                     stall: Optional[float] = None) -> Dict[str, HostInventory]:
+                     stall: Optional[float] = None, need_hosts: bool = False) -> Dict[str, HostInventory]:
     """Inventories of one host (when given) or of every host that answers discovery.
 
-    ``stall`` ends discovery once no new host has answered for that long.
+    ``stall`` ends discovery once no new host has answered for that long. When no host
+    answers, ``need_hosts`` makes that a NoResponseError, otherwise a warning.
     """
     if host_id:
         try:
@@ -172,4 +180,8 @@ def read_inventories(client: ControlClient, host_id: Optional[str] = None,
         except NoResponseError:
             return {}  # the planner reports the missing host in the caller's terms
     hosts = client.get_hosts(stall=stall)
+    if not hosts:
+        if need_hosts:
+            raise NoResponseError(no_host_answered(client))
+        client.warnings.append(no_host_answered(client))
     return client.get_inventories([host.id for host in hosts])

@@ -117,9 +117,9 @@ class EventStream:
             try:
                 arrived = await self._next_batch(seen, deadline)
             except ConnectionFailedError as exc:
-                raise ConnectionFailedError("%s, after %.1fs of waiting for %s" % (exc, loop.time() - started,
-                                                                                  expectation.description),
-                                            partial=expectation.progress(), elapsed=loop.time() - started)
+                elapsed = loop.time() - started
+                raise ConnectionFailedError("%s, after %.1fs of waiting for %s" % (exc, elapsed, expectation.description),
+                                            partial=expectation.progress(), elapsed=elapsed)
             if not arrived:
                 elapsed = loop.time() - started
                 raise WaitTimeoutError("timed out after %.1fs waiting for %s" % (elapsed, expectation.description),

@@ -177,9 +177,9 @@ class ConnectionSettings:
 
     def __repr__(self) -> str:
         # The generated repr leaves out secret fields, but a password can sit inside a URL too.
-        shown = ", ".join("%s=%r" % (name, [redact_url(url) for url in self.servers] if name == "servers"
-                                      else getattr(self, name))
-                          for name, spec in self.__dataclass_fields__.items() if spec.repr)
+        values = {name: getattr(self, name) for name, spec in self.__dataclass_fields__.items() if spec.repr}
+        values["servers"] = [redact_url(url) for url in self.servers]
+        shown = ", ".join("%s=%r" % item for item in values.items())
         return "ConnectionSettings(%s)" % shown
 
     @property

@@ -181,7 +181,8 @@ def main() -> None:
     spec = lattice.checked(provider_spec)
 
     def converge(client):
-        inventories = read_inventories(client, spec.host_id, params["discovery_stall"])
+        inventories = read_inventories(client, spec.host_id, params["discovery_stall"],
+                                       need_hosts=spec.state == "present")
         plan = plan_with_auction(plan_provider, spec, inventories, lambda: client.perform_provider_auction(
             spec.provider_ref, spec.link_name, spec.constraints, stall=params["discovery_stall"]))
         known_id = spec.provider_id or next((v["provider_id"] for v in plan.before.values() if v["provider_id"]), None)
