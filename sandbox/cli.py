@@ -1,8 +1,9 @@
-"""``python -m sandbox up|down``: run a sandbox lattice from a shell, a Makefile or CI.
+"""``python -m sandbox up|status|down``: run a sandbox lattice from a shell, a Makefile, CI or molecule.
 
 ``up`` prints ``NATS_URL=…`` as its first stdout line, ``LATTICE=…`` as its second, then one
 ``HOST=<id> <friendly name> <labels>`` line per host and ``READY``; it writes the state file (if asked) only once every
-host is up, and runs until SIGTERM/SIGINT. ``down`` stops it through the PID in the state file.
+host is up, and runs until SIGTERM/SIGINT. ``status`` prints those lines again from the state file
+(exit 1 when the sandbox is not running); ``down`` stops it through the PID in the state file.
 """
 
 from __future__ import annotations
@@ -85,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--daemon", action="store_true",
                     help="run in the background; return once ready (requires --state-file)")
 
+    up.add_argument("--seed-prefix", default=None,
+                    help="derive host i's identity from the seed '<prefix>-<i>' (same ids on every run)")
+
+    status = commands.add_parser("status", help="print a running sandbox's lines again; exit 1 if it is not running")
+    status.add_argument("--state-file", type=Path, required=True)
+
     down = commands.add_parser("down", help="stop a sandbox started with --state-file")
     down.add_argument("--state-file", type=Path, required=True)
     down.add_argument("--timeout", type=float, default=15.0, help="seconds to wait before killing (default 15)")
@@ -164,7 +171,12 @@ def run_up(args: argparse.Namespace) -> int:
         lattice = _lattice_class(args)(nats_url, **_lattice_options(args)).start()
         hosts = []
         labels_per_host = _host_labels(args)
-        for host_id, labels in zip(lattice.add_hosts(len(labels_per_host), labels_per_host), labels_per_host):
+        if args.seed_prefix:
+            host_ids = [lattice.add_host(labels, seed="%s-%d" % (args.seed_prefix, index))
+                        for index, labels in enumerate(labels_per_host)]
+        else:
+            host_ids = lattice.add_hosts(len(labels_per_host), labels_per_host)
+        for host_id, labels in zip(host_ids, labels_per_host):
             host = lattice.host(host_id)
             hosts.append({"id": host.id, "friendly_name": host.friendly_name, "labels": dict(host.labels)})
             custom = " ".join("%s=%s" % kv for kv in sorted(labels.items()))
@@ -253,6 +265,24 @@ def _wait_gone(pid: int, timeout: float) -> bool:
     return True
 
 
+def run_status(args: argparse.Namespace) -> int:
+    try:
+        state = json.loads(args.state_file.read_text())
+    except (OSError, ValueError):
+        print("no sandbox state file at %s (not running?)" % args.state_file, file=sys.stderr)
+        return 1
+    if not _alive(int(state["pid"])):
+        print("sandbox %s is not running (stale state file %s)" % (state["pid"], args.state_file), file=sys.stderr)
+        return 1
+    _say("NATS_URL=%s" % state["nats_url"])
+    _say("LATTICE=%s" % state["lattice"])
+    for host in state["hosts"]:
+        custom = " ".join("%s=%s" % kv for kv in sorted(host["labels"].items()) if not kv[0].startswith("hostcore."))
+        _say(("HOST=%s %s %s" % (host["id"], host["friendly_name"], custom)).rstrip())
+    _say("READY")
+    return 0
+
+
 def run_down(args: argparse.Namespace) -> int:
     try:
         state = json.loads(args.state_file.read_text())
@@ -297,4 +327,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except NatsServerError as exc:  # a missing or failing nats-server is a setup problem, not a crash
             print("sandbox: %s" % exc, file=sys.stderr)
             return 1
+    if args.command == "status":
+        return run_status(args)
     return run_down(args)

@@ -122,6 +122,22 @@ options:
       - When not set, the listing collects answers for the whole O(auction_timeout), as C(wash) does; this is
         the safe choice when hosts may answer late.
     type: float
+  heartbeat_window:
+    description:
+      - With O(protocol=2.x) only. wasmCloud v2 hosts have no ping; a host is listed when it sent a heartbeat in
+        this many seconds and still answers a heartbeat request. Hosts beat every 15 seconds, so the default is
+        just over that.
+      - When the NATS server has JetStream, the latest heartbeat of every host is kept in the stream
+        O(heartbeat_stream) (created by the first listing), and later listings read it at once instead of
+        listening for the whole window.
+    type: float
+    default: 16
+  heartbeat_stream:
+    description:
+      - With O(protocol=2.x) only. JetStream stream that keeps the latest heartbeat of every v2 host; an empty
+        string never uses one.
+    type: str
+    default: WASMCLOUD_LATTICE_HEARTBEATS
   connection:
     description:
       - The C(ansible_connection) given to every host.
@@ -136,6 +152,13 @@ notes:
     version), C(wasmcloud_uptime_seconds) and C(wasmcloud_nats_url) (the list of NATS URLs the lattice was
     listed through, without any user name or password in them). With O(fetch_inventory=true) also
     C(wasmcloud_actors) and C(wasmcloud_providers), lists of dictionaries as the host reports them.
+  - With O(protocol=2.x) (wasmCloud v2, C(wash host)) there is no lattice, and the hosts are in the groups
+    C(wasmcloud) and C(wasmcloud_v2), named by friendly name (new at every start of a host) or O(hostname=host_id),
+    with the vars C(wasmcloud_host_id), C(wasmcloud_friendly_name), C(wasmcloud_hostname), C(wasmcloud_version),
+    C(wasmcloud_labels), C(wasmcloud_host_group), C(wasmcloud_environment), C(wasmcloud_http_port) (null without
+    HTTP ingress), C(wasmcloud_workload_count), C(wasmcloud_os) (C(name), C(arch), C(kernel)), C(wasmcloud_memory)
+    (C(total), C(free) in bytes), C(wasmcloud_protocol) (V(2.x)) and C(wasmcloud_nats_url). O(lattice),
+    O(lattices), O(fetch_inventory) and O(discovery_stall) do not apply.
   - With O(cache=true) the raw host listing is cached under a key made from the configuration file's path
     and a digest of the NATS URLs, lattice names, control topic prefixes and O(fetch_inventory) value, so
     changing any of them never serves another lattice's data. The cached listing is served until it expires
@@ -173,6 +196,14 @@ groups:
   # hosts started with HOST_gpu=true
   gpu: wasmcloud_labels.gpu | default('') == 'true'
 
+# v2.wasmcloud.yml: wasmCloud v2 hosts (wash host), grouped by host group
+plugin: wasmcloud.lattice.hosts
+protocol: 2.x
+nats_url: nats://nats.internal:4222
+keyed_groups:
+  - key: wasmcloud_host_group
+    prefix: group
+
 # inventory.wasmcloud.yml: actors and providers too, cached for five minutes
 plugin: wasmcloud.lattice.hosts
 lattice: default
@@ -202,6 +233,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import V2Client, host_view
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import (
     CONNECTION_OPTION_NAMES,
     ConnectionSettings,
@@ -246,7 +278,7 @@ class _Target:
         return text
 
     def identity(self) -> List[Any]:
-        return [self.urls, self.lattice, self.settings.ctl_topic_prefix]
+        return [self.urls, self.lattice, self.settings.ctl_topic_prefix, self.settings.protocol]
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -295,6 +327,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return check.positive_seconds(stall, "discovery_stall")
         except LatticeError as exc:
             raise self._fail(str(exc))
+
+    def _heartbeat_options(self) -> Tuple[float, Optional[str]]:
+        window = self.get_option("heartbeat_window")
+        if window is None or not 0 < window <= 3600:
+            raise self._fail("heartbeat_window must be between 0 and 3600 seconds, got %r" % window)
+        return float(window), self.get_option("heartbeat_stream") or None
 
     def _targets(self) -> List[_Target]:
         top = {name: self.get_option(name) for name in CONNECTION_OPTION_NAMES}
@@ -353,7 +391,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _fetch(self, targets: List[_Target], fetch_inventory: bool, stall: Optional[float]) -> List[Dict[str, Any]]:
         workers = min(len(targets), _MAX_PARALLEL_LATTICES)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wasmcloud-inventory") as pool:
-            futures = [pool.submit(self._list_lattice, target, fetch_inventory, stall) for target in targets]
+            window, stream = self._heartbeat_options()
+            futures = [pool.submit(self._list_lattice, target, fetch_inventory, stall, window, stream)
+                       for target in targets]
             outcomes = [future.result() for future in futures]
         listing = []
         for target, (entry, warnings, error) in zip(targets, outcomes):
@@ -362,16 +402,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if error is not None:
                 raise AnsibleError("%s: listing the hosts of %s failed: %s"
                                    % (self.NAME, target.describe(), target.redact(str(error))))
-            if not entry["hosts"]:
+            if not entry["hosts"] and entry.get("protocol") == "2.x":
+                self.display.warning("%s: no wasmCloud v2 host at %s sent a heartbeat within heartbeat_window; check "
+                                     "nats_url (the hosts' --scheduler-nats-url)" % (self.NAME, target.settings.server_list))
+            elif not entry["hosts"]:
                 self.display.warning("%s: no host of %s answered within %gs; check the lattice name and nats_url"
                                      % (self.NAME, target.describe(), target.settings.auction_timeout))
             listing.append(entry)
         return listing
 
     @staticmethod
-    def _list_lattice(target: _Target, fetch_inventory: bool,
-                      stall: Optional[float]) -> Tuple[Dict[str, Any], List[str], Optional[LatticeError]]:
+    def _list_lattice(target: _Target, fetch_inventory: bool, stall: Optional[float], window: float = 16.0,
+                      stream: Optional[str] = None) -> Tuple[Dict[str, Any], List[str], Optional[LatticeError]]:
         """Runs in a worker thread: no Ansible display here, only data, warnings and the error."""
+        if target.settings.protocol == "2.x":
+            return _list_v2_hosts(target, window, stream)
         entry: Dict[str, Any] = {"lattice": target.lattice, "nats_url": target.urls, "hosts": []}
         warnings: List[str] = []
         try:
@@ -397,7 +442,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         connection = self.get_option("connection")
         self.inventory.add_group("wasmcloud")
         for name, entry, host in self._named_hosts(listing):
-            group = self.inventory.add_group("wasmcloud_" + _UNSAFE_GROUP_CHARS.sub("_", entry["lattice"]))
+            group = self.inventory.add_group(_V2_GROUP if entry.get("protocol") == "2.x" else
+                                             "wasmcloud_" + _UNSAFE_GROUP_CHARS.sub("_", entry["lattice"]))
             self.inventory.add_child("wasmcloud", group)
             self.inventory.add_host(name, group=group)
             hostvars = make_unsafe(self._host_vars(entry, host, fetch_inventory))
@@ -412,6 +458,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     @staticmethod
     def _host_vars(entry: Mapping[str, Any], host: Mapping[str, Any], fetch_inventory: bool) -> Dict[str, Any]:
+        if entry.get("protocol") == "2.x":
+            return _v2_host_vars(entry, host)
         hostvars = {
             "wasmcloud_host_id": host["id"],
             "wasmcloud_friendly_name": host.get("friendly_name") or "",
@@ -455,6 +503,43 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             lattices_of.setdefault(name, set()).add(entry["lattice"])
         return [("%s@%s" % (name, entry["lattice"]) if len(lattices_of[name]) > 1 else name, entry, host)
                 for name, (entry, host) in zip(names, hosts)]
+
+
+# -- wasmCloud v2 (protocol 2.x): hosts from heartbeats, no lattice ----------------------------------------
+
+_V2_GROUP = "wasmcloud_v2"
+
+
+def _list_v2_hosts(target: _Target, window: float,
+                   stream: Optional[str]) -> Tuple[Dict[str, Any], List[str], Optional[LatticeError]]:
+    entry: Dict[str, Any] = {"lattice": _V2_GROUP, "protocol": "2.x", "nats_url": target.urls, "hosts": []}
+    warnings: List[str] = []
+    try:
+        with V2Client(target.settings, record_bucket=None) as client:
+            beats = client.discover(window, stream=stream)
+            warnings.extend(client.warnings)
+    except LatticeError as exc:
+        return entry, warnings, exc
+    entry["hosts"] = [host_view(beat) for _id, beat in sorted(beats.items())]
+    return entry, warnings, None
+
+
+def _v2_host_vars(entry: Mapping[str, Any], host: Mapping[str, Any]) -> Dict[str, Any]:
+    return {
+        "wasmcloud_host_id": host["id"],
+        "wasmcloud_friendly_name": host.get("friendly_name") or "",
+        "wasmcloud_hostname": host.get("hostname") or "",
+        "wasmcloud_version": host.get("version") or "",
+        "wasmcloud_labels": dict(host.get("labels") or {}),
+        "wasmcloud_host_group": host.get("host_group") or "",
+        "wasmcloud_environment": host.get("environment") or "",
+        "wasmcloud_http_port": host.get("http_port"),
+        "wasmcloud_workload_count": host.get("workload_count") or 0,
+        "wasmcloud_os": dict(host.get("os") or {}),
+        "wasmcloud_memory": dict(host.get("memory") or {}),
+        "wasmcloud_protocol": "2.x",
+        "wasmcloud_nats_url": list(entry.get("nats_url") or []),
+    }
 
 
 def _inventories(client: ControlClient, host_ids: List[str], warnings: List[str]) -> Dict[str, Any]:

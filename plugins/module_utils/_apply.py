@@ -8,10 +8,11 @@ Private to this collection; may change without notice.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import LatticeError, NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import (
     AllOf,
     CountEvents,
@@ -110,27 +111,71 @@ def check_payloads(client: ControlClient, actions: List[Action]) -> None:
                           for option in ("configuration", "values")])
 
 
+@dataclass
+class Progress:
+    """How far an apply got, for results that stay true when it stops half-way.
+
+    ``sent``: commands that went out (a refused one included); ``confirmed``: those a host accepted and,
+    when waiting, whose events all arrived; ``not_sent``: planned commands never sent.
+    """
+
+    sent: List[Action] = field(default_factory=list)
+    confirmed: List[Action] = field(default_factory=list)
+    not_sent: List[Action] = field(default_factory=list)
+
+    def add(self, other: "Progress") -> None:
+        self.sent += other.sent
+        self.confirmed += other.confirmed
+        self.not_sent += other.not_sent
+
+    def to_result(self) -> Dict[str, List[Dict[str, Any]]]:
+        return {"sent": [a.to_dict() for a in self.sent], "confirmed": [a.to_dict() for a in self.confirmed],
+                "not_sent": [a.to_dict() for a in self.not_sent]}
+
+
 def apply_actions(client: ControlClient, actions: List[Action], inventories: Mapping[str, HostInventory],
-                  wait: bool, wait_timeout: float) -> List[LatticeEvent]:
+                  wait: bool, wait_timeout: float, progress: Optional[Progress] = None) -> List[LatticeEvent]:
     """Send every action (subscribing to events first when waiting) and wait for their proof.
 
-    Returns the events that confirmed them. Raises OperationFailedError on the
-    first failure event and WaitTimeoutError with the partial progress.
+    Returns the events that confirmed them. Raises CommandRejectedError when a host refuses a
+    command (the rest are not sent), OperationFailedError on the first failure event and
+    WaitTimeoutError with the partial progress; ``progress`` says how far it got either way.
     """
-    check_payloads(client, actions)
-    stream = client.events() if wait else None
+    progress = progress if progress is not None else Progress()
     try:
-        expectations: List[Expectation] = []
-        for action in actions:
-            send(client, action)
-            expectation = expectation_for(action, inventories)
-            if expectation is not None:
-                expectations.append(expectation)
-        if stream is None or not expectations:
-            return []
-        everything = AllOf(expectations)
-        stream.wait(everything, wait_timeout)
-        return [event for part in expectations for event in part.seen]
+        check_payloads(client, actions)
+    except LatticeError:
+        progress.not_sent.extend(actions)
+        raise
+    stream = client.events() if wait else None
+    awaited: List[Tuple[Action, Expectation]] = []
+
+    def wait_for_what_was_sent() -> None:
+        try:
+            if stream is not None and awaited:
+                stream.wait(AllOf([expectation for _action, expectation in awaited]), wait_timeout)
+        finally:
+            progress.confirmed.extend(action for action, expectation in awaited if expectation.done)
+
+    try:
+        for index, action in enumerate(actions):
+            progress.sent.append(action)
+            try:
+                send(client, action)
+            except LatticeError:
+                progress.not_sent.extend(actions[index + 1:])
+                try:  # what went out before the refusal still counts: confirm it, then report the refusal
+                    wait_for_what_was_sent()
+                except LatticeError:
+                    pass
+                raise
+            expectation = expectation_for(action, inventories) if stream is not None else None
+            if expectation is None:
+                progress.confirmed.append(action)  # accepted, and nothing more to wait for
+            else:
+                awaited.append((action, expectation))
+        wait_for_what_was_sent()
+        return [event for _action, expectation in awaited for event in expectation.seen]
     finally:
         if stream is not None:
             stream.close()

@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import Progress, apply_actions
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import (
     CONNECTION_OPTION_NAMES,
@@ -95,6 +95,7 @@ class LatticeModule:
         self.module = _backend(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params: Dict[str, Any] = self.module.params
         self.result: Dict[str, Any] = {"changed": False}
+        self.progress = Progress()  # what apply() sent, across calls
         refusal = generation_refusal(self.module._name.rsplit(".", 1)[-1], self.params.get("protocol") or "auto",
                                      generations)
         if refusal:
@@ -137,10 +138,19 @@ class LatticeModule:
             self.fail(exc)
             raise  # fail() exits; this only tells type checkers so
 
-    def apply(self, client: ControlClient, actions: List[Action], inventories: Mapping[str, HostInventory]) -> None:
-        """Send the actions, waiting for their events when ``wait`` is on; the events go into the result."""
-        events = apply_actions(client, actions, inventories, self.params.get("wait", False),
-                               self.params.get("wait_timeout") or 0)
+    def apply(self, client: ControlClient, actions: List[Action], inventories: Mapping[str, HostInventory],
+              wait: Optional[bool] = None) -> None:
+        """Send the actions, waiting for their events when ``wait`` is on; the events go into the result,
+        and so do ``sent``, ``confirmed`` and ``not_sent``, also when a host refuses a command half-way."""
+        progress = self.progress
+        done = Progress()
+        try:
+            events = apply_actions(client, actions, inventories,
+                                   self.params.get("wait", False) if wait is None else wait,
+                                   self.params.get("wait_timeout") or 0, done)
+        finally:
+            progress.add(done)
+            self.result.update(progress.to_result())
         if events:
             self.result["events"] = [event.to_dict() for event in events]
 

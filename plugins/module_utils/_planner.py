@@ -112,12 +112,19 @@ def _state_view(counts: Mapping[str, int], refs: Mapping[str, Optional[str]]) ->
     return {host: {"count": n, "image_ref": refs.get(host)} for host, n in sorted(counts.items()) if n}
 
 
+def actor_view(spec: ActorSpec, inventories: Mapping[str, HostInventory]) -> Dict[str, Any]:
+    """What runs now, per host in scope, in the shape of a plan's before/after."""
+    scope = hosts_in_scope(spec.host_id, spec.constraints, inventories)
+    _actor_id, counts, refs = observed_actor(spec, inventories, scope)
+    return _state_view(counts, refs)
+
+
 def plan_actor(spec: ActorSpec, inventories: Mapping[str, HostInventory],
                bidders: Optional[List[str]] = None) -> Plan:
     """Plan starts, stops and live updates so the actor runs ``count`` times in scope."""
     scope = hosts_in_scope(spec.host_id, spec.constraints, inventories)
     actor_id, counts, refs = observed_actor(spec, inventories, scope)
-    plan = Plan(before=_state_view(counts, refs))
+    plan = Plan(before=_state_view(counts, refs))  # = actor_view()
     after_counts = dict(counts)
     after_refs = dict(refs)
     desired = 0 if spec.state == "absent" else spec.count

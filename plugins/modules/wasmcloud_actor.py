@@ -105,7 +105,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 actor:
-  description: The actor's resulting state (predicted in check mode).
+  description:
+    - The actor's resulting state (predicted in check mode).
+    - When the task fails half-way, its hosts are read again and say what runs now.
   returned: always
   type: dict
   contains:
@@ -147,6 +149,21 @@ diff:
   description: Instances per host before and after.
   returned: in diff mode
   type: dict
+sent:
+  description: The commands that went out, in order (a command a host refused included).
+  returned: when commands were sent, also when the task failed half-way
+  type: list
+  elements: dict
+confirmed:
+  description: The commands a host accepted and, with O(wait), whose events all arrived.
+  returned: when commands were sent, also when the task failed half-way
+  type: list
+  elements: dict
+not_sent:
+  description: Planned commands that were never sent because an earlier one failed.
+  returned: when commands were sent, also when the task failed half-way
+  type: list
+  elements: dict
 """
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
@@ -155,9 +172,9 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
     read_inventories,
     started_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ActorSpec, find_actor, plan_actor
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ActorSpec, actor_view, find_actor, plan_actor
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -202,9 +219,21 @@ def main() -> None:
                            "count": sum(view["count"] for view in plan.after.values())}
         if not lattice.report_plan(plan):
             return
-        lattice.apply(client, plan.actions, inventories)
+        try:
+            lattice.apply(client, plan.actions, inventories)
+        except LatticeError:
+            left_running(client)
+            raise
         if not actor_id and result.get("events"):
             result["actor"]["actor_id"] = started_keys(result["events"]).get(spec.image_ref or "")
+
+    def left_running(client):
+        """After a half-done apply, the result says what runs now rather than what was planned."""
+        try:
+            now = actor_view(spec, read_inventories(client, spec.host_id, params["discovery_stall"]))
+        except LatticeError:
+            return  # the failure itself is the message; the plan's view stays, with sent/not_sent beside it
+        lattice.result["actor"].update(hosts=now, count=sum(view["count"] for view in now.values()))
 
     def place(client):
         if not spec.image_ref:

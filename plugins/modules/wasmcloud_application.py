@@ -109,7 +109,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 application:
-  description: What runs where after the task (predicted in check mode), per entry.
+  description:
+    - What runs where after the task (predicted in check mode), per entry.
+    - When the task fails half-way, the hosts per entry are read again and say what runs now.
   returned: always
   type: dict
   contains:
@@ -127,8 +129,25 @@ application:
       type: list
       elements: dict
 actions:
-  description: Each command sent (or that would be sent), in order; pending links are listed last.
+  description:
+    - Each command planned (sent, or in check mode that would be sent), in order; pending links are listed last.
+    - When a host refuses a command, the rest are not sent; RV(sent), RV(confirmed) and RV(not_sent) say which.
   returned: always
+  type: list
+  elements: dict
+sent:
+  description: The commands that went out, in order (a command a host refused included).
+  returned: when commands were sent, also when the task failed half-way
+  type: list
+  elements: dict
+confirmed:
+  description: The commands a host accepted and, with O(wait), whose events all arrived.
+  returned: when commands were sent, also when the task failed half-way
+  type: list
+  elements: dict
+not_sent:
+  description: Planned commands that were never sent because an earlier one failed.
+  returned: when commands were sent, also when the task failed half-way
   type: list
   elements: dict
 events:
@@ -146,13 +165,8 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._application imp
     plan_links,
     resolve_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
-    apply_actions,
-    bidders,
-    check_values,
-    read_inventories,
-)
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import bidders, check_values, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError, NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import read_spec_file
 
@@ -223,6 +237,25 @@ def main() -> None:
         if lattice.check_mode or not plan.changed:
             return
 
+        try:
+            send_all(client, plan, inventories)
+        except LatticeError:
+            left_running(client)
+            raise
+
+    def send_all(client, plan, inventories):
+        links_left = [a.to_dict() for a in plan.links] + plan.pending_links
+        try:
+            link_actions, inventories = start_then_plan_links(client, plan, inventories)
+        except LatticeError:
+            # the links come after every start: none of them went out
+            lattice.result["not_sent"] = lattice.result.get("not_sent", []) + links_left
+            raise
+        lattice.apply(client, link_actions, inventories, wait=False)
+
+    def start_then_plan_links(client, plan, inventories):
+        state = params["state"]
+        result = lattice.result
         lattice.apply(client, plan.start_actions, inventories)
         link_actions = plan.links
         if plan.pending_links:
@@ -241,7 +274,19 @@ def main() -> None:
                 result["application"]["actors"][name]["actor_id"] = key
             for name, key in provider_keys.items():
                 result["application"]["providers"][name]["provider_id"] = key
-        apply_actions(client, link_actions, inventories, wait=False, wait_timeout=0)
+        return link_actions, inventories
+
+    def left_running(client):
+        """After a half-done apply, ``application`` says what runs now rather than what was planned."""
+        try:
+            inventories = read_inventories(client, stall=params["discovery_stall"])
+            now = plan_application(app, params["state"], inventories, read_links(client, inventories)).before
+        except LatticeError:
+            return  # the failure itself is the message; sent/confirmed/not_sent say how far the apply got
+        view = lattice.result.setdefault("application", {"name": app.name, "actors": {}, "providers": {}})
+        for kind in ("actors", "providers"):
+            for name, hosts in now[kind].items():
+                view[kind].setdefault(name, {})["hosts"] = hosts
 
     lattice.run(converge)
 

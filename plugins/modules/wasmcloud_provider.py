@@ -123,6 +123,21 @@ events:
   returned: when commands were sent and waited for
   type: list
   elements: dict
+sent:
+  description: The commands that went out, in order (a command a host refused included).
+  returned: when commands were sent, also when the task failed half-way
+  type: list
+  elements: dict
+confirmed:
+  description: The commands a host accepted and, with O(wait), whose events all arrived.
+  returned: when commands were sent, also when the task failed half-way
+  type: list
+  elements: dict
+not_sent:
+  description: Planned commands that were never sent because an earlier one failed.
+  returned: when commands were sent, also when the task failed half-way
+  type: list
+  elements: dict
 """
 
 import json

@@ -29,7 +29,7 @@ from ..records import Record, RequestLog
 from . import artifacts
 from .artifacts import COMPONENT
 from .events import encode_event, event_subject, uptime_human
-from .state import LINK_FIELDS, LatticeState
+from .state import LatticeState, LinkConflict, merge_link
 
 LOG = logging.getLogger("sandbox.v1.host")
 
@@ -164,7 +164,7 @@ def _claimed(image: Image) -> dict[str, Any]:
     return {"name": image.name, "revision": image.revision}
 
 
-def _component_claims(image: Image) -> dict[str, Any]:
+def _component_claims(image: Image, dates: str) -> dict[str, Any]:
     return {
         "call_alias": image.call_alias,
         "issuer": image.issuer,
@@ -172,8 +172,8 @@ def _component_claims(image: Image) -> dict[str, Any]:
         "name": image.name,
         "version": image.version,
         "revision": image.revision,
-        "not_before_human": "never",
-        "expires_human": "never",
+        "not_before_human": dates,
+        "expires_human": dates,
     }
 
 
@@ -247,6 +247,10 @@ class EmulatedHostV1:
 
     def at_least(self, minor: int) -> bool:
         return self.version_info >= (1, minor, 0)
+
+    def _claim_dates(self) -> str:
+        # Sandbox artifacts never expire; 1.0 hosts had not implemented these fields yet.
+        return "never" if self.at_least(1) else "TODO"
 
     # Lifecycle ---------------------------------------------------------------------------
     def subscriptions(self) -> list[tuple[str, str]]:
@@ -509,6 +513,27 @@ class EmulatedHostV1:
             "provider_id": provider_id, "constraints": constraints,
         }))
 
+    # Placing workloads directly (test and benchmark set-up: no request, no record, no event) --
+    async def place_component(self, component_id: str, ref: str, max_instances: int = 1,
+                              annotations: Optional[dict[str, str]] = None,
+                              config: Optional[list[str]] = None) -> None:
+        """Run a component as if an earlier scale had started it (spec and claims written to KV)."""
+        image = self._fetch(ref, COMPONENT)
+        await self.state.create_spec(component_id, ref)
+        await self.state.put_claims(image, component=True)
+        self._components[component_id] = RunningComponent(image, max_instances, dict(annotations or {}),
+                                                          list(config or []))
+
+    async def place_provider(self, provider_id: str, ref: str, annotations: Optional[dict[str, str]] = None,
+                             config: Optional[list[str]] = None) -> None:
+        """Run a provider as if an earlier start had launched it (health checks included)."""
+        image = self._fetch(ref, PROVIDER)
+        await self.state.create_spec(provider_id, ref)
+        await self.state.put_claims(image, component=False)
+        provider = RunningProvider(image, dict(annotations or {}), list(config or []))
+        self._providers[provider_id] = provider
+        self._spawn(self._health_checks(provider_id, provider))
+
     # Components --------------------------------------------------------------------------
     def _fetch(self, ref: str, kind: str, forced_error: Optional[str] = None) -> Image:
         return artifacts.fetch(ref, kind, allow_latest=self.config.allow_latest,
@@ -525,7 +550,7 @@ class EmulatedHostV1:
             "component_id": component_id,
         }
         if image.signed:
-            data.update(public_key=image.public_key, claims=_component_claims(image))
+            data.update(public_key=image.public_key, claims=_component_claims(image, self._claim_dates()))
         return data
 
     async def _on_scale_component(self, body: Any, payload: bytes) -> Outcome:
@@ -712,8 +737,9 @@ class EmulatedHostV1:
         data: dict[str, Any] = {"host_id": self.id, "image_ref": ref, "provider_id": provider_id,
                                 "annotations": dict(annotations)}
         if image.signed:
+            dates = self._claim_dates()
             data["claims"] = {"issuer": image.issuer, "tags": None, "name": image.name, "version": image.version,
-                              "not_before_human": "never", "expires_human": "never"}
+                              "not_before_human": dates, "expires_human": dates}
         data.update(instance_id=provider_id, public_key=provider_id, link_name="default")
         await self._emit("provider_started", data)
         self._spawn(self._health_checks(provider_id, provider))
@@ -771,31 +797,16 @@ class EmulatedHostV1:
                          "Configuration %s not found in config store. " % missing[0])
         if error is None:
             try:
-                await self.state.change_spec(link["source_id"], partial(self._add_link, link))
-            except BadRequest as exc:
-                error = str(exc)
+                await self.state.change_spec(link["source_id"],
+                                             partial(merge_link, link, refuse_conflicts=self.at_least(3)))
+            except LinkConflict:
+                error = LINK_CONFLICT
         if error is not None:
             if self.at_least(2):
                 await self._emit("linkdef_set_failed", dict(link, error=error))
             return fail(error)
         await self._emit("linkdef_set", link)
         return Outcome(ok("successfully set link" if self.at_least(1) else ""))
-
-    def _add_link(self, link: dict[str, Any], spec: dict[str, Any]) -> None:
-        identity = ("source_id", "target", "wit_namespace", "wit_package", "name")
-        named = ("source_id", "wit_namespace", "wit_package", "name")
-        links: list[dict[str, Any]] = spec["links"]
-        if self.at_least(3):
-            for existing in links:
-                same_name = all(existing.get(k) == link[k] for k in named)
-                overlap = set(existing.get("interfaces") or ()) & set(link["interfaces"])
-                if same_name and overlap and existing.get("target") != link["target"]:
-                    raise BadRequest(LINK_CONFLICT)
-        for index, existing in enumerate(links):
-            if all(existing.get(k) == link[k] for k in identity):
-                links[index] = {k: link[k] for k in LINK_FIELDS}
-                return
-        links.append({k: link[k] for k in LINK_FIELDS})
 
     async def _on_delete_link(self, body: Any, payload: bytes) -> Outcome:
         what = "link delete request"

@@ -152,6 +152,24 @@ class SandboxLatticeV1(SandboxLattice):
         """Store a named config directly in CONFIGDATA (no event), e.g. to prepare a test."""
         self._call(self.state.put_config(name, json.dumps(dict(values)).encode("utf-8")))
 
+    def put_link(self, link: Mapping[str, Any]) -> None:
+        """Store a link (the 8 Link fields; name and configs optional) in its source's spec, no event."""
+        self._call(self.state.put_link(dict(link)))
+
+    def place_component(self, host_id: str, component_id: str, ref: str, max_instances: int = 1,
+                        annotations: Optional[Mapping[str, str]] = None,
+                        config: Optional[Sequence[str]] = None) -> None:
+        """Make ``host_id`` run a component as if started earlier: no request, record or event."""
+        self._call(self.core.host(host_id).place_component(
+            component_id, ref, max_instances, dict(annotations or {}), list(config or [])))
+
+    def place_provider(self, host_id: str, provider_id: str, ref: str,
+                       annotations: Optional[Mapping[str, str]] = None,
+                       config: Optional[Sequence[str]] = None) -> None:
+        """Make ``host_id`` run a provider as if started earlier: no request, record or event."""
+        self._call(self.core.host(host_id).place_provider(provider_id, ref, dict(annotations or {}),
+                                                          list(config or [])))
+
     def latticedata(self) -> dict[str, Any]:
         """Every live key of ``LATTICEDATA_{lattice}`` with its decoded JSON value."""
         return self._call(self.state.latticedata_entries())

@@ -126,6 +126,10 @@ class LatticeState:
                 continue  # another host wrote it meanwhile: read again
         raise RuntimeError("failed to store %s: too many concurrent writers" % key)
 
+    async def put_link(self, link: dict[str, Any]) -> None:
+        """Store a link in its source's spec as a link.put would, without any check or event."""
+        await self.change_spec(link["source_id"], lambda spec: merge_link(link, spec, refuse_conflicts=False))
+
     async def links(self) -> list[dict[str, Any]]:
         links: list[dict[str, Any]] = []
         for value in (await self.entries(self.latticedata, SPEC_PREFIX)).values():
@@ -185,6 +189,34 @@ class LatticeState:
             except KeyNotFoundError:
                 missing.append(name)
         return missing
+
+
+class LinkConflict(ValueError):
+    """A link with the same source, namespace, package and name, overlapping interfaces, another target."""
+
+
+def normalized_link(link: dict[str, Any]) -> dict[str, Any]:
+    """The 8 Link fields in wire order, with the defaults of the optional ones."""
+    defaults: dict[str, Any] = {"name": "default", "source_config": [], "target_config": []}
+    return {key: link.get(key, defaults.get(key)) for key in LINK_FIELDS}
+
+
+def merge_link(link: dict[str, Any], spec: dict[str, Any], refuse_conflicts: bool) -> None:
+    """Put ``link`` into its source's spec: replace the identical link, else append (1.3+ refuse conflicts)."""
+    link = normalized_link(link)
+    links: list[dict[str, Any]] = spec["links"]
+    if refuse_conflicts:
+        named = ("source_id", "wit_namespace", "wit_package", "name")
+        for existing in links:
+            overlap = set(existing.get("interfaces") or ()) & set(link["interfaces"])
+            if all(existing.get(k) == link[k] for k in named) and overlap and existing.get("target") != link["target"]:
+                raise LinkConflict(link["source_id"])
+    identity = ("source_id", "target", "wit_namespace", "wit_package", "name")
+    for index, existing in enumerate(links):
+        if all(existing.get(k) == link[k] for k in identity):
+            links[index] = link
+            return
+    links.append(link)
 
 
 def flatten_claims(stored: dict[str, Any]) -> dict[str, str]:

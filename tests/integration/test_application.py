@@ -165,3 +165,29 @@ def test_spec_files_yaml_would_misread_wrong_shapes_and_fighting_entries_are_ref
     assert messages["folder.yml"].endswith("folder.yml is a directory, not a YAML file")
     assert lattice.records == []
     assert_no_traceback(result)
+
+
+def test_a_command_refused_half_way_reports_what_was_sent_confirmed_and_not_sent(sandbox_lattice, tmp_path):
+    lattice = sandbox_lattice(hosts=2, labels=[{"zone": "a"}, {"zone": "b"}])
+    first, second = lattice.hosts
+    lattice.hooks(second).reject("la", "sandbox: no room for actors")
+    app = {"providers": [{"name": "http", "provider_ref": HTTP, "host_id": first}],
+           "actors": [{"name": "echo", "image_ref": ECHO, "host_id": first},
+                      {"name": "counter", "image_ref": KV_ACTOR, "host_id": second}],
+           "links": [{"actor": "echo", "provider": "http", "contract_id": "wasmcloud:httpserver"}]}
+    result = playbook(book(tmp_path, lattice, app))
+    assert result.returncode == 2, result.output
+    failed = result.results()[0]
+    assert "rejected the command: sandbox: no room for actors" in failed["msg"]
+
+    def ops(key):
+        return [(a["operation"], a.get("host_id")) for a in failed[key]]
+
+    assert ops("sent") == [("start_provider", first), ("start_actor", first), ("start_actor", second)]
+    assert ops("confirmed") == [("start_provider", first), ("start_actor", first)]
+    assert [a["operation"] for a in failed["not_sent"]] == ["advertise_link"] and lattice.links == []
+    # what is left running, read again after the refusal
+    assert failed["application"]["actors"]["echo"]["hosts"] == {first: {"count": 1, "image_ref": ECHO}}
+    assert failed["application"]["actors"]["counter"]["hosts"] == {}
+    assert list(failed["application"]["providers"]["http"]["hosts"]) == [first]
+    assert_no_traceback(result)

@@ -386,3 +386,23 @@ def test_a_provider_started_with_ref_and_link_name_stops_with_the_same_options(t
     trio.clear_records()
     again = playbook(book, "-e", "state=absent")
     assert again.returncode == 0 and not again.results()[0]["changed"] and commands(trio) == []
+
+
+def test_an_actor_start_refused_half_way_reports_sent_confirmed_and_not_sent(sandbox_lattice, tmp_path):
+    lattice = sandbox_lattice(hosts=3, labels=[{"zone": "a"}] * 3)
+    hosts = sorted(lattice.hosts)  # the plan starts host by host in this order
+    lattice.hooks(hosts[1]).reject("la", "sandbox: no room for actors")
+    book = write_playbook(tmp_path, lattice, """
+- wasmcloud.lattice.wasmcloud_actor: {image_ref: %s, constraints: {zone: a}, count: 3}
+""" % ECHO)
+    result = playbook(book)
+    assert result.returncode == 2, result.output
+    failed = result.results()[0]
+    assert "rejected the command: sandbox: no room for actors" in failed["msg"]
+    assert [a["host_id"] for a in failed["actions"]] == hosts  # the plan
+    assert [a["host_id"] for a in failed["sent"]] == hosts[:2]
+    assert [a["host_id"] for a in failed["confirmed"]] == hosts[:1]
+    assert [a["host_id"] for a in failed["not_sent"]] == hosts[2:]
+    assert failed["actor"]["hosts"] == {hosts[0]: {"count": 1, "image_ref": ECHO}} and failed["actor"]["count"] == 1
+    assert [r.host_id for r in lattice.commands() if r.operation == "la"] == hosts[:2]
+    assert_no_traceback(result)

@@ -18,6 +18,7 @@ import pytest
 
 from plugins.module_utils._nkeys import key_kind, validate_public_key
 from sandbox import SandboxLatticeV1, images
+from sandbox.keys import public_key, seed_bytes
 from sandbox_wire import WireV1, run_on_wire
 
 HELLO = "ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0"
@@ -93,8 +94,8 @@ def test_host_started_heartbeats_and_host_stopped_are_cloud_events_per_type(nats
         assert event["specversion"] == "1.0" and event["datacontenttype"] == "application/json"
         assert event["source"] == host_id and ULID_UUID_RE.match(event["id"]) and TIME_RE.match(event["time"])
         assert subject == "wasmbus.evt.%s.%s" % (lattice_name, event["type"].rsplit(".", 1)[1])
-    ids = [event["id"] for event in events.all]
-    assert ids == sorted(ids)  # ULIDs sort by time
+    stamps = [event["id"].replace("-", "")[:12] for event in events.all]
+    assert stamps == sorted(stamps)  # a ULID starts with its millisecond timestamp
     beat = heartbeats[0]["data"]
     assert set(beat) == {"components", "providers", "host_id", "friendly_name", "labels", "version",
                          "uptime_human", "uptime_seconds"}
@@ -701,7 +702,8 @@ def test_cli_up_protocol_1x_and_down(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
     up = subprocess.run(
         [sys.executable, "-m", "sandbox", "up", "--protocol", "1.x", "--hosts", "3", "--lattice", "clitest",
-         "--labels-per-host", "zone=a;zone=a;zone=b", "--daemon", "--state-file", str(state_file)],
+         "--labels-per-host", "zone=a;zone=a;zone=b", "--seed-prefix", "molecule", "--host-version", "1.8.0",
+         "--daemon", "--state-file", str(state_file)],
         capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path), check=False)
     assert up.returncode == 0, up.stderr
     lines = up.stdout.splitlines()
@@ -709,16 +711,27 @@ def test_cli_up_protocol_1x_and_down(tmp_path):
     assert lines[-1] == "READY"
     state = json.loads(state_file.read_text())
     assert state["protocol"] == "1.x" and [h["labels"]["zone"] for h in state["hosts"]] == ["a", "a", "b"]
+    assert state["hosts"][0]["id"] == public_key("host", seed_bytes("molecule-0"))  # same ids on every run
     try:
         replies = run_on_wire(state["nats_url"], "clitest", lambda wire: wire.gather("host.ping", expect=3),
                               wire_class=WireV1)
         assert sorted(r["response"]["id"] for r in replies) == sorted(h["id"] for h in state["hosts"])
+        assert {r["response"]["version"] for r in replies} == {"1.8.0"}
+        status = subprocess.run([sys.executable, "-m", "sandbox", "status", "--state-file", str(state_file)],
+                                capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path), check=False)
+        assert status.returncode == 0 and status.stdout == up.stdout
     finally:
         down = subprocess.run([sys.executable, "-m", "sandbox", "down", "--state-file", str(state_file)],
                               capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path), check=False)
     assert down.returncode == 0, down.stderr
     assert not state_file.exists()
     assert "Traceback" not in (tmp_path / "sandbox.json.log").read_text()
+    gone = subprocess.run([sys.executable, "-m", "sandbox", "status", "--state-file", str(state_file)],
+                          capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path), check=False)
+    assert gone.returncode == 1 and "not running" in gone.stderr
+    refused = subprocess.run([sys.executable, "-m", "sandbox", "up", "--protocol", "1.x", "--host-version", "0.82.0"],
+                             capture_output=True, text=True, timeout=60, env=env, cwd=str(tmp_path), check=False)
+    assert refused.returncode == 2 and "1.MINOR.PATCH" in refused.stderr
 
 
 def test_kv_buckets_are_real_jetstream_buckets(sandbox_lattice_v1):
@@ -824,3 +837,73 @@ def test_hundreds_of_hosts_on_pooled_connections(sandbox_lattice_v1):
     assert len(zone_b) == 100
     assert sorted(r["response"]["id"] for r in replies) == sorted(lattice.hosts)
     assert sorted(r["response"]["host_id"] for r in bids) == sorted(zone_b)
+
+
+def test_placed_workloads_and_links_need_no_request(sandbox_lattice_v1):
+    lattice = sandbox_lattice_v1(2)
+    first, second = lattice.hosts
+    lattice.place_component(first, "hello", HELLO, max_instances=4, annotations={"app": "x"}, config=["c"])
+    lattice.place_provider(second, "http-server", HTTP)
+    lattice.put_link(dict(HTTP_LINK, source_config=["listen"]))
+    assert lattice.records == []
+
+    async def scenario(wire: WireV1):
+        events = await wire.events()
+        inventory = (await wire.request("host.get.%s" % first))["response"]
+        bids = await wire.gather("component.auction", {"component_id": "hello", "constraints": {}}, expect=1)
+        links = (await wire.request("link.get"))["response"]
+        ack = await wire.request("component.scale.%s" % first, scale(first, count=4, config=["c"]))
+        rescaled = await events.wait_for("component_scaled")
+        return inventory, bids, links, ack, rescaled
+
+    inventory, bids, links, ack, rescaled = on_wire(lattice, scenario)
+    assert inventory["components"] == [{"id": "hello", "image_ref": HELLO, "name": "http-hello-world-rust",
+                                        "revision": 100, "annotations": {"app": "x"}, "max_instances": 4}]
+    assert [b["response"]["host_id"] for b in bids] == [second]
+    assert links == [dict(HTTP_LINK, source_config=["listen"])]
+    assert ack == {"success": True, "message": ""} and len(rescaled) == 1  # running: one event, no re-start
+    assert lattice.inventory(second)["providers"][0]["id"] == "http-server"
+    assert set(lattice.latticedata()) >= {"COMPONENT_hello", "COMPONENT_http-server"}
+
+
+def test_v1_hosts_ignore_0x_subjects_and_v1_0_claims_dates(sandbox_lattice_v1):
+    lattice = sandbox_lattice_v1()
+    host = lattice.add_host(version="1.0.0")
+
+    async def scenario(wire: WireV1):
+        events = await wire.events()
+        with pytest.raises(nats.errors.NoRespondersError):
+            await wire.nc.request("wasmbus.ctl.%s.ping.hosts" % lattice.lattice, b"", timeout=0.5)
+        await wire.request("component.scale.%s" % host, scale(host))
+        scaled = await events.wait_for("component_scaled", 2)
+        stop_empty = await wire.request("host.stop.%s" % host)  # 1.0 needs a JSON body
+        return scaled, stop_empty
+
+    scaled, stop_empty = on_wire(lattice, scenario)
+    assert scaled[0]["data"]["claims"]["not_before_human"] == "TODO"
+    assert stop_empty == {"success": False, "message": "failed to deserialize stop host command"}
+
+
+def test_a_0x_and_a_1x_lattice_can_share_a_name_for_mixed_generation_tests(sandbox_lattice, sandbox_lattice_v1):
+    old = sandbox_lattice(2)
+    new = sandbox_lattice_v1(1, lattice=old.lattice)
+
+    async def scenario(wire: WireV1):
+        v1_replies = await wire.gather("host.ping", expect=1)
+        v0_replies: list = []
+        both = asyncio.Event()
+
+        async def collect(msg):
+            v0_replies.append(json.loads(msg.data))
+            if len(v0_replies) == 2:
+                both.set()
+
+        v0_inbox = wire.nc.new_inbox()
+        await wire.nc.subscribe(v0_inbox, cb=collect)
+        await wire.nc.publish("wasmbus.ctl.%s.ping.hosts" % old.lattice, b"", reply=v0_inbox)
+        await asyncio.wait_for(both.wait(), 10)
+        return v1_replies, v0_replies
+
+    v1_replies, v0_replies = on_wire(new, scenario)
+    assert [r["response"]["id"] for r in v1_replies] == new.hosts
+    assert sorted(r["id"] for r in v0_replies) == sorted(old.hosts)

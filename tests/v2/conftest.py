@@ -74,7 +74,7 @@ def wash_host(host_factory: Callable[..., WashHost]) -> WashHost:
 
 @pytest.fixture(scope="session")
 def second_host(host_factory: Callable[..., WashHost]) -> WashHost:
-    return host_factory(host_group="green")
+    return host_factory(http=False, host_group="green")
 
 
 @pytest.fixture

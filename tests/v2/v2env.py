@@ -66,8 +66,9 @@ def wash_host_args(nats_url: str, http_addr: Optional[str] = None, host_group: O
 class WashHost:
     """A `wash host` process; ``host_id`` and ``friendly_name`` come from its start-up log line."""
 
-    def __init__(self, args: List[str], workdir: Optional[Path] = None) -> None:
+    def __init__(self, args: List[str], workdir: Optional[Path] = None, binary: Optional[str] = None) -> None:
         self.args = args
+        self.binary = binary
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="wash-host-"))
         self.log_path = self.workdir / "wash-host.log"
         self.process: Optional[subprocess.Popen] = None
@@ -82,7 +83,7 @@ class WashHost:
         env = dict(os.environ, NO_COLOR="1", RUST_LOG_STYLE="never")
         with open(self.log_path, "ab") as log:
             # Never under `ulimit -v`: the host reserves ~4 TB of address space for its instance pool.
-            self.process = subprocess.Popen([tool("wash")] + self.args, stdin=subprocess.DEVNULL, stdout=log,
+            self.process = subprocess.Popen([self.binary or tool("wash")] + self.args, stdin=subprocess.DEVNULL, stdout=log,
                                             stderr=subprocess.STDOUT, cwd=str(self.workdir), env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
