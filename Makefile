@@ -4,6 +4,7 @@
 #   make test         pytest (all of tests/) then ansible-test sanity; fails on any failure
 #   make unit         pytest tests/unit
 #   make integration  pytest tests/sandbox and tests/integration (real nats-server)
+#   make integration-module-path  the same, every module forced through a module process
 #   make sanity       ansible-test sanity, offline (tools/sanity.sh)
 #   make demo         run the sandbox demo
 #   make build        ansible-galaxy collection build into .build/dist
@@ -34,7 +35,7 @@ RUN_ENV = PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ROOT)
 PYTEST = $(RUN_ENV) $(VPY) -m pytest -q -p no:cacheprovider --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS)
 
-.PHONY: setup test unit integration sanity demo build clean bench
+.PHONY: setup test unit integration integration-module-path sanity demo build clean bench
 
 setup: $(STAMP) $(COLLECTION_LINK)
 
@@ -65,6 +66,11 @@ integration: setup
 	dirs="$(wildcard tests/sandbox tests/integration)"; \
 	if [ -z "$$dirs" ]; then echo "integration: no tests/sandbox or tests/integration" >&2; exit 5; fi; \
 	$(PYTEST) $$dirs
+
+# Modules normally run in the controller (their action plugins); this runs the same suite with every
+# wasmcloud task forced through an ordinary module process, the other execution path.
+integration-module-path: setup
+	WASMCLOUD_LATTICE_EXECUTION=module $(MAKE) --no-print-directory integration
 
 sanity: setup
 	VENV=$(CURDIR)/$(VENV) tools/sanity.sh

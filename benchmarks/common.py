@@ -254,9 +254,9 @@ def write_playbook(path: Path, tasks: List[str], defaults: Optional[Mapping[str,
     return path
 
 
-def run_playbook(path: Path, *extra: str, timeout: float = 600.0) -> Measured:
+def run_playbook(path: Path, *extra: str, timeout: float = 600.0, env: Optional[Mapping[str, str]] = None) -> Measured:
     return measure([tool("ansible-playbook"), "-i", "localhost,", "-c", "local", str(path), *extra],
-                   env=ansible_env(), timeout=timeout)
+                   env=ansible_env(env), timeout=timeout)
 
 
 # -- statistics -------------------------------------------------------------------------------------

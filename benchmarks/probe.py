@@ -8,7 +8,7 @@ result goes as JSON to stdout.
 
 Commands:
   op_latency  the blocking client's ``start_actor`` against a raw nats-py request with the same
-              subject and body, interleaved, over one connection each
+              subject and body, interleaved (which goes first alternates), over one connection each
   listing     ``get_hosts`` (with or without an early finish), repeated
   spread      when each reply to one raw host listing arrives (first, last, largest gap)
 """
@@ -34,6 +34,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection impo
 def _settings(params: Dict[str, Any]) -> ConnectionSettings:
     return ConnectionSettings.from_options({"nats_url": params["nats_url"], "lattice": params["lattice"],
                                             "auction_timeout": params.get("auction_timeout", 2.0),
+                                            "discovery_stall": params.get("stall"),
                                             "timeout": params.get("timeout", 5.0)})
 
 
@@ -47,17 +48,29 @@ def op_latency(params: Dict[str, Any]) -> Dict[str, Any]:
         try:
             # Exactly what the client puts on the wire for this command.
             request = client.aio.dialect.start_actor(host, ref, 1, {})
-            for index in range(params["warmup"] + params["iterations"]):
+
+            def with_client() -> float:
                 started = time.perf_counter()
                 client.start_actor(host, ref, 1)
-                middle = time.perf_counter()
+                return time.perf_counter() - started
+
+            def with_raw() -> float:
+                started = time.perf_counter()
                 reply = loop.run_until_complete(raw.request(request.subject, request.body, timeout=5))
-                ended = time.perf_counter()
+                took = time.perf_counter() - started
                 if not json.loads(reply.data).get("accepted"):
                     raise RuntimeError("the host refused the raw start: %r" % reply.data)
+                return took
+
+            for index in range(params["warmup"] + params["iterations"]):
+                # The order rotates every iteration, so neither side always runs right after the other.
+                if index % 2:
+                    raw_took, client_took = with_raw(), with_client()
+                else:
+                    client_took, raw_took = with_client(), with_raw()
                 if index >= params["warmup"]:
-                    client_times.append(middle - started)
-                    raw_times.append(ended - middle)
+                    client_times.append(client_took)
+                    raw_times.append(raw_took)
         finally:
             loop.run_until_complete(raw.close())
     return {"client": client_times, "raw": raw_times, "subject": request.subject}

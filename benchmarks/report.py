@@ -203,7 +203,12 @@ def markdown(figures: List[Figure], meta: Dict[str, Any]) -> str:
         "- Date: %s" % meta["date"],
         "- Machine: %s, %s CPUs (nproc), Python %s, ansible-core %s, nats-py %s, nats-server %s" % (
             info["platform"], info["nproc"], info["python"], info["ansible_core"], info["nats_py"], info["nats_server"]),
-        "- Whole run: %.0f s" % meta["elapsed_s"],
+        "- Whole run: %.0f s; load average (1 min) %s at the start, %s at the end" % (
+            meta["elapsed_s"], meta.get("load_start", "?"), meta.get("load_end", "?")),
+    ]
+    if meta.get("note"):
+        lines.append("- Conditions: %s" % meta["note"])
+    lines += [
         "",
         "| figure | value | target | ok | measured |",
         "|---|---:|---:|:---:|---|",
@@ -216,10 +221,10 @@ def markdown(figures: List[Figure], meta: Dict[str, Any]) -> str:
         lines += ["", "## Scaling", ""] + scaling_table(rows)
         for figure in figures:
             if figure.name == "scaling":
-                lines += ["", "Log-log slope of the total time (1 = linear): %s. The same over the part that grows "
-                          "(time minus the one-host time), largest segment: %s." % (
-                              _pairs(figure.detail.get("slopes", {})),
-                              _pairs(figure.detail.get("variable_part_slopes_last_segment", {})))]
+                lines += ["", "Headline: the log-log slope of the part that grows (time minus the one-host time) over "
+                          "the largest segment (1 = linear): %s. Over the total time, all sizes: %s." % (
+                              _pairs(figure.detail.get("variable_part_slopes_last_segment", {})),
+                              _pairs(figure.detail.get("total_time_slopes", {})))]
         lines += ["", "The plot (`benchmarks/results/scaling.png`) is written next to the JSON results, which are not "
                   "committed."]
     notes = [figure for figure in figures if figure.note]

@@ -9,12 +9,14 @@
   --results-md F   the Markdown summary written after a full run of every figure (default benchmarks/RESULTS.md)
   --no-results-md  do not write it
   --strict         exit 1 when a target is missed (by default only a scenario that fails to run does)
+  --note TEXT      conditions of the run (other load on the machine), written into RESULTS.md
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -27,9 +29,9 @@ if __package__ in (None, ""):  # run as a script: make the package importable
 
 from benchmarks.common import ROOT, bootstrap, log  # noqa: E402
 
-NAMES = ("task_overhead", "op_latency", "discovery_100", "inventory_500", "app_converge", "scaling")
-TARGETS = {"task_overhead": 1.3, "op_latency": 1.5, "discovery_100": 0.15, "inventory_500": 2.0, "app_converge": 2.0,
-           "scaling": 1.1}
+from benchmarks.targets import TARGETS  # noqa: E402
+
+NAMES = tuple(TARGETS)
 
 
 def parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -41,6 +43,7 @@ def parse(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--results-md", type=Path, default=ROOT / "benchmarks" / "RESULTS.md")
     parser.add_argument("--no-results-md", action="store_true", help="do not write the Markdown summary")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--note", default="", help="conditions of the run, for RESULTS.md (e.g. other load)")
     args = parser.parse_args(argv)
     args.names = [name.strip() for name in args.only.split(",") if name.strip()] or list(NAMES)
     unknown = [name for name in args.names if name not in NAMES]
@@ -67,6 +70,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     config = QUICK if args.quick else FULL
     figures: List[Figure] = []
     started = time.perf_counter()
+    load_start = round(os.getloadavg()[0], 2)
     log("%s run of %s" % ("quick" if args.quick else "full", ", ".join(args.names)))
     with tempfile.TemporaryDirectory(prefix="wasmcloud-bench-") as work, NatsServer(jetstream=False) as server:
         context = Context(server, Path(work), args.quick, config)
@@ -85,7 +89,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     elapsed = time.perf_counter() - started
 
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "elapsed_s": round(elapsed, 1), "quick": args.quick,
-            "machine": report.machine(), "config": {name: config[name] for name in args.names}}
+            "machine": report.machine(), "config": {name: config[name] for name in args.names},
+            "load_start": load_start, "load_end": round(os.getloadavg()[0], 2), "note": args.note}
     document = {"figures": {figure.name: figure.to_json() for figure in figures}, "meta": meta}
     notes = []
     args.out.mkdir(parents=True, exist_ok=True)

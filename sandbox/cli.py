@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="1.x (>=1.6): hosts do not subscribe to component auctions")
     up.add_argument("--no-provider-auction", dest="provider_auction", action="store_false",
                     help="1.x (>=1.6): hosts do not subscribe to provider auctions")
+    up.add_argument("--js-domain", default=None,
+                    help="1.x: JetStream domain of the KV buckets (also set on the nats-server started here)")
     up.add_argument("--unsigned", action="store_true", help="1.x: treat every artifact as unsigned (no claims)")
     up.add_argument("--health-check-interval", type=float, default=30.0,
                     help="1.x: seconds between provider health checks (default 30)")
@@ -135,7 +137,8 @@ def _lattice_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.protocol == "1.x":
         options.update(allow_file_load=args.allow_file_load, builtin_providers=args.builtin_providers,
                        component_auction=args.component_auction, provider_auction=args.provider_auction,
-                       signed_artifacts=not args.unsigned, health_check_interval=args.health_check_interval)
+                       signed_artifacts=not args.unsigned, health_check_interval=args.health_check_interval,
+                       js_domain=args.js_domain)
     return options
 
 
@@ -164,7 +167,7 @@ def run_up(args: argparse.Namespace) -> int:
             nats_url = args.nats_url
         else:
             extra = args.nats_config.read_text() if args.nats_config else ""
-            server = NatsServer(extra).start()
+            server = NatsServer(extra, jetstream_domain=args.js_domain).start()
             nats_url = server.url
         _say("NATS_URL=%s" % nats_url)
         _say("LATTICE=%s" % args.lattice)
@@ -318,9 +321,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 version_tuple(args.host_version)
             except ValueError as exc:
                 build_parser().error(str(exc))
-        elif args.protocol == "0.x" and (args.allow_file_load or args.builtin_providers or args.unsigned
+        elif args.protocol == "0.x" and (args.allow_file_load or args.builtin_providers or args.unsigned or args.js_domain
                                          or not args.component_auction or not args.provider_auction):
-            build_parser().error("--allow-file-load, --builtin-providers, --unsigned and --no-*-auction "
+            build_parser().error("--allow-file-load, --builtin-providers, --unsigned, --js-domain and --no-*-auction "
                                  "need --protocol 1.x")
         try:
             return run_up(args)

@@ -53,6 +53,7 @@ class NatsServer:
         config: str = "",
         *,
         jetstream: bool = True,
+        jetstream_domain: Optional[str] = None,
         binary: Optional[str] = None,
         host: str = "127.0.0.1",
         startup_timeout: float = 10.0,
@@ -60,6 +61,7 @@ class NatsServer:
     ) -> None:
         self.extra_config = config
         self.jetstream = jetstream
+        self.jetstream_domain = jetstream_domain
         self.binary = binary or find_nats_server()
         self.host = host
         self.startup_timeout = startup_timeout
@@ -119,7 +121,8 @@ class NatsServer:
         lines = ["listen: %s:%d" % (self.host, self.port)]
         if self.jetstream:
             store = self.workdir / "jetstream"
-            lines.append("jetstream {\n  store_dir: %s\n}" % _quote(str(store)))
+            domain = "\n  domain: %s" % _quote(self.jetstream_domain) if self.jetstream_domain else ""
+            lines.append("jetstream {\n  store_dir: %s%s\n}" % (_quote(str(store)), domain))
         if self.extra_config:
             lines.append(self.extra_config)
         self.config_path.write_text("\n".join(lines) + "\n")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's demo: a 3-host sandbox lattice on a fresh nats-server, shown through the inventory plugin,
 # the demo application deployed with playbooks/deploy.yml twice (the second run changes nothing), and a
-# report of what runs where. Everything started here is stopped by PID at the end.
+# report of what runs where; then tools/demo_v2.sh: a workload on a real wasmCloud v2 host answering a
+# request. Everything started here is stopped by PID at the end.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -65,3 +66,6 @@ echo "== what runs where: a Markdown and HTML report of the lattice"
 ansible-playbook playbooks/report.yml -e report_dir="$ROOT/lattice-report" | tail -n 3
 echo "report: $ROOT/lattice-report/lattice.md and lattice.html"
 sed -n '1,40p' "$ROOT/lattice-report/lattice.md"
+
+echo
+bash "$ROOT/tools/demo_v2.sh"

@@ -46,10 +46,23 @@ options:
     default: 2
   auction_timeout:
     description:
-      - Seconds to collect replies from every host, for host discovery and auctions.
+      - The longest host discovery and auctions listen for replies, in seconds.
+      - They end sooner, once the hosts have answered (see O(discovery_stall)).
       - When not set, the environment variable E(WASMCLOUD_AUCTION_TIMEOUT) is used.
     type: float
     default: 2
+  discovery_stall:
+    description:
+      - How host discovery and auctions decide that every host has answered, within O(auction_timeout).
+      - When not set, they listen for at least 0.35 seconds after the first reply, then end once replies
+        have paused for one and a half times the largest gap between the recent ones (between 0.05 and
+        0.25 seconds); with no reply at all they wait the whole O(auction_timeout). A host answering
+        within 0.35 seconds of the first one is never missed.
+      - When set, they end once no new reply has come for this many seconds (counted from the request
+        until the first reply), a fixed rule. Set it to O(auction_timeout) to always wait the whole window.
+      - Taken by every module, so that C(module_defaults) for the group can set it once; modules that
+        discover no hosts ignore it.
+    type: float
   creds_file:
     description:
       - Path of a NATS C(.creds) file (user JWT and seed). Needs the C(nkeys) Python library.

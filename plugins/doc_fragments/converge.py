@@ -5,16 +5,10 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Options of the modules that start and stop things: waiting on events, and early-finished discovery."""
+    """Options of the modules that start and stop things: waiting on events."""
 
     DOCUMENTATION = r"""
 options:
-  discovery_stall:
-    description:
-      - Finish host discovery and auctions once no new host has answered for this many seconds, instead of
-        waiting the whole O(auction_timeout). Hosts slower than this to answer are missed.
-      - Not used when a single host is named by its host id, since that host is asked directly.
-    type: float
   wait:
     description:
       - Wait until the hosts report, in the lattice's control events, that every start, stop or update

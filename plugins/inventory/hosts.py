@@ -110,26 +110,28 @@ options:
   fetch_inventory:
     description:
       - Also fetch each host's inventory (its running actors and providers) into C(wasmcloud_actors) and
-        C(wasmcloud_providers). The inventories are requested concurrently after the host listing.
+        C(wasmcloud_providers); on wasmCloud 1.x lattices into C(wasmcloud_components) and C(wasmcloud_providers).
+        The inventories are requested concurrently after the host listing.
       - A host that does not return its inventory in O(timeout) (for example because it stopped in between)
         gets neither variable, and a warning names it.
     type: bool
     default: false
   discovery_stall:
     description:
-      - Finish the host listing early, once no new host has answered for this many seconds. A big lattice on
-        a healthy network then takes a fraction of O(auction_timeout).
-      - When not set, the listing collects answers for the whole O(auction_timeout), as C(wash) does; this is
-        the safe choice when hosts may answer late.
+      - When not set, the listing ends soon after the last host has answered, by the rule the modules use,
+        at least 0.35 seconds after the first reply and then once replies have paused for one and a half times
+        the largest gap between the recent ones (0.05 to 0.25 seconds), never beyond O(auction_timeout).
+      - When set, the listing ends once no new host has answered for this many seconds, a fixed rule; set it
+        to O(auction_timeout) to collect answers for the whole window, as C(wash) does.
     type: float
   heartbeat_window:
     description:
-      - With O(protocol=2.x) only. wasmCloud v2 hosts have no ping; a host is listed when it sent a heartbeat in
-        this many seconds and still answers a heartbeat request. Hosts beat every 15 seconds, so the default is
-        just over that.
+      - With O(protocol=2.x) only. wasmCloud v2 hosts have no ping, so they are found from their heartbeats (one
+        at start-up, then every 15 seconds), and a host is listed when it also answers a heartbeat request.
       - When the NATS server has JetStream, the latest heartbeat of every host is kept in the stream
-        O(heartbeat_stream) (created by the first listing), and later listings read it at once instead of
-        listening for the whole window.
+        O(heartbeat_stream) (created by the first listing); once it has recorded for a heartbeat period,
+        listings read it at once. Otherwise the listing listens for this many seconds; the default, just over
+        a heartbeat period, hears every host.
     type: float
     default: 16
   heartbeat_stream:
@@ -150,8 +152,10 @@ notes:
   - Host variables set on every host are C(wasmcloud_host_id), C(wasmcloud_friendly_name),
     C(wasmcloud_lattice), C(wasmcloud_labels) (a dictionary), C(wasmcloud_version) (the host software
     version), C(wasmcloud_uptime_seconds) and C(wasmcloud_nats_url) (the list of NATS URLs the lattice was
-    listed through, without any user name or password in them). With O(fetch_inventory=true) also
-    C(wasmcloud_actors) and C(wasmcloud_providers), lists of dictionaries as the host reports them.
+    listed through, without any user name or password in them), and C(wasmcloud_protocol) (V(0.x) or V(1.x), the
+    generation the lattice speaks; O(protocol=auto) tells them apart from the hosts that answer). With
+    O(fetch_inventory=true) also C(wasmcloud_actors) (0.x) or C(wasmcloud_components) (1.x), and
+    C(wasmcloud_providers), lists of dictionaries as the host reports them.
   - With O(protocol=2.x) (wasmCloud v2, C(wash host)) there is no lattice, and the hosts are in the groups
     C(wasmcloud) and C(wasmcloud_v2), named by friendly name (new at every start of a host) or O(hostname=host_id),
     with the vars C(wasmcloud_host_id), C(wasmcloud_friendly_name), C(wasmcloud_hostname), C(wasmcloud_version),
@@ -182,7 +186,6 @@ nats_url:
   - tls://nats-1.example.com:4222
   - tls://nats-2.example.com:4222
 creds_file: /etc/wasmcloud/ops.creds
-discovery_stall: 0.25
 lattices:
   - lattice: prod
   - lattice: staging
@@ -422,6 +425,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             with ControlClient(target.settings) as client:
                 hosts = sorted(client.get_hosts(stall=stall), key=lambda host: host.id)
+                entry["protocol"] = client.generation or ""
                 inventories: Dict[str, Any] = {}
                 if fetch_inventory and hosts:
                     inventories = _inventories(client, [host.id for host in hosts], warnings)
@@ -468,10 +472,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "wasmcloud_version": host.get("version") or "",
             "wasmcloud_uptime_seconds": host.get("uptime_seconds") or 0,
             "wasmcloud_nats_url": list(entry.get("nats_url") or []),
+            "wasmcloud_protocol": entry.get("protocol") or "",
         }
         inventory = host.get("inventory")
         if fetch_inventory and isinstance(inventory, Mapping):
-            hostvars["wasmcloud_actors"] = list(inventory.get("actors") or [])
+            # each generation's own word for what runs on a host: 1.x components, 0.x actors
+            what = "components" if "components" in inventory else "actors"
+            hostvars["wasmcloud_" + what] = list(inventory.get(what) or [])
             hostvars["wasmcloud_providers"] = list(inventory.get("providers") or [])
         return hostvars
 

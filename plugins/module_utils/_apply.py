@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._client_v1 import checked_link
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import LatticeError, NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import (
     AllOf,
@@ -34,12 +35,36 @@ def send(client: ControlClient, action: Action) -> None:
         client.stop_actor(host, p["actor_id"], p.get("count", 0), p.get("annotations"))
     elif op == "update_actor":
         client.update_actor(host, p["actor_id"], p["new_actor_ref"], p.get("annotations"))
+    elif op == "start_provider" and client.generation == "1.x":
+        client.start_provider(host, p["provider_ref"], provider_id=p["provider_id"], config=p.get("config"),
+                              annotations=p.get("annotations"))
+    elif op == "stop_provider" and client.generation == "1.x":
+        client.stop_provider(host, p["provider_id"])
     elif op == "start_provider":
         client.start_provider(host, p["provider_ref"], p.get("link_name", "default"), p.get("configuration"),
                               p.get("annotations"))
     elif op == "stop_provider":
         client.stop_provider(host, p["provider_id"], p.get("link_name", "default"), p.get("contract_id"),
                              p.get("annotations"))
+    elif op == "scale_component":
+        client.scale_component(host, p["component_id"], p["component_ref"], p["max_instances"], p.get("config"),
+                               p.get("annotations"), p.get("allow_update", False))
+    elif op == "update_component":
+        client.update_component(host, p["component_id"], p["new_component_ref"], p.get("annotations"))
+    elif op == "put_link":
+        client.put_link(checked_link(p["source_id"], p["target"], p["wit_namespace"], p["wit_package"],
+                                     p["interfaces"], p.get("name", "default"), p.get("source_config"),
+                                     p.get("target_config")))
+    elif op == "delete_link":
+        client.delete_link(p["source_id"], p["wit_namespace"], p["wit_package"], p.get("name", "default"))
+    elif op == "put_config":
+        client.put_config(p["name"], p["values"])
+    elif op == "delete_config":
+        client.delete_config(p["name"])
+    elif op == "put_label":
+        client.put_label(host, p["key"], p["value"])
+    elif op == "delete_label":
+        client.delete_label(host, p["key"])
     elif op == "advertise_link":
         client.advertise_link(p["actor_id"], p["provider_id"], p["contract_id"], p.get("link_name", "default"),
                               p.get("values"))
@@ -133,6 +158,14 @@ class Progress:
                 "not_sent": [a.to_dict() for a in self.not_sent]}
 
 
+def _expectation(client: ControlClient, action: Action, inventories: Mapping[str, HostInventory]
+                 ) -> Optional[Expectation]:
+    confirm = getattr(client.aio.dialect, "confirmation", None)  # 1.x: the dialect says what proves what
+    if confirm is not None:
+        return confirm(action.operation, action.host_id, action.params)
+    return expectation_for(action, inventories)
+
+
 def apply_actions(client: ControlClient, actions: List[Action], inventories: Mapping[str, HostInventory],
                   wait: bool, wait_timeout: float, progress: Optional[Progress] = None) -> List[LatticeEvent]:
     """Send every action (subscribing to events first when waiting) and wait for their proof.
@@ -169,7 +202,7 @@ def apply_actions(client: ControlClient, actions: List[Action], inventories: Map
                 except LatticeError:
                     pass
                 raise
-            expectation = expectation_for(action, inventories) if stream is not None else None
+            expectation = _expectation(client, action, inventories) if stream is not None else None
             if expectation is None:
                 progress.confirmed.append(action)  # accepted, and nothing more to wait for
             else:

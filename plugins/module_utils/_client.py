@@ -19,13 +19,17 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, TypeV
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._client_v1 import ComponentOperations
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     CommandRejectedError,
     ConnectionFailedError,
     InputError,
     LatticeError,
     MalformedReplyError,
+    NoResponseError,
     OperationFailedError,
+    ProtocolMismatchError,
+    UnsupportedOperationError,
     WaitTimeoutError,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import (
@@ -33,7 +37,8 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import (
     LatticeEvent,
     matches_filter,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import Request, get_dialect
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import DIALECTS, Dialect, get_dialect
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import Request
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import NatsTransport
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
     Ack,
@@ -55,7 +60,7 @@ class EventStream:
         self.history: List[LatticeEvent] = []
         self.undecodable = 0
         self._arrived: Optional[asyncio.Event] = None
-        self._sub: Any = None
+        self._subs: List[Any] = []
         self._forget: Optional[Callable[[], None]] = None
 
     @property
@@ -66,9 +71,10 @@ class EventStream:
         return self._arrived
 
     async def start(self) -> "EventStream":
-        dialect = self._client.dialect
-        self._sub = await self._client.transport.subscribe(dialect.events_subject, self._on_message,
-                                                           "subscribe to lattice events")
+        # Before the generation is known, listen where either generation publishes.
+        for subject in self._client.events_subjects():
+            self._subs.append(await self._client.transport.subscribe(subject, self._on_message,
+                                                                     "subscribe to lattice events"))
         self._forget = self._client.transport.when_lost(self._signal.set)  # a lost connection ends any wait
         return self
 
@@ -146,20 +152,40 @@ class EventStream:
         if self._forget is not None:
             self._forget()
             self._forget = None
-        if self._sub is not None:
+        while self._subs:
             try:
-                await self._sub.unsubscribe()
+                await self._subs.pop().unsubscribe()
             except Exception:
                 pass
-            self._sub = None
 
 
-class AsyncControlClient:
-    """Every control-interface operation over one NATS connection."""
+def _looks_like_nkey(value: Any, prefix: str) -> bool:
+    """A 0.x identity (an nkey) rather than a 1.x ID, for calls made before the generation is known."""
+    return isinstance(value, str) and len(value) == 56 and value.startswith(prefix)
+
+
+class AsyncControlClient(ComponentOperations):
+    """Every control-interface operation over one NATS connection, in the lattice's generation.
+
+    With ``protocol: auto`` the generation is learnt from the first answer: discovery pings in
+    both dialects at once, and a read sent before discovery goes out in both. ``on_generation``
+    is called once the generation is known (the modules' gate raises there).
+    """
 
     def __init__(self, settings: ConnectionSettings) -> None:
         self.settings = settings
-        self.dialect = get_dialect(settings.protocol, settings.lattice, settings.ctl_topic_prefix)
+        if settings.protocol != "auto" and settings.protocol not in DIALECTS:
+            raise UnsupportedOperationError(
+                "protocol %s has no lattice control interface (wasmCloud %s hosts are not run through a lattice); "
+                "this client speaks %s" % (settings.protocol, settings.protocol, " and ".join(sorted(DIALECTS))))
+        self._dialects: Dict[str, Dialect] = {
+            generation: get_dialect(generation, settings.lattice, settings.ctl_topic_prefix) for generation in DIALECTS}
+        # None until learnt (auto); the 0.x dialect stands in for what needs one before that
+        self.generation: Optional[str] = None if settings.protocol == "auto" else settings.protocol
+        self.dialect: Dialect = self._dialects[self.generation or "0.x"]
+        self.on_generation: Optional[Callable[[str], None]] = None
+        self._confirmed = False  # a host answered in self.generation
+        self._probed = False
         self.warnings: List[str] = []
         self.transport = NatsTransport(settings, self.warnings)  # it adds a warning when the connection moves
         self.sent: List[Dict[str, Any]] = []  # every command sent, for results and tests
@@ -171,18 +197,112 @@ class AsyncControlClient:
     async def close(self) -> None:
         await self.transport.close()
 
+    # -- generation -------------------------------------------------------------------
+
+    def events_subjects(self) -> List[str]:
+        if self.generation is not None:
+            return [self.dialect.events_subject]
+        return [dialect.events_subject for dialect in self._dialects.values()]
+
+    def _learn(self, generation: str) -> None:
+        """A host answered in ``generation``: keep it for this connection and tell ``on_generation``."""
+        if self._confirmed and self.generation == generation:
+            return
+        self.generation = generation
+        self.dialect = self._dialects[generation]
+        self._confirmed = True
+        if self.on_generation is not None:
+            self.on_generation(generation)
+
+    def speaking(self, generation: str, operation: str) -> Dialect:
+        """The dialect for an operation only ``generation`` has; refused when the lattice speaks another."""
+        if self.generation is not None and self.generation != generation:
+            raise UnsupportedOperationError(
+                "%s exists only in wasmCloud %s lattices, and lattice %r speaks %s"
+                % (operation, generation, self.settings.lattice, self.generation), detected=self.generation)
+        return self._dialects[generation]  # tentatively, until a reply confirms it
+
+    async def _generation(self) -> str:
+        """The lattice's generation, discovering the hosts when it is not known yet."""
+        if self.generation is None:
+            await self.get_hosts(stall=min(0.25, self.settings.auction_timeout))
+        if self.generation is None:
+            raise NoResponseError("no host of lattice %r answered, in either %s, within %gs"
+                                  % (self.settings.lattice, " or ".join(sorted(self._dialects)),
+                                     self.settings.auction_timeout))
+        return self.generation
+
+    def _mismatch(self, asked: str, found: str, count: int) -> ProtocolMismatchError:
+        return ProtocolMismatchError(
+            "lattice %r at %s speaks wasmCloud %s (%d host(s) answered the %s host ping), not %s as protocol asks: "
+            "set protocol to %s, or to auto to detect it" % (self.settings.lattice, self.settings.server_list, found,
+                                                             count, found, asked, found),
+            detected=found)
+
+    async def _explain_silence(self, dialect: Dialect) -> None:
+        """Nobody answered in ``dialect``: if hosts of another generation are there, say so (once)."""
+        if self._confirmed or self._probed:
+            return
+        self._probed = True
+        for generation, other in self._dialects.items():
+            if other is dialect:
+                continue
+            try:
+                hosts = await self._gather(other.get_hosts(), other.decode_host,
+                                           min(0.25, self.settings.auction_timeout))
+            except LatticeError:
+                continue
+            if hosts:
+                if self.settings.protocol == "auto":
+                    self._learn(generation)  # the modules' gate speaks first
+                    raise UnsupportedOperationError(
+                        "lattice %r speaks wasmCloud %s (%d host(s) answered), which has no such operation; it "
+                        "exists in %s" % (self.settings.lattice, generation, len(hosts), dialect.name),
+                        detected=generation)
+                raise self._mismatch(dialect.name, generation, len(hosts))
+
     # -- plumbing ---------------------------------------------------------------------
 
     def _what(self, request: Request) -> str:
         return "%s in lattice %r" % (request.operation, self.settings.lattice)
 
-    async def _ask(self, request: Request, decode: Callable[[bytes], T], idempotent: bool = False) -> T:
-        payload = await self.transport.request(request.subject, request.body, self.settings.timeout,
-                                               self._what(request), request.host_id, idempotent=idempotent)
+    async def _ask(self, request: Request, decode: Callable[[bytes], T], idempotent: bool = False,
+                   dialect: Optional[Dialect] = None, explain: bool = True) -> T:
+        """One request, one decoded reply; the reply confirms the dialect's generation.
+
+        ``explain``: when nobody answers, look (once) whether hosts of another generation are there.
+        """
+        dialect = dialect or self.dialect
         try:
-            return decode(payload)
+            payload = await self.transport.request(request.subject, request.body, self.settings.timeout,
+                                                   self._what(request), request.host_id, idempotent=idempotent)
+        except NoResponseError:
+            if explain:
+                await self._explain_silence(dialect)
+            raise
+        try:
+            result = decode(payload)
         except MalformedReplyError as exc:
             raise MalformedReplyError("%s: %s" % (self._what(request), exc), subject=request.subject)
+        self._learn(dialect.name)
+        return result
+
+    async def _read(self, build: Callable[[Dialect], Request], decode: str) -> Any:
+        """A read in the lattice's dialect; before the generation is known, in every dialect at once."""
+        if self.generation is not None:
+            return await self._ask(build(self.dialect), getattr(self.dialect, decode), idempotent=True)
+        dialects = list(self._dialects.values())
+        outcomes = await asyncio.gather(*(self._ask(build(d), getattr(d, decode), True, d, explain=False)
+                                          for d in dialects),
+                                        return_exceptions=True)
+        for dialect, outcome in zip(dialects, outcomes):
+            if not isinstance(outcome, BaseException):
+                self._learn(dialect.name)
+                return outcome
+        for outcome in outcomes:  # nobody answered: a refusal or a broken reply says more than silence
+            if isinstance(outcome, BaseException) and not isinstance(outcome, NoResponseError):
+                raise outcome
+        raise NoResponseError("; ".join(str(outcome) for outcome in outcomes))
 
     def check_size(self, body: bytes, what: str, option: str) -> None:
         """Refuse a message larger than the server's max_payload before sending it.
@@ -197,12 +317,14 @@ class AsyncControlClient:
                 "make %s smaller (or raise max_payload in the server's configuration)"
                 % (what, len(body), limit, self.transport.connected_url, option), option=option, limit=limit)
 
-    async def _command(self, request: Request, option: str = "the command's values") -> Ack:
-        """Send a command and require ``accepted: true``."""
+    async def _command(self, request: Request, dialect: Optional[Dialect] = None,
+                       option: str = "the command's values") -> Ack:
+        """Send a command and require ``accepted: true`` (0.x) or ``success: true`` (1.x)."""
+        dialect = dialect or self.dialect
         self.check_size(request.body, self._what(request), option)
         self.sent.append({"operation": request.operation, "subject": request.subject,
                           "host_id": request.host_id, "body": json.loads(request.body or b"{}")})
-        ack = await self._ask(request, self.dialect.decode_ack)
+        ack = await self._ask(request, dialect.decode_ack, dialect=dialect)
         if not ack.accepted:
             where = " host %s" % request.host_id if request.host_id else ""
             raise CommandRejectedError("%s:%s rejected the command: %s" % (
@@ -210,8 +332,10 @@ class AsyncControlClient:
         return ack
 
     async def _gather(self, request: Request, decode: Callable[[bytes], T], stall: Optional[float]) -> List[T]:
+        """Every reply within the window (or until replies stall), decoded; broken ones are warned about."""
         replies = await self.transport.scatter_gather(request.subject, request.body, self.settings.auction_timeout,
-                                                      self._what(request), stall)
+                                                      self._what(request),
+                                                      stall if stall is not None else self.settings.discovery_stall)
         results: List[T] = []
         for payload in replies:
             try:
@@ -224,16 +348,63 @@ class AsyncControlClient:
     # -- queries ----------------------------------------------------------------------
 
     async def get_hosts(self, stall: Optional[float] = None) -> List[Host]:
-        """Every host that answers within ``auction_timeout`` (or until replies stall)."""
-        hosts = await self._gather(self.dialect.get_hosts(), self.dialect.decode_host, stall)
+        """Every host that answers within ``auction_timeout`` (or until replies stall).
+
+        Until a host has answered, the 0.x and the 1.x ping go out together and are collected in
+        the same window: which hosts answer tells the generation at no extra wait.
+        """
+        if self._confirmed:
+            hosts = await self._gather(self.dialect.get_hosts(), self.dialect.decode_host, stall)
+        else:
+            hosts = await self._discover(stall)
         unique: Dict[str, Host] = {}
         for host in hosts:
             unique.setdefault(host.id, host)
         return list(unique.values())
 
+    async def _discover(self, stall: Optional[float]) -> List[Host]:
+        generations = list(self._dialects)
+        outcomes = await asyncio.gather(*(self._gather(d.get_hosts(), d.decode_host, stall)
+                                          for d in self._dialects.values()), return_exceptions=True)
+        found: Dict[str, List[Host]] = {}
+        errors: Dict[str, LatticeError] = {}
+        for generation, outcome in zip(generations, outcomes):
+            if isinstance(outcome, LatticeError):
+                errors[generation] = outcome  # e.g. a user not permitted to ask the other generation
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                found[generation] = outcome
+        asked = self.settings.protocol
+        if asked != "auto":
+            if asked in errors:
+                raise errors[asked]
+            others = [g for g in generations if g != asked and found.get(g)]
+            if found[asked]:
+                for other in others:
+                    self.warnings.append("lattice %r: %d host(s) answered the %s host ping too; they speak another "
+                                         "generation and are left out"
+                                         % (self.settings.lattice, len(found[other]), other))
+                self._learn(asked)
+                return found[asked]
+            if others:
+                raise self._mismatch(asked, others[0], len(found[others[0]]))
+            return []
+        answering = [g for g in generations if found.get(g)]
+        if len(answering) > 1:
+            raise ProtocolMismatchError(
+                "lattice %r has hosts of several wasmCloud generations (%s): set protocol to the one to manage"
+                % (self.settings.lattice, ", ".join("%d of %s" % (len(found[g]), g) for g in answering)))
+        if answering:
+            self._learn(answering[0])
+            return found[answering[0]]
+        if len(errors) == len(generations):
+            raise errors[generations[0]]
+        return []
+
     async def get_host_inventory(self, host_id: str) -> HostInventory:
         check.public_key(host_id, "host", "host_id")
-        return await self._ask(self.dialect.get_host_inventory(host_id), self.dialect.decode_inventory, idempotent=True)
+        return await self._read(lambda d: d.get_host_inventory(host_id), "decode_inventory")
 
     async def get_inventories(self, host_ids: Iterable[str], concurrency: int = 64) -> Dict[str, HostInventory]:
         """Inventories of many hosts, fetched concurrently."""
@@ -248,24 +419,31 @@ class AsyncControlClient:
         return dict(zip(ids, results))
 
     async def get_claims(self) -> List[Dict[str, str]]:
-        return await self._ask(self.dialect.get_claims(), self.dialect.decode_claims, idempotent=True)
+        return await self._read(lambda d: d.get_claims(), "decode_claims")
 
-    async def query_links(self) -> List[LinkDefinition]:
-        return await self._ask(self.dialect.query_links(), self.dialect.decode_links, idempotent=True)
+    async def query_links(self) -> List[Any]:
+        """Link definitions (0.x ``LinkDefinition``) or links (1.x ``Link``), as the lattice has them."""
+        return await self._read(lambda d: d.query_links(), "decode_links")
 
     async def perform_actor_auction(self, actor_ref: str, constraints: Optional[Mapping[str, Any]] = None,
                                     stall: Optional[float] = None) -> List[ActorBid]:
         check.image_ref(actor_ref, "actor_ref")
-        request = self.dialect.perform_actor_auction(actor_ref, check.string_map(constraints, "constraints"))
-        return await self._gather(request, self.dialect.decode_actor_bid, stall)
+        dialect = self.speaking("0.x", "perform_actor_auction")
+        request = dialect.perform_actor_auction(actor_ref, check.string_map(constraints, "constraints"))
+        return await self._gather(request, dialect.decode_actor_bid, stall)
 
     async def perform_provider_auction(self, provider_ref: str, link_name: str = "default",
                                        constraints: Optional[Mapping[str, Any]] = None,
-                                       stall: Optional[float] = None) -> List[ProviderBid]:
+                                       stall: Optional[float] = None, provider_id: Optional[str] = None
+                                       ) -> List[ProviderBid]:
+        """Hosts that would run a provider: 1.x names it by ``provider_id``, 0.x by reference and link name."""
+        if provider_id is not None:
+            return await self._provider_auction_v1(provider_ref, provider_id, constraints, stall)
         check.provider_ref(provider_ref, "provider_ref")
-        request = self.dialect.perform_provider_auction(provider_ref, check.link_name(link_name or "default"),
-                                                        check.string_map(constraints, "constraints"))
-        return await self._gather(request, self.dialect.decode_provider_bid, stall)
+        dialect = self.speaking("0.x", "perform_provider_auction without provider_id")
+        request = dialect.perform_provider_auction(provider_ref, check.link_name(link_name or "default"),
+                                                   check.string_map(constraints, "constraints"))
+        return await self._gather(request, dialect.decode_provider_bid, stall)
 
     # -- commands ---------------------------------------------------------------------
 
@@ -274,8 +452,9 @@ class AsyncControlClient:
         check.public_key(host_id, "host", "host_id")
         check.image_ref(actor_ref, "actor_ref")
         check.count(count)
-        return await self._command(self.dialect.start_actor(host_id, actor_ref, count,
-                                                            check.string_map(annotations, "annotations")))
+        dialect = self.speaking("0.x", "start_actor")
+        return await self._command(dialect.start_actor(host_id, actor_ref, count,
+                                                       check.string_map(annotations, "annotations")))
 
     async def stop_actor(self, host_id: str, actor_id: str, count: int = 0,
                          annotations: Optional[Mapping[str, Any]] = None) -> Ack:
@@ -283,42 +462,56 @@ class AsyncControlClient:
         check.public_key(host_id, "host", "host_id")
         check.public_key(actor_id, "actor", "actor_id")
         check.count(count)
-        return await self._command(self.dialect.stop_actor(host_id, actor_id, count,
-                                                           check.string_map(annotations, "annotations")))
+        dialect = self.speaking("0.x", "stop_actor")
+        return await self._command(dialect.stop_actor(host_id, actor_id, count,
+                                                      check.string_map(annotations, "annotations")))
 
     async def update_actor(self, host_id: str, actor_id: str, new_actor_ref: str,
                            annotations: Optional[Mapping[str, Any]] = None) -> Ack:
         check.public_key(host_id, "host", "host_id")
         check.public_key(actor_id, "actor", "actor_id")
         check.image_ref(new_actor_ref, "new_actor_ref")
-        return await self._command(self.dialect.update_actor(host_id, actor_id, new_actor_ref,
-                                                             check.string_map(annotations, "annotations")))
+        dialect = self.speaking("0.x", "update_actor")
+        return await self._command(dialect.update_actor(host_id, actor_id, new_actor_ref,
+                                                        check.string_map(annotations, "annotations")))
 
     async def start_provider(self, host_id: str, provider_ref: str, link_name: str = "default",
                              configuration: Optional[str] = None,
-                             annotations: Optional[Mapping[str, Any]] = None) -> Ack:
+                             annotations: Optional[Mapping[str, Any]] = None, provider_id: Optional[str] = None,
+                             config: Optional[List[str]] = None) -> Ack:
+        """Start a provider: 0.x under a link name with a configuration, 1.x by ``provider_id`` with named
+        ``config`` (the arguments given say which)."""
         check.public_key(host_id, "host", "host_id")
+        if provider_id is not None:
+            return await self._start_provider_v1(host_id, provider_id, provider_ref, config, annotations)
         check.provider_ref(provider_ref, "provider_ref")
         if configuration is not None and not isinstance(configuration, str):
             configuration = json.dumps(configuration)
-        return await self._command(self.dialect.start_provider(host_id, provider_ref, check.link_name(link_name or "default"),
-                                                               configuration,
-                                                               check.string_map(annotations, "annotations")),
-                                   "configuration")
+        dialect = self.speaking("0.x", "start_provider")
+        return await self._command(dialect.start_provider(host_id, provider_ref, check.link_name(link_name or "default"),
+                                                          configuration, check.string_map(annotations, "annotations")),
+                                   option="configuration")
 
-    async def stop_provider(self, host_id: str, provider_id: str, link_name: str, contract_id: Optional[str] = None,
+    async def stop_provider(self, host_id: str, provider_id: str, link_name: str = "default",
+                            contract_id: Optional[str] = None,
                             annotations: Optional[Mapping[str, Any]] = None) -> Ack:
-        """Stop by key and link name; ``contract_id`` is sent when known (hosts do not need it)."""
+        """Stop a provider: 0.x by key and link name (``contract_id`` is sent when known; hosts do not need
+        it), 1.x by its ID alone."""
         check.public_key(host_id, "host", "host_id")
+        if self.generation == "1.x" or self.generation is None and not _looks_like_nkey(provider_id, "V"):
+            return await self._stop_provider_v1(host_id, provider_id)
         check.public_key(provider_id, "provider", "provider_id")
         if contract_id:
             check.contract_id(contract_id)
-        return await self._command(self.dialect.stop_provider(host_id, provider_id, check.link_name(link_name or "default"),
-                                                              contract_id or "",
-                                                              check.string_map(annotations, "annotations")))
+        dialect = self.speaking("0.x", "stop_provider")
+        return await self._command(dialect.stop_provider(host_id, provider_id, check.link_name(link_name or "default"),
+                                                         contract_id or "",
+                                                         check.string_map(annotations, "annotations")))
 
     async def stop_host(self, host_id: str, timeout_ms: Optional[int] = None) -> Ack:
         check.public_key(host_id, "host", "host_id")
+        if self.generation is None:
+            await self.get_host_inventory(host_id)  # tells the generation
         return await self._command(self.dialect.stop_host(host_id, timeout_ms))
 
     async def advertise_link(self, actor_id: str, provider_id: str, contract_id: str, link_name: str = "default",
@@ -327,12 +520,13 @@ class AsyncControlClient:
                               check.public_key(provider_id, "provider", "provider_id"),
                               check.contract_id(contract_id), check.link_name(link_name or "default"),
                               check.string_map(values, "values"))
-        return await self._command(self.dialect.advertise_link(link), "values")
+        return await self._command(self.speaking("0.x", "advertise_link").advertise_link(link), option="values")
 
     async def remove_link(self, actor_id: str, contract_id: str, link_name: str = "default") -> Ack:
         check.public_key(actor_id, "actor", "actor_id")
         check.contract_id(contract_id)
-        return await self._command(self.dialect.remove_link(actor_id, contract_id, check.link_name(link_name or "default")))
+        return await self._command(self.speaking("0.x", "remove_link").remove_link(actor_id, contract_id,
+                                                                                  check.link_name(link_name or "default")))
 
     async def put_registries(self, registries: Mapping[str, Mapping[str, Any]]) -> None:
         """Hand registry credentials to every host (fire and forget, as the protocol has it)."""
@@ -340,6 +534,7 @@ class AsyncControlClient:
         for url, cred in cleaned.items():
             if cred.get("registry_type", "oci") not in ("oci", "bindle"):
                 raise check.InputError("registries[%r].registry_type must be oci or bindle" % url)
+        await self._generation()
         request = self.dialect.put_registries(cleaned)
         self.sent.append({"operation": request.operation, "subject": request.subject, "host_id": "",
                           "body": {url: sorted(cred) for url, cred in cleaned.items()}})  # never the secrets
@@ -442,6 +637,11 @@ class ControlClient:
         return self.aio.warnings
 
     @property
+    def generation(self) -> Optional[str]:
+        """The lattice's wasmCloud generation ("0.x", "1.x"), or None while not known."""
+        return self.aio.generation
+
+    @property
     def sent(self) -> List[Dict[str, Any]]:
         return self.aio.sent
 
@@ -468,3 +668,13 @@ class ControlClient:
     advertise_link = _blocking("advertise_link")
     remove_link = _blocking("remove_link")
     put_registries = _blocking("put_registries")
+    perform_component_auction = _blocking("perform_component_auction")
+    scale_component = _blocking("scale_component")
+    update_component = _blocking("update_component")
+    put_link = _blocking("put_link")
+    delete_link = _blocking("delete_link")
+    put_config = _blocking("put_config")
+    get_config = _blocking("get_config")
+    delete_config = _blocking("delete_config")
+    put_label = _blocking("put_label")
+    delete_label = _blocking("delete_label")

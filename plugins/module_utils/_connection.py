@@ -65,6 +65,8 @@ CONNECTION_ARGSPEC: Dict[str, Dict[str, Any]] = {
     "ctl_topic_prefix": {"type": "str", "default": "wasmbus.ctl", "fallback": (env_fallback, ["WASMCLOUD_CTL_TOPIC_PREFIX"])},
     "timeout": {"type": "float", "default": 2.0, "fallback": (env_fallback, ["WASMCLOUD_CTL_TIMEOUT"])},
     "auction_timeout": {"type": "float", "default": 2.0, "fallback": (env_fallback, ["WASMCLOUD_AUCTION_TIMEOUT"])},
+    # Every module takes it (not only those that discover), so group module_defaults can set it once.
+    "discovery_stall": {"type": "float"},
     "creds_file": {"type": "path", "fallback": (env_fallback, ["WASMCLOUD_CTL_CREDSFILE"])},
     "jwt": {"type": "str", "no_log": True, "fallback": (env_fallback, ["WASMCLOUD_CTL_JWT"])},
     "nkey_seed": {"type": "str", "no_log": True, "fallback": (env_fallback, ["WASMCLOUD_CTL_SEED"])},
@@ -163,6 +165,7 @@ class ConnectionSettings:
     ctl_topic_prefix: str = "wasmbus.ctl"
     timeout: float = 2.0
     auction_timeout: float = 2.0
+    discovery_stall: Optional[float] = None  # None: the adaptive early finish of _discovery
     creds_file: Optional[str] = None
     jwt: Optional[str] = field(default=None, repr=False)
     nkey_seed: Optional[str] = field(default=None, repr=False)
@@ -219,8 +222,9 @@ class ConnectionSettings:
         try:
             timeout = float(pick("timeout", 2.0))
             auction_timeout = float(pick("auction_timeout", 2.0))
+            stall = None if pick("discovery_stall", None) is None else float(options["discovery_stall"])
         except (TypeError, ValueError, OverflowError):
-            raise InputError("timeout and auction_timeout must be numbers of seconds")
+            raise InputError("timeout, auction_timeout and discovery_stall must be numbers of seconds")
         if options.get("lattice") == "":
             raise InputError("lattice must not be empty: name the lattice (leave the option out for 'default')")
         if options.get("password") and not options.get("user"):
@@ -245,6 +249,7 @@ class ConnectionSettings:
             ctl_topic_prefix=check.subject_prefix(pick("ctl_topic_prefix", "wasmbus.ctl"), "ctl_topic_prefix"),
             timeout=check.positive_seconds(timeout, "timeout"),
             auction_timeout=check.positive_seconds(auction_timeout, "auction_timeout"),
+            discovery_stall=check.positive_seconds(stall, "discovery_stall") if stall is not None else None,
             creds_file=options.get("creds_file") or None,
             jwt=options.get("jwt") or None,
             nkey_seed=options.get("nkey_seed") or None,

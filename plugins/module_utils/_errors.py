@@ -65,3 +65,15 @@ class WaitTimeoutError(LatticeError):
         super().__init__(message, partial=partial or {}, elapsed=elapsed)
         self.partial: Dict[str, Any] = partial or {}
         self.elapsed = elapsed
+
+
+class ProtocolMismatchError(LatticeError):
+    """The lattice speaks another wasmCloud generation than the one asked for (or several at once)."""
+
+
+class UnsupportedOperationError(LatticeError):
+    """The lattice's generation has no such operation (or the module does not serve that generation)."""
+
+
+class UnsupportedProtocol(UnsupportedOperationError):
+    """A module asked for a generation it does not serve (the generation gate of LatticeModule)."""

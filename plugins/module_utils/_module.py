@@ -8,7 +8,7 @@ Private to this collection; may change without notice.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
@@ -24,6 +24,9 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection impo
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     LatticeError,
     MissingDependencyError,
+    ProtocolMismatchError,
+    UnsupportedOperationError,
+    UnsupportedProtocol,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import HAS_NATS, NATS_IMPORT_ERROR
@@ -31,9 +34,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import Ho
 
 T = TypeVar("T")
 
-# Generations a module can serve. The lattice control interface (0.x, 1.x) and the v2 host API share
-# nothing but NATS, so a module built for one fails on the other before anything is sent.
+# Generations a module can serve (LatticeModule's ``generations``). The lattice control interface
+# (0.x, 1.x) and the v2 host API share nothing but NATS; within the control interface, 0.x actors and
+# 1.x components differ too. A module asked for a generation it does not serve fails before sending.
 CONTROL_INTERFACE = ("0.x", "1.x")
+ONLY_0X = ("0.x",)
+ONLY_1X = ("1.x",)
 V2 = ("2.x",)
 
 # What to use instead, for the modules of the lattice control interface on a v2 host.
@@ -47,21 +53,39 @@ _V2_INSTEAD = {
 _V2_DEFAULT_INSTEAD = ("v2 has no actors, providers, auctions, events or applications on the bus; deploy with "
                        "wasmcloud.lattice.wasmcloud_workload (one workload on a host, placed by your play)")
 
+# What to use instead, between the two generations of the lattice control interface.
+_INSTEAD: Dict[Tuple[str, str], str] = {
+    ("wasmcloud_actor", "1.x"): "1.x runs components, named by IDs you choose, instead of actors: use "
+                                "wasmcloud.lattice.wasmcloud_component",
+    ("wasmcloud_component", "0.x"): "0.x runs actors instead of components: use wasmcloud.lattice.wasmcloud_actor",
+    ("wasmcloud_config", "0.x"): "0.x has no named configs: give values to wasmcloud.lattice.wasmcloud_link (values) "
+                                 "or wasmcloud.lattice.wasmcloud_provider (configuration)",
+    ("wasmcloud_label", "0.x"): "this collection changes labels of 1.x hosts only; give 0.x hosts their labels when "
+                                "they start (HOST_* environment variables)",
+    ("wasmcloud_application", "1.x"): "it converges 0.x application specs (actors) only; on 1.x use "
+                                      "wasmcloud.lattice.wasmcloud_component, wasmcloud_provider, wasmcloud_link and "
+                                      "wasmcloud_config",
+}
+
 
 def generation_refusal(module_name: str, protocol: str, generations: Sequence[str]) -> Optional[str]:
-    """Why ``module_name`` cannot serve ``protocol`` (None when it can); "auto" picks the module's own family."""
+    """Why ``module_name`` cannot serve ``protocol`` (None when it can); "auto" decides later, on detection
+    (control-interface modules) or means the module's own family (v2 modules)."""
     if protocol == "auto" or protocol in generations:
         return None
     if protocol in V2:
         return "%s does not work with protocol 2.x: %s" % (
             module_name, _V2_INSTEAD.get(module_name, _V2_DEFAULT_INSTEAD))
-    return ("%s speaks to wasmCloud v2 hosts only (protocol 2.x, the default for it), not to the lattice "
-            "control interface of %s" % (module_name, protocol))
+    if tuple(generations) == V2:
+        return ("%s speaks to wasmCloud v2 hosts only (protocol 2.x, the default for it), not to the lattice "
+                "control interface of %s" % (module_name, protocol))
+    instead = _INSTEAD.get((module_name, protocol)) or "it serves %s" % " and ".join(generations)
+    return "%s does not work with wasmCloud %s lattices: %s" % (module_name, protocol, instead)
 
 
-# The options of doc fragment wasmcloud.lattice.converge, for the modules that start and stop things.
+# The options of doc fragment wasmcloud.lattice.converge, for the modules that start and stop things
+# (discovery_stall is a connection option: every module takes it).
 CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
-    "discovery_stall": {"type": "float"},
     "wait": {"type": "bool", "default": True},
     "wait_timeout": {"type": "float", "default": 60.0},
 }
@@ -96,8 +120,10 @@ class LatticeModule:
         self.params: Dict[str, Any] = self.module.params
         self.result: Dict[str, Any] = {"changed": False}
         self.progress = Progress()  # what apply() sent, across calls
-        refusal = generation_refusal(self.module._name.rsplit(".", 1)[-1], self.params.get("protocol") or "auto",
-                                     generations)
+        self.name = str(self.module._name).rsplit(".", 1)[-1]
+        self.generations = tuple(generations)
+        # An explicit protocol this module cannot serve fails before connecting; "auto" is gated on detection.
+        refusal = generation_refusal(self.name, self.params.get("protocol") or "auto", self.generations)
         if refusal:
             self.module.fail_json(msg=refusal, error_type="UnsupportedProtocol", **self.result)
         if not HAS_NATS:
@@ -131,12 +157,53 @@ class LatticeModule:
     def checked(self, build: Callable[[Dict[str, Any]], T]) -> T:
         """The desired state built from the params; invalid input fails here, before anything is sent."""
         try:
-            if self.params.get("wait_timeout") is not None:  # checked even without wait: NaN is never meant
-                check.positive_seconds(self.params["wait_timeout"], "wait_timeout")
-            return build(self.params)
+            return self.checked_quietly(build)
         except LatticeError as exc:
             self.fail(exc)
             raise  # fail() exits; this only tells type checkers so
+
+    def checked_by_generation(self, build: Callable[[str, Dict[str, Any]], T]) -> Dict[str, Any]:
+        """``build(generation, params)`` for each generation the task may meet, before anything is sent.
+
+        Options differ between generations (0.x keys and link names, 1.x IDs and named configs), and with
+        protocol auto the lattice's generation is known only after the first read. Input that no
+        generation accepts fails here; ``for_generation`` picks the right one (or its error) later.
+        """
+        protocol = self.params.get("protocol") or "auto"
+        generations = [protocol] if protocol != "auto" else list(self.generations)
+        outcomes: Dict[str, Any] = {}
+        for generation in generations:
+            try:
+                outcomes[generation] = self.checked_quietly(lambda params: build(generation, params))
+            except LatticeError as exc:
+                outcomes[generation] = exc
+        errors = [outcome for outcome in outcomes.values() if isinstance(outcome, LatticeError)]
+        if len(errors) == len(outcomes):
+            if len(errors) == 1:
+                self.fail(errors[0])
+            self.fail(type(errors[0])("; ".join("for wasmCloud %s lattices: %s" % (generation, error)
+                                                for generation, error in outcomes.items())))
+        return outcomes
+
+    def checked_quietly(self, build: Callable[[Dict[str, Any]], T]) -> T:
+        if self.params.get("wait_timeout") is not None:  # checked even without wait: NaN is never meant
+            check.positive_seconds(self.params["wait_timeout"], "wait_timeout")
+        return build(self.params)
+
+    @staticmethod
+    def for_generation(outcomes: Mapping[str, Any], generation: Optional[str]) -> Any:
+        """What ``checked_by_generation`` built for ``generation`` (or raises its refusal); 0.x first when
+        nothing answered, so an empty lattice reads as before."""
+        if generation is None:
+            generation = next((g for g in ("0.x", "1.x") if g in outcomes and
+                               not isinstance(outcomes[g], LatticeError)), None) or next(iter(outcomes))
+        outcome = outcomes.get(generation)
+        if outcome is None:
+            raise UnsupportedOperationError("lattice speaks wasmCloud %s, which this task was not set up for"
+                                            % generation)
+        if isinstance(outcome, LatticeError):
+            raise outcome
+        return outcome
 
     def apply(self, client: ControlClient, actions: List[Action], inventories: Mapping[str, HostInventory],
               wait: Optional[bool] = None) -> None:
@@ -154,12 +221,25 @@ class LatticeModule:
         if events:
             self.result["events"] = [event.to_dict() for event in events]
 
+    def _gate(self, generation: str) -> None:
+        """Called by the client as soon as it knows the lattice's generation, before any command."""
+        self.result["protocol"] = generation
+        refusal = generation_refusal(self.name, generation, self.generations)
+        if refusal:
+            raise UnsupportedProtocol("lattice %r speaks wasmCloud %s, and %s"
+                                      % (self.params.get("lattice"), generation, refusal), detected=generation)
+
     def fail(self, exc: LatticeError, **extra: Any) -> None:
         result = dict(self.result)
         result.update(extra)
         result.update({key: value for key, value in exc.details.items() if key in ("partial", "elapsed")})
         result["error_type"] = type(exc).__name__
-        self.module.fail_json(msg=str(exc), **result)
+        message = str(exc)
+        detected = exc.details.get("detected")
+        refusal = generation_refusal(self.name, detected, self.generations) if detected else None
+        if isinstance(exc, ProtocolMismatchError) and refusal:
+            message = "%s. Also, %s" % (message, refusal)  # so the user fixes both at once
+        self.module.fail_json(msg=message, **result)
 
     def run(self, body: Callable[[Any], None], client_class: Callable[[ConnectionSettings], Any] = ControlClient) -> None:
         """Connect, run ``body`` (which fills ``self.result``), exit; every LatticeError becomes fail_json.
@@ -167,7 +247,10 @@ class LatticeModule:
         settings = self.settings()
         client: Optional[ControlClient] = None
         try:
-            client = client_class(settings).connect()
+            client = client_class(settings)
+            if hasattr(client, "aio") and hasattr(client.aio, "on_generation"):
+                client.aio.on_generation = self._gate  # the control interface learns its generation late
+            client.connect()
             body(client)
         except MissingDependencyError as exc:
             self.module.fail_json(msg=str(exc))

@@ -18,6 +18,7 @@ import ssl
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings, redact_url
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._discovery import listen_until
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     AuthenticationError,
     ConnectionFailedError,
@@ -553,10 +554,10 @@ class NatsTransport:
 
     async def scatter_gather(self, subject: str, body: bytes, window: float, what: str,
                              stall: Optional[float] = None) -> List[bytes]:
-        """Publish once and collect every reply for ``window`` seconds.
+        """Publish once and collect the replies until ``_discovery.listen_until`` says stop.
 
-        With ``stall`` the collection ends early once no new reply has come for
-        that long (the reference client always waits the whole window).
+        That is soon after the last host has answered (the reference client always waits the
+        whole ``window``); with ``stall``, once no new reply has come for that long.
         """
         epoch = self._disconnects
         replies = await self._scatter_once(subject, body, window, what, stall)
@@ -575,26 +576,38 @@ class NatsTransport:
         inbox = self.nc.new_inbox()
         since = len(self._denials)
         self.check_alive(what)
-        sub = await self.nc.subscribe(inbox, cb=replies.put)
+
+        async def arrived(msg: Any) -> None:
+            replies.put_nowait((loop.time(), msg))  # timed on arrival, not when the loop below reads it
+
+        sub = await self.nc.subscribe(inbox, cb=arrived)
         collected: List[bytes] = []
-        forget = self.when_lost(lambda: replies.put_nowait(None))  # None: wakes the wait below at once
+        arrivals: List[float] = []
+        forget = self.when_lost(lambda: replies.put_nowait((loop.time(), None)))  # None: wakes the wait at once
         try:
+            sent = loop.time()
             await self.nc.publish(subject, body, reply=inbox)
             await self._settle()
             denial = self._denial_for(subject, since)
             if denial:
                 raise self._denied(subject, what, denial)
-            deadline = loop.time() + window
             while True:
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    break
-                try:
-                    msg = await asyncio.wait_for(replies.get(), min(remaining, stall) if stall else remaining)
-                except asyncio.TimeoutError:
-                    if stall:
+                if replies.empty():
+                    remaining = sent + listen_until(arrivals, window, stall) - loop.time()
+                    if remaining <= 0 and loop.time() - sent < window:
+                        # Why: replies the server sent before a PONG are read before it, so one round
+                        # trip takes in those still in the socket (this process may have been paused).
+                        await self._round_trip()
+                        if not replies.empty():
+                            continue
+                    if remaining <= 0:
                         break
-                    continue
+                    try:
+                        at, msg = await asyncio.wait_for(replies.get(), remaining)
+                    except asyncio.TimeoutError:
+                        continue
+                else:
+                    at, msg = replies.get_nowait()
                 if msg is None:
                     raise self.lost_error(what)
                 if not msg.data:
@@ -602,7 +615,10 @@ class NatsTransport:
                     if msg.headers and msg.headers.get("Status") == "503":
                         break
                     continue
+                if at - sent > window:
+                    break  # came after the window: the reference client would not have it either
                 collected.append(msg.data)
+                arrivals.append(at - sent)
         except nats_errors.ConnectionClosedError:
             raise self.lost_error(what)
         finally:
@@ -612,6 +628,12 @@ class NatsTransport:
             except Exception:
                 pass
         return collected
+
+    async def _round_trip(self) -> None:
+        try:
+            await self.nc.flush(timeout=1)
+        except Exception:  # a lost connection is reported by what comes next, not here
+            pass
 
     async def publish(self, subject: str, body: bytes, what: str) -> None:
         since = len(self._denials)

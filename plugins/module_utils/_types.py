@@ -34,6 +34,7 @@ class Ack(_Plain):
 
     accepted: bool
     error: str = ""
+    message: str = ""  # 1.x: the host's text on success too (warnings such as a scale to another ref)
 
 
 @dataclass(frozen=True)
@@ -87,18 +88,57 @@ class ProviderDescription(_Plain):
 
 
 @dataclass(frozen=True)
+class ComponentDescription(_Plain):
+    """A 1.x component on one host: one entry per component ID, with its instance limit."""
+
+    id: str
+    image_ref: str = ""
+    name: Optional[str] = None
+    annotations: Dict[str, str] = field(default_factory=dict)
+    revision: int = 0
+    max_instances: int = 0
+
+
+@dataclass(frozen=True)
 class HostInventory(_Plain):
+    """What runs on a host: ``actors`` (0.x) or ``components`` (1.x), and ``providers`` (both)."""
+
     host_id: str
     labels: Dict[str, str] = field(default_factory=dict)
     actors: List[ActorDescription] = field(default_factory=list)
     providers: List[ProviderDescription] = field(default_factory=list)
     friendly_name: str = ""
     issuer: str = ""
+    components: List[ComponentDescription] = field(default_factory=list)
+    version: str = ""
+    uptime_seconds: int = 0
+    protocol: str = "0.x"
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Each generation's own shape: 0.x keeps its historical keys, 1.x lists components."""
+        data = _plain(self)
+        if self.protocol == "1.x":
+            unused: Tuple[str, ...] = ("actors", "issuer")
+        else:
+            unused = ("components", "version", "uptime_seconds", "protocol")
+        for key in unused:
+            data.pop(key, None)
+        if self.protocol == "1.x":
+            for provider in data["providers"]:  # 0.x identity fields, meaningless in 1.x
+                for key in ("link_name", "contract_id", "instance_id"):
+                    provider.pop(key, None)
+        return data
 
     def actor(self, actor_id: str) -> Optional[ActorDescription]:
         for actor in self.actors:
             if actor.id == actor_id:
                 return actor
+        return None
+
+    def component(self, component_id: str) -> Optional[ComponentDescription]:
+        for component in self.components:
+            if component.id == component_id:
+                return component
         return None
 
     def provider(self, provider_id: str, link_name: str) -> Optional[ProviderDescription]:
@@ -140,3 +180,33 @@ class ProviderBid(_Plain):
     provider_ref: str
     link_name: str = "default"
     constraints: Dict[str, str] = field(default_factory=dict)
+    provider_id: str = ""  # 1.x only
+
+
+@dataclass(frozen=True)
+class ComponentBid(_Plain):
+    """A host's bid in a 1.x component auction."""
+
+    host_id: str
+    component_ref: str
+    component_id: str
+    constraints: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Link(_Plain):
+    """A 1.x link: source to target over one WIT package's interfaces, with named configs for each end."""
+
+    source_id: str
+    target: str
+    wit_namespace: str
+    wit_package: str
+    interfaces: List[str] = field(default_factory=list)
+    name: str = "default"
+    source_config: List[str] = field(default_factory=list)
+    target_config: List[str] = field(default_factory=list)
+
+    @property
+    def identity(self) -> Tuple[str, str, str, str]:
+        """Hosts replace a link with the same (source, namespace, package, name); deletes use the same key."""
+        return (self.source_id, self.wit_namespace, self.wit_package, self.name)

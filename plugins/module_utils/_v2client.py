@@ -149,29 +149,29 @@ class AsyncV2Client:
         return beats
 
     async def recorded(self, window: float, stream: str) -> Optional[Dict[str, Dict[str, Any]]]:
-        """The heartbeats ``stream`` holds from the last ``window`` seconds, the latest per host; None when there is
-        no such stream. A stream younger than a heartbeat period may miss hosts: the rest of it is listened to."""
+        """The latest heartbeat of every host in ``stream`` (None when there is no such stream). The stream keeps
+        only recent beats, and discovery confirms each host anyway. A stream younger than a heartbeat period may
+        lack hosts that started before it: those are listened for, up to ``window`` seconds."""
         jsm = self.transport.nc.jsm(timeout=min(self.settings.timeout, 5.0))
         try:
             info = await jsm.stream_info(stream, subjects_filter=">")
         except Exception:  # no JetStream, no stream, not permitted: discovery listens instead
             return None
-        now = datetime.datetime.now(datetime.timezone.utc)
         subjects = list((info.state.subjects or {}).keys())
         messages = await asyncio.gather(*(jsm.get_last_msg(stream, name) for name in subjects), return_exceptions=True)
         beats: Dict[str, Dict[str, Any]] = {}
         for msg in messages:
-            if isinstance(msg, BaseException) or msg.time is None or (now - msg.time).total_seconds() > window:
+            if isinstance(msg, BaseException):
                 continue
             try:
                 beat = v2.decode_heartbeat(msg.data or b"")
             except MalformedReplyError:
                 continue
             beats[beat["id"]] = beat
-        # Every live host beats once a period: a stream older than that (or than the window) holds them all.
         created = getattr(info, "created", None)
-        age = (now - created).total_seconds() if isinstance(created, datetime.datetime) else window
-        missing = min(window, HEARTBEAT_PERIOD) - age
+        now = datetime.datetime.now(datetime.timezone.utc)
+        age = (now - created).total_seconds() if isinstance(created, datetime.datetime) else HEARTBEAT_PERIOD
+        missing = min(window, HEARTBEAT_PERIOD - age)
         if missing > 0:
             beats.update(await self.listen(missing))
         return beats
@@ -191,8 +191,8 @@ class AsyncV2Client:
 
     async def discover(self, window: float, known: Iterable[str] = (),
                        stream: Optional[str] = DEFAULT_HEARTBEAT_STREAM) -> Dict[str, Dict[str, Any]]:
-        """Hosts alive now: those that beat within ``window`` (read from ``stream`` when it exists, else heard
-        by listening, and the stream then created for next time) plus ``known`` ids, each confirmed and
+        """Hosts alive now: those whose heartbeat is in ``stream`` (when it exists) or heard while listening for
+        ``window`` seconds (the stream is then created for next time), plus ``known`` ids, each confirmed and
         refreshed by a heartbeat request; a host that beat but no longer answers is left out with a warning."""
         heard = await self.recorded(window, stream) if stream else None
         if heard is None:
@@ -204,7 +204,7 @@ class AsyncV2Client:
         for host_id, answer in answers.items():
             if isinstance(answer, LatticeError):
                 if host_id in heard:
-                    self.warnings.append("v2 host %s beat within the window but no longer answers: left out"
+                    self.warnings.append("v2 host %s sent a heartbeat lately but no longer answers: left out"
                                          % host_id)
                 continue
             hosts[host_id] = answer

@@ -173,7 +173,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
     started_keys,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, ONLY_0X, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ActorSpec, actor_view, find_actor, plan_actor
 
 ARGSPEC = {
@@ -204,7 +204,7 @@ def actor_spec(params: dict) -> ActorSpec:
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
+    lattice = LatticeModule(ARGSPEC, generations=ONLY_0X)
     params = lattice.params
     spec = lattice.checked(actor_spec)
 

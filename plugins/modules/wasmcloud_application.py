@@ -167,7 +167,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._application imp
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import bidders, check_values, read_inventories
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, ONLY_0X, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import read_spec_file
 
 ARGSPEC = {
@@ -209,7 +209,7 @@ async def all_auctions(client, app, placements, stall):
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, required_one_of=[("spec", "spec_file")],
+    lattice = LatticeModule(ARGSPEC, generations=ONLY_0X, required_one_of=[("spec", "spec_file")],
                             mutually_exclusive=[("spec", "spec_file")])
     params = lattice.params
     app = lattice.checked(lambda values: parse_spec(values["name"], load_spec(values)))

@@ -6,29 +6,38 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: wasmcloud_auction
-short_description: Ask which wasmCloud hosts would run an actor or provider
+short_description: Ask which wasmCloud hosts would run an actor, component or provider
 version_added: 0.1.0
 description:
   - Holds an actor or provider auction and returns the hosts that bid. Hosts bid when their labels match
     O(constraints); for providers, hosts already running the provider under O(link_name) do not bid.
+  - On wasmCloud 1.x lattices the auction is for a component (O(kind=component), with O(component_id) and
+    O(image_ref)) or a provider (with O(provider_id) and O(provider_ref)); hosts already running that ID do not bid.
   - Starts nothing and changes nothing.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.attributes.info_module
 options:
   kind:
-    description: Auction for an actor or for a provider.
+    description:
+      - Auction for an actor (0.x), a component (1.x) or a provider (both).
+      - The default is V(actor) on 0.x lattices and V(component) on 1.x lattices.
     type: str
-    choices: [actor, provider]
-    default: actor
+    choices: [actor, component, provider]
   image_ref:
-    description: The actor's OCI reference (with O(kind=actor)).
+    description: The actor's or component's reference (with O(kind=actor) or O(kind=component)).
+    type: str
+  component_id:
+    description: 1.x, the component's ID (with O(kind=component)).
+    type: str
+  provider_id:
+    description: 1.x, the provider's ID (with O(kind=provider)).
     type: str
   provider_ref:
     description: The provider's OCI reference or public key (with O(kind=provider)).
     type: str
   link_name:
-    description: Link name for a provider auction.
+    description: 0.x, link name for a provider auction.
     type: str
     default: default
   constraints:
@@ -51,6 +60,14 @@ EXAMPLES = r"""
   wasmcloud.lattice.wasmcloud_auction:
     kind: provider
     provider_ref: wasmcloud.azurecr.io/httpserver:0.16.0
+
+- name: "1.x: which hosts in zone eu-1 would run the hello component?"
+  wasmcloud.lattice.wasmcloud_auction:
+    kind: component
+    component_id: http-hello
+    image_ref: ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0
+    constraints:
+      zone: eu-1
 """
 
 RETURN = r"""
@@ -63,6 +80,10 @@ hosts:
     - host_id: NDTB4Y6MXZHNO6WZNRFDSZTEL2YGXZBMH2MZVMSIV2MT4QRMHEJKLNI7
       actor_ref: wasmcloud.azurecr.io/echo:0.3.4
       constraints: {zone: a}
+protocol:
+  description: The lattice's wasmCloud generation.
+  returned: when known
+  type: str
 """
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
@@ -70,30 +91,52 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import I
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
 
 ARGSPEC = {
-    "kind": {"type": "str", "choices": ["actor", "provider"], "default": "actor"},
+    "kind": {"type": "str", "choices": ["actor", "component", "provider"]},
     "image_ref": {"type": "str"},
+    "component_id": {"type": "str"},
     "provider_ref": {"type": "str"},
+    "provider_id": {"type": "str"},
     "link_name": {"type": "str", "default": "default"},
     "constraints": {"type": "dict", "default": {}},
 }
 
 
-def auction_constraints(params: dict):
-    if params["kind"] == "actor" and params["provider_ref"] or params["kind"] == "provider" and params["image_ref"]:
-        raise InputError("use image_ref for actor auctions and provider_ref for provider auctions")
+def auction_for(generation: str, params: dict):
+    """(kind, constraints) in the terms of ``generation``."""
+    kind = params["kind"] or ("component" if generation == "1.x" else "actor")
+    if kind != "provider" and params["provider_ref"] or kind == "provider" and params["image_ref"]:
+        raise InputError("use image_ref for %s auctions and provider_ref for provider auctions" % kind)
+    if generation == "1.x":
+        if kind == "actor":
+            raise InputError("wasmCloud 1.x lattices run components, not actors: use kind component with component_id")
+        needed = ("image_ref", "component_id") if kind == "component" else ("provider_ref", "provider_id")
+    else:
+        if kind == "component" or params["component_id"] or params["provider_id"]:
+            raise InputError("kind component, component_id and provider_id are for wasmCloud 1.x lattices")
+        needed = ("image_ref",) if kind == "actor" else ("provider_ref",)
+    missing = [name for name in needed if not params[name]]
+    if missing:
+        raise InputError("a %s auction needs %s" % (kind, " and ".join(missing)))
     check.link_name(params["link_name"] or "default")
-    return check.string_map(params["constraints"], "constraints")
+    return kind, check.string_map(params["constraints"], "constraints")
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, required_if=[("kind", "actor", ["image_ref"]),
-                                                  ("kind", "provider", ["provider_ref"])])
+    lattice = LatticeModule(ARGSPEC)
     params = lattice.params
-    constraints = lattice.checked(auction_constraints)
+    choices = lattice.checked_by_generation(auction_for)
 
     def auction(client):
-        if params["kind"] == "actor":
+        if client.generation is None:
+            client.get_hosts(stall=min(0.25, client.settings.auction_timeout))  # which generation answers
+        kind, constraints = lattice.for_generation(choices, client.generation)
+        if kind == "actor":
             bids = client.perform_actor_auction(params["image_ref"], constraints)
+        elif kind == "component":
+            bids = client.perform_component_auction(params["image_ref"], params["component_id"], constraints)
+        elif client.generation == "1.x":
+            bids = client.perform_provider_auction(params["provider_ref"], constraints=constraints,
+                                                   provider_id=params["provider_id"])
         else:
             bids = client.perform_provider_auction(params["provider_ref"], params["link_name"] or "default", constraints)
         lattice.result["hosts"] = [bid.to_dict() for bid in bids]

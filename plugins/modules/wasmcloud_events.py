@@ -11,6 +11,9 @@ version_added: 0.1.0
 description:
   - Subscribes to the lattice's control events (CloudEvents) and returns those that match a filter,
     collected for O(duration) seconds, or until the first match when O(until_match=true).
+  - 0.x hosts publish every event on one subject, 1.x hosts one subject per event type; with O(protocol=auto)
+    the task listens to both. 1.x event types include C(component_scaled), C(component_scale_failed),
+    C(provider_started), C(linkdef_set), C(config_set) and C(labels_changed).
   - Changes nothing.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection

@@ -11,11 +11,11 @@ version_added: 0.2.0
 description:
   - With O(host_ids), asks each of those v2 hosts for its heartbeat (one request each, about a millisecond),
     instead of waiting for its next periodic one.
-  - Without O(host_ids), discovers the hosts, that is every host that published a heartbeat within
-    O(heartbeat_window) seconds and still answers a heartbeat request. v2 has no ping, so hosts are found
-    from their heartbeats (one at start-up, then every 15 seconds). When the NATS server has JetStream, the
-    latest heartbeat of every host is kept in the stream O(heartbeat_stream) (created by the first discovery),
-    so later discoveries read it at once instead of listening for the window.
+  - Without O(host_ids), discovers the hosts. v2 has no ping, so hosts are found from their heartbeats (one
+    at start-up, then every 15 seconds), and each one found is confirmed by a heartbeat request. When the
+    NATS server has JetStream, the latest heartbeat of every host is kept in the stream O(heartbeat_stream)
+    (created by the first discovery); once it has recorded for a heartbeat period, discovery reads it at once.
+    Otherwise discovery listens for O(heartbeat_window) seconds.
   - Works with O(protocol=2.x) (the default O(protocol=auto) means 2.x for this module). Changes no host.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
@@ -27,8 +27,9 @@ options:
     elements: str
   heartbeat_window:
     description:
-      - Seconds into the past (from the stream) or ahead (listening) in which a host must have sent a
-        heartbeat to be discovered. Hosts beat every 15 seconds, so the default is just over that.
+      - Seconds to listen for heartbeats when the stream O(heartbeat_stream) cannot tell every host (there is
+        none, or it is younger than a heartbeat period). Hosts beat every 15 seconds, so the default, just over
+        that, hears every host; a shorter window finds the hosts that started (or beat) meanwhile.
     type: float
     default: 16
   heartbeat_stream:

@@ -11,6 +11,8 @@ version_added: 0.1.0
 description:
   - Lists the hosts that answer, what runs on each (inventories are fetched concurrently), the link
     definitions and the claims known to the lattice. Changes nothing.
+  - Speaks wasmCloud 0.x and 1.x lattices (see O(protocol)); on 1.x hosts list components instead of actors and
+    links are 1.x links (source, target, WIT namespace, package, interfaces, configs).
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.attributes.info_module
@@ -21,11 +23,6 @@ options:
     elements: str
     choices: [hosts, inventory, links, claims]
     default: [hosts, inventory, links, claims]
-  discovery_stall:
-    description:
-      - Finish host discovery early, once no new host has answered for this many seconds, instead of
-        waiting the whole O(auction_timeout).
-    type: float
 author:
   - wasmCloud lattice maintainers (@wasmcloud-lattice)
 """
@@ -68,7 +65,11 @@ hosts:
       description: Uptime.
       type: int
     actors:
-      description: Actors with their instances (with inventory).
+      description: 0.x, actors with their instances (with inventory).
+      type: list
+      elements: dict
+    components:
+      description: 1.x, components with their image reference and instance limit (with inventory).
       type: list
       elements: dict
     providers:
@@ -85,6 +86,10 @@ claims:
   returned: when claims are gathered
   type: list
   elements: dict
+protocol:
+  description: The lattice's wasmCloud generation (V(0.x) or V(1.x)), when a host answered.
+  returned: when known
+  type: str
 """
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import no_host_answered
@@ -94,7 +99,6 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import L
 ARGSPEC = {
     "gather": {"type": "list", "elements": "str", "choices": ["hosts", "inventory", "links", "claims"],
                "default": ["hosts", "inventory", "links", "claims"]},
-    "discovery_stall": {"type": "float"},
 }
 
 
@@ -115,8 +119,10 @@ def main() -> None:
                 view = host.to_dict()
                 if host.id in inventories:
                     inventory = inventories[host.id]
-                    view["actors"] = [actor.to_dict() for actor in inventory.actors]
-                    view["providers"] = [provider.to_dict() for provider in inventory.providers]
+                    plain = inventory.to_dict()
+                    for key in ("actors", "components", "providers"):
+                        if key in plain:
+                            view[key] = plain[key]
                 views.append(view)
             result["hosts"] = views
         # links and claims come from one host of the lattice: an empty lattice has nobody to ask

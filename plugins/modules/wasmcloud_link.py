@@ -13,6 +13,12 @@ description:
     not exist.
   - A link is identified by (O(actor_id), O(contract_id), O(link_name)); advertising it with other values or
     another provider replaces it. Removing a link that does not exist changes nothing.
+  - "On wasmCloud 1.x lattices a link joins O(source_id) to O(target) over the O(interfaces) of one WIT package
+    (O(wit_namespace):O(wit_package)), under a O(name). It is identified by (O(source_id), O(wit_namespace),
+    O(wit_package), O(name)); any other difference is an update (a new O(target) removes the old link first, as
+    hosts from 1.3 refuse a second target under one name). Configs named in O(source_config) and O(target_config)
+    must exist (see M(wasmcloud.lattice.wasmcloud_config)): hosts refuse the link otherwise."
+  - O(actor_id), O(provider_id), O(contract_id), O(link_name) and O(values) are the 0.x options.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
 attributes:
@@ -29,29 +35,84 @@ options:
     choices: [present, absent]
     default: present
   actor_id:
-    description: The actor's public key (starting with V(M)).
+    description: 0.x, the actor's public key (starting with V(M)). Required there.
     type: str
-    required: true
   provider_id:
     description: The provider's public key (starting with V(V)). Required with O(state=present).
     type: str
   contract_id:
-    description: Capability contract of the link, for example V(wasmcloud:httpserver).
+    description: 0.x, capability contract of the link, for example V(wasmcloud:httpserver). Required there.
     type: str
-    required: true
   link_name:
     description: Link name of the provider.
     type: str
     default: default
   values:
-    description: Configuration values of the link (strings).
+    description: 0.x, configuration values of the link (strings).
     type: dict
     default: {}
+  source_id:
+    description: 1.x, the ID of the component or provider that calls. Required there.
+    type: str
+  target:
+    description: 1.x, the ID of the component or provider called. Required with O(state=present).
+    type: str
+  wit_namespace:
+    description: 1.x, the WIT namespace of the interfaces, for example V(wasi). Required there.
+    type: str
+  wit_package:
+    description: 1.x, the WIT package of the interfaces, for example V(keyvalue) or V(http). Required there.
+    type: str
+  interfaces:
+    description: 1.x, the interfaces of the package the link covers, for example V([store, atomics]).
+    type: list
+    elements: str
+    default: []
+  name:
+    description: 1.x, the link name, to have several links of one package from one source.
+    type: str
+    default: default
+  source_config:
+    description: 1.x, names of configs handed to the source for this link.
+    type: list
+    elements: str
+    default: []
+  target_config:
+    description: 1.x, names of configs handed to the target for this link.
+    type: list
+    elements: str
+    default: []
+  wait:
+    description:
+      - 1.x, wait until a host reports the change in the lattice's events (C(linkdef_set), C(linkdef_deleted));
+        a C(linkdef_set_failed) event fails the task with the host's reason. 0.x links are done when acknowledged.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for those events.
+    type: float
+    default: 60
 author:
   - wasmCloud lattice maintainers (@wasmcloud-lattice)
 """
 
 EXAMPLES = r"""
+- name: "1.x: the HTTP server provider calls the hello component, listening as config listen-8080 says"
+  wasmcloud.lattice.wasmcloud_link:
+    source_id: http-server
+    target: http-hello
+    wit_namespace: wasi
+    wit_package: http
+    interfaces: [incoming-handler]
+    source_config: [listen-8080]
+
+- name: "1.x: remove a component's key-value link"
+  wasmcloud.lattice.wasmcloud_link:
+    source_id: http-hello
+    wit_namespace: wasi
+    wit_package: keyvalue
+    state: absent
+
 - name: Link the echo actor to the HTTP server on port 8080
   wasmcloud.lattice.wasmcloud_link:
     actor_id: MCE7PFJ77GLQQQXI6NZYMJL4QS3E7D6NKQEGSSU76THNDGMGHKBIGNEO
@@ -83,6 +144,15 @@ actions:
   returned: always
   type: list
   elements: dict
+events:
+  description: 1.x, the lattice events that confirmed the commands (with O(wait=true)).
+  returned: when commands were sent and waited for
+  type: list
+  elements: dict
+protocol:
+  description: The lattice's wasmCloud generation.
+  returned: when known
+  type: str
 sent:
   description: The commands that went out, in order (a command a host refused included).
   returned: when commands were sent, also when the task failed half-way
@@ -102,18 +172,61 @@ not_sent:
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._client_v1 import checked_link
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import plan_link
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import plan_link_v1
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import LinkDefinition
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
-    "actor_id": {"type": "str", "required": True},
+    "actor_id": {"type": "str"},
     "provider_id": {"type": "str"},
-    "contract_id": {"type": "str", "required": True},
+    "contract_id": {"type": "str"},
     "link_name": {"type": "str", "default": "default"},
     "values": {"type": "dict", "default": {}},
+    "source_id": {"type": "str"},
+    "target": {"type": "str"},
+    "wit_namespace": {"type": "str"},
+    "wit_package": {"type": "str"},
+    "interfaces": {"type": "list", "elements": "str", "default": []},
+    "name": {"type": "str", "default": "default"},
+    "source_config": {"type": "list", "elements": "str", "default": []},
+    "target_config": {"type": "list", "elements": "str", "default": []},
+    "wait": {"type": "bool", "default": True},
+    "wait_timeout": {"type": "float", "default": 60.0},
 }
+
+_ONLY_0X = {"actor_id": None, "provider_id": None, "contract_id": None, "link_name": "default", "values": {}}
+_ONLY_1X = {"source_id": None, "target": None, "wit_namespace": None, "wit_package": None, "interfaces": [],
+            "name": "default", "source_config": [], "target_config": []}
+
+
+def _unused(params: dict, options: dict, generation: str) -> None:
+    given = sorted(name for name, idle in options.items() if params[name] not in (idle, None, "", [], {}))
+    if given:
+        raise InputError("%s cannot be used on wasmCloud %s lattices" % (", ".join(given), generation))
+
+
+def link_for(generation: str, params: dict):
+    if generation == "1.x":
+        _unused(params, _ONLY_0X, "1.x")
+        missing = [name for name in ("source_id", "wit_namespace", "wit_package") if not params[name]]
+        if params["state"] == "present":
+            missing += [name for name in ("target", "interfaces") if not params[name]]
+        if missing:
+            raise InputError("%s required for a link on wasmCloud 1.x lattices" % " and ".join(missing) +
+                             (" is" if len(missing) == 1 else " are"))
+        if params["state"] == "absent":  # only the identity matters; fill the rest so the link checks pass
+            return checked_link(params["source_id"], params["target"] or params["source_id"], params["wit_namespace"],
+                                params["wit_package"], params["interfaces"] or ["any"], params["name"])
+        return checked_link(params["source_id"], params["target"], params["wit_namespace"], params["wit_package"],
+                            params["interfaces"], params["name"], params["source_config"], params["target_config"])
+    _unused(params, _ONLY_1X, "0.x")
+    for name in ("actor_id", "contract_id"):
+        if not params[name]:
+            raise InputError("%s is required for a link on wasmCloud 0.x lattices" % name)
+    return wanted_link(params)
 
 
 def wanted_link(params: dict) -> LinkDefinition:
@@ -130,10 +243,13 @@ def wanted_link(params: dict) -> LinkDefinition:
 
 def main() -> None:
     lattice = LatticeModule(ARGSPEC)
-    wanted = lattice.checked(wanted_link)
+    choices = lattice.checked_by_generation(link_for)
 
     def converge(client):
-        plan = plan_link(lattice.params["state"], wanted, client.query_links())
+        links = client.query_links()  # tells the generation, too
+        wanted = lattice.for_generation(choices, client.generation)
+        planner = plan_link_v1 if client.generation == "1.x" else plan_link
+        plan = planner(lattice.params["state"], wanted, links)
         lattice.result["link"] = plan.after
         if lattice.report_plan(plan):
             lattice.apply(client, plan.actions, {})

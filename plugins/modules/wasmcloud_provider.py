@@ -14,6 +14,11 @@ description:
   - A host runs at most one provider per (provider, link name). Without O(host_id) the provider is placed
     through a provider auction unless it already runs on a host in scope.
   - A second identical run sends nothing and reports no change.
+  - "On wasmCloud 1.x lattices a provider is named by O(provider_id), an ID you choose, gets named configs
+    (O(config)) instead of a configuration, and runs on O(host_id), on O(replicas) distinct hosts in scope, or on
+    every host in scope (O(daemon=true)). O(link_name), O(contract_id) and O(configuration) are 0.x options."
+  - On 1.x a provider running from another O(provider_ref) is left running, since 1.x cannot update providers in
+    place; stop it (O(state=absent)) and start it again to change its reference.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.converge
@@ -36,7 +41,9 @@ options:
       - Needed to start it. Without O(provider_id), also what finds it in the hosts' inventories.
     type: str
   provider_id:
-    description: The provider's public key (56 characters starting with V(V)).
+    description:
+      - 0.x, the provider's public key (56 characters starting with V(V)).
+      - 1.x, the provider's ID (one NATS subject token, for example V(http-server)); required there.
     type: str
   link_name:
     description: Link name the provider runs under.
@@ -64,6 +71,22 @@ options:
     description: Annotations put on the provider when it starts.
     type: dict
     default: {}
+  config:
+    description:
+      - 1.x only. Names of configs (see M(wasmcloud.lattice.wasmcloud_config)) handed to the provider when it starts.
+    type: list
+    elements: str
+    default: []
+  replicas:
+    description:
+      - 1.x only. On how many distinct hosts in scope the provider runs (placed by provider auction); V(0) stops it
+        in scope. Ignored with O(host_id) or O(daemon=true).
+    type: int
+    default: 1
+  daemon:
+    description: 1.x only. Run the provider on every host in scope.
+    type: bool
+    default: false
 seealso:
   - module: wasmcloud.lattice.wasmcloud_link
 author:
@@ -71,6 +94,15 @@ author:
 """
 
 EXAMPLES = r"""
+- name: "1.x: the HTTP server provider on two hosts in zone eu-1, with a named config"
+  wasmcloud.lattice.wasmcloud_provider:
+    provider_id: http-server
+    provider_ref: ghcr.io/wasmcloud/http-server:0.22.0
+    constraints:
+      zone: eu-1
+    replicas: 2
+    config: [listen-8080]
+
 - name: Run the HTTP server provider on a host in zone a
   wasmcloud.lattice.wasmcloud_provider:
     provider_ref: wasmcloud.azurecr.io/httpserver:0.16.0
@@ -108,6 +140,10 @@ provider:
     hosts:
       description: Per host id, the provider running there.
       type: dict
+protocol:
+  description: The lattice's wasmCloud generation.
+  returned: when known
+  type: str
 actions:
   description: Each command sent (or, in check mode, that would be sent).
   returned: always
@@ -151,6 +187,8 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ProviderSpec, plan_provider
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import PROVIDER, plan_workload
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._workloads import workload_spec
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -162,8 +200,32 @@ ARGSPEC = {
     "constraints": {"type": "dict", "default": {}},
     "configuration": {"type": "raw"},
     "annotations": {"type": "dict", "default": {}},
+    "config": {"type": "list", "elements": "str", "default": []},
+    "replicas": {"type": "int", "default": 1},
+    "daemon": {"type": "bool", "default": False},
     **CONVERGE_ARGSPEC,
 }
+
+# Options of one generation only, with the value that means "not used".
+_ONLY_0X = {"link_name": "default", "contract_id": None, "configuration": None}
+_ONLY_1X = {"config": [], "replicas": 1, "daemon": False}
+
+
+def unused(params: dict, options: dict, generation: str) -> None:
+    given = sorted(name for name, idle in options.items() if params[name] not in (idle, None, "", [], {}))
+    if given:
+        raise InputError("%s cannot be used on wasmCloud %s lattices" % (", ".join(given), generation))
+
+
+def spec_for(generation: str, params: dict):
+    """The desired state in the terms of ``generation``; refused when the options belong to the other."""
+    if generation == "1.x":
+        unused(params, _ONLY_0X, "1.x")
+        if not params["provider_id"]:
+            raise InputError("provider_id is required on wasmCloud 1.x lattices (the ID you give the provider)")
+        return workload_spec(PROVIDER, params["provider_id"], params["provider_ref"], params)
+    unused(params, _ONLY_1X, "0.x")
+    return provider_spec(params)
 
 
 def configuration_text(value):
@@ -193,11 +255,16 @@ def provider_spec(params: dict) -> ProviderSpec:
 def main() -> None:
     lattice = LatticeModule(ARGSPEC)
     params = lattice.params
-    spec = lattice.checked(provider_spec)
+    specs = lattice.checked_by_generation(spec_for)
 
     def converge(client):
-        inventories = read_inventories(client, spec.host_id, params["discovery_stall"],
-                                       need_hosts=spec.state == "present")
+        host_id = check.public_key(params["host_id"], "host", "host_id") if params["host_id"] else None
+        inventories = read_inventories(client, host_id, params["discovery_stall"],
+                                       need_hosts=params["state"] == "present")
+        spec = lattice.for_generation(specs, client.generation)
+        if client.generation == "1.x":
+            converge_v1(client, spec, inventories)
+            return
         plan = plan_with_auction(plan_provider, spec, inventories, lambda: client.perform_provider_auction(
             spec.provider_ref, spec.link_name, spec.constraints, stall=params["discovery_stall"]))
         known_id = spec.provider_id or next((v["provider_id"] for v in plan.before.values() if v["provider_id"]), None)
@@ -212,7 +279,19 @@ def main() -> None:
             for view in result["provider"]["hosts"].values():
                 view["provider_id"] = view["provider_id"] or learnt or ""
 
+    def converge_v1(client, spec, inventories):
+        plan = plan_with_auction(plan_workload, spec, inventories, lambda: client.perform_provider_auction(
+            spec.image_ref or _needs_ref(), constraints=spec.constraints, stall=params["discovery_stall"],
+            provider_id=spec.workload_id))
+        lattice.result["provider"] = {"provider_id": spec.workload_id, "hosts": plan.after}
+        if lattice.report_plan(plan):
+            lattice.apply(client, plan.actions, inventories)
+
     lattice.run(converge)
+
+
+def _needs_ref():
+    raise InputError("provider_ref is needed to place the provider on new hosts through an auction")
 
 
 if __name__ == "__main__":

@@ -72,6 +72,7 @@ class LatticeConfigV1(LatticeConfig):
     builtin_providers: bool = False
     signed_artifacts: bool = True
     health_check_interval: float = 30.0
+    js_domain: Optional[str] = None
 
     @property
     def ctl_prefix(self) -> str:
@@ -355,7 +356,7 @@ class EmulatedHostV1:
         return dict(sorted(self.labels.items()))
 
     def description(self) -> dict[str, Any]:
-        """The host.ping response (Host); absent optionals (js_domain) are left out."""
+        """The host.ping response (Host); js_domain only when the hosts use one."""
         uptime = self.uptime_seconds
         return {
             "id": self.id,
@@ -367,6 +368,7 @@ class EmulatedHostV1:
             "uptime_human": uptime_human(uptime),
             "ctl_host": self.config.nats_url,
             "rpc_host": self.config.nats_url,
+            **({"js_domain": self.config.js_domain} if self.config.js_domain else {}),
         }
 
     def inventory(self) -> dict[str, Any]:

@@ -32,7 +32,9 @@ class AsyncSandboxLatticeV1(AsyncSandboxLattice):
 
     Besides the 0.x options: ``host_version`` (default 1.7.0; per host through ``add_host``),
     ``component_auction`` / ``provider_auction`` (hosts ≥1.6 subscribe to that auction only when
-    on), ``allow_file_load`` (``file://`` refs), ``builtin_providers`` (``wasmcloud+builtin://``).
+    on), ``allow_file_load`` (``file://`` refs), ``builtin_providers`` (``wasmcloud+builtin://``),
+    ``signed_artifacts`` (False: every artifact is unsigned), ``health_check_interval`` (seconds),
+    ``js_domain`` (the JetStream domain of the KV buckets, reported by ping as real hosts do).
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class AsyncSandboxLatticeV1(AsyncSandboxLattice):
         builtin_providers: bool = False,
         signed_artifacts: bool = True,
         health_check_interval: float = 30.0,
+        js_domain: Optional[str] = None,
         **options: Any,
     ) -> None:
         version_tuple(host_version)  # refuse a non-1.x default early
@@ -65,6 +68,7 @@ class AsyncSandboxLatticeV1(AsyncSandboxLattice):
             builtin_providers=builtin_providers,
             signed_artifacts=signed_artifacts,
             health_check_interval=health_check_interval,
+            js_domain=js_domain or None,
         )
         self.state: Optional[LatticeState] = None
         self._state_nc: Optional[NatsClient] = None
@@ -77,7 +81,7 @@ class AsyncSandboxLatticeV1(AsyncSandboxLattice):
                 nc = await connect(self.nats_url, name="sandbox-v1-state-%s" % self.lattice,
                                    options=self.connect_options)
                 try:
-                    self.state = await LatticeState.open(nc, self.lattice)
+                    self.state = await LatticeState.open(nc, self.lattice, self.config.js_domain)
                 except BaseException:
                     await nc.close()
                     raise

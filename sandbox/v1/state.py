@@ -38,9 +38,9 @@ def _dump(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode("utf-8")
 
 
-async def open_or_create(nc: NatsClient, bucket: str) -> KeyValue:
+async def open_or_create(nc: NatsClient, bucket: str, js_domain: Optional[str] = None) -> KeyValue:
     """The bucket, created with the hosts' defaults (1 replica, history 1) when missing."""
-    js = nc.jetstream()
+    js = nc.jetstream(domain=js_domain)
     try:
         return await js.key_value(bucket)
     except BucketNotFoundError:
@@ -53,9 +53,9 @@ class LatticeState:
         self.configdata = configdata
 
     @classmethod
-    async def open(cls, nc: NatsClient, lattice: str) -> "LatticeState":
-        return cls(await open_or_create(nc, latticedata_bucket(lattice)),
-                   await open_or_create(nc, configdata_bucket(lattice)))
+    async def open(cls, nc: NatsClient, lattice: str, js_domain: Optional[str] = None) -> "LatticeState":
+        return cls(await open_or_create(nc, latticedata_bucket(lattice), js_domain),
+                   await open_or_create(nc, configdata_bucket(lattice), js_domain))
 
     # Whole-bucket reads ------------------------------------------------------------------
     @staticmethod

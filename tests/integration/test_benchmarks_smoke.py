@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FIGURES = ("task_overhead", "op_latency", "discovery_100", "inventory_500", "app_converge", "scaling")
+FIGURES = ("task_overhead", "converge_constraints", "op_latency", "discovery_100", "inventory_500", "app_converge",
+           "scaling")
 
 
 def test_quick_run_reports_every_figure_as_json(tmp_path: Path) -> None:

@@ -43,8 +43,8 @@ def trio(sandbox_lattice):
     return sandbox_lattice(hosts=3, labels=[{"zone": "a"}, {"zone": "a"}, {"zone": "b"}])
 
 
-def test_get_hosts_collects_every_host_for_the_whole_window(trio):
-    with connect(trio, auction_timeout=0.6) as client:
+def test_get_hosts_with_the_window_as_stall_collects_for_the_whole_window(trio):
+    with connect(trio, auction_timeout=0.6, discovery_stall=0.6) as client:
         began = time.monotonic()
         hosts = client.get_hosts()
         took = time.monotonic() - began
@@ -61,6 +61,21 @@ def test_early_finish_stops_once_replies_stall(trio):
         hosts = client.get_hosts(stall=0.2)
         took = time.monotonic() - began
     assert len(hosts) == 3 and took < 2
+
+
+def test_default_discovery_finds_late_hosts_and_ends_long_before_the_window(sandbox_lattice):
+    lattice = sandbox_lattice(hosts=24)
+    late = {host: 0.05 + 0.25 * index / 5 for index, host in enumerate(lattice.hosts[::4])}  # 50 ms to 300 ms
+    for host, delay in late.items():
+        lattice.hooks(host).delay("ping", delay)
+    with connect(lattice, auction_timeout=30) as client:
+        began = time.monotonic()
+        hosts = client.get_hosts()
+        took = time.monotonic() - began
+        bidders = client.perform_actor_auction(ECHO, {})
+    assert sorted(h.id for h in hosts) == sorted(lattice.hosts)
+    assert took < 15  # ended by the rule, not by the 30 s window
+    assert len(bidders) == 24
 
 
 def test_inventory_claims_and_the_start_event_flow(trio):

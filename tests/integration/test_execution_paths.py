@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
@@ -201,3 +205,47 @@ def test_an_unknown_execution_mode_is_refused(tmp_path, sandbox_lattice):
     run = playbook(book)
     assert run.returncode != 0
     assert "must be one of auto, module, controller" in run.output
+
+
+def controller_without_nats(tmp_path) -> str:
+    """A Python for ansible-playbook that has this venv's packages except nats-py (the modules' Python keeps it)."""
+    venv = tmp_path / "no-nats"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
+    site = Path(sysconfig.get_paths()["purelib"])
+    target = next((venv / "lib").glob("python*/site-packages"))
+    (target / "project.pth").write_text(str(site) + "\n")
+    (target / "hide_nats.py").write_text(
+        "import importlib.abc, sys\n"
+        "class HideNats(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'nats' or name.startswith('nats.'):\n"
+        "            raise ImportError('nats-py is hidden from this Python')\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, HideNats())\n")
+    (target / "zz_hide_nats.pth").write_text("import hide_nats\n")
+    python = str(venv / "bin" / "python")
+    probe = subprocess.run([python, "-c", "import nats"], capture_output=True, text=True, check=False)
+    assert probe.returncode != 0 and "hidden" in probe.stderr
+    return python
+
+
+def test_a_controller_without_nats_falls_back_and_says_so_once(tmp_path, sandbox_lattice):
+    lattice = sandbox_lattice(hosts=1)
+    python = controller_without_nats(tmp_path)
+    book = tmp_path / "three.yml"
+    book.write_text("""
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/wasmcloud.lattice.wasmcloud: {nats_url: %s, lattice: %s, auction_timeout: 0.3}
+  tasks:
+    - wasmcloud.lattice.wasmcloud_lattice_info:
+    - wasmcloud.lattice.wasmcloud_auction: {image_ref: %s}
+    - wasmcloud.lattice.wasmcloud_lattice_info: {gather: [hosts]}
+""" % (json.dumps(lattice.nats_url), lattice.lattice, ECHO))
+    env = ansible_env(callback="default")  # its ANSIBLE_PYTHON_INTERPRETER (the modules' Python) has nats-py
+    run = subprocess.run([python, str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c",
+                          "local", str(book), "-v"], capture_output=True, text=True, env=env, timeout=180, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "ok=3" in run.stdout
+    assert (run.stdout + run.stderr).count("the controller's Python lacks nats-py") == 1

@@ -17,7 +17,7 @@ import nats.errors
 import pytest
 
 from plugins.module_utils._nkeys import key_kind, validate_public_key
-from sandbox import SandboxLatticeV1, images
+from sandbox import NatsServer, SandboxLatticeV1, images
 from sandbox.keys import public_key, seed_bytes
 from sandbox_wire import WireV1, run_on_wire
 
@@ -907,3 +907,22 @@ def test_a_0x_and_a_1x_lattice_can_share_a_name_for_mixed_generation_tests(sandb
     v1_replies, v0_replies = on_wire(new, scenario)
     assert [r["response"]["id"] for r in v1_replies] == new.hosts
     assert sorted(r["id"] for r in v0_replies) == sorted(old.hosts)
+
+
+def test_js_domain_is_used_for_the_buckets_and_reported_by_ping():
+    with NatsServer(jetstream_domain="edge") as server, \
+            SandboxLatticeV1(server.url, lattice="plain").start(1) as plain:
+        assert 'domain: "edge"' in server.config_path.read_text()
+        assert "js_domain" not in plain.description(plain.hosts[0])  # no domain asked for: none reported
+        with SandboxLatticeV1(server.url, lattice="domained2", js_domain="edge").start(1) as edge:
+            host = edge.hosts[0]
+
+            async def scenario(wire: WireV1):
+                ping = await wire.gather("host.ping", expect=1)
+                await wire.request("config.put.c", {"k": "v"})
+                kv = await wire.nc.jetstream(domain="edge").key_value("CONFIGDATA_domained2")
+                return ping, json.loads((await kv.get("c")).value)
+
+            ping, stored = run_on_wire(server.url, "domained2", scenario, wire_class=WireV1)
+            assert ping[0]["response"]["js_domain"] == "edge" and ping[0]["response"]["id"] == host
+            assert stored == {"k": "v"}

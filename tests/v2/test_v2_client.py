@@ -21,16 +21,23 @@ def test_heartbeat_request_returns_the_host_fresh(v2_nats, wash_host):
 
 def test_discovery_reads_the_heartbeat_stream_without_waiting_a_period(v2_nats, wash_host, second_host):
     with v2_client(v2_nats.url) as client:
-        # The hosts beat once at start-up into the stream: a window of a few seconds finds both at once.
-        hosts = client.discover(window=120)
+        # The hosts beat once at start-up into the stream (created before them): a short window finds both.
+        hosts = client.discover(window=0.5)
     assert {wash_host.host_id, second_host.host_id} <= set(hosts)
+
+
+def test_without_a_stream_discovery_hears_the_periodic_heartbeats(v2_nats, wash_host):
+    with v2_client(v2_nats.url) as client:
+        # Ends as soon as the host beats again (every 15 s), instead of the whole window.
+        heard = client.listen(window=20, until=[wash_host.host_id])
+        assert wash_host.host_id in heard and heard[wash_host.host_id]["labels"] == {"hostgroup": "blue"}
 
 
 def test_a_stopped_host_is_left_out_of_discovery(v2_nats, host_factory):
     host = host_factory(http=False)
     host.stop()
     with v2_client(v2_nats.url) as client:
-        hosts = client.discover(window=120)
+        hosts = client.discover(window=0.5)
         assert host.host_id not in hosts
         assert any(host.host_id in warning for warning in client.warnings)
         with pytest.raises(HostSilentError, match="does not answer.*restarted and so has a new id"):

@@ -27,8 +27,8 @@ def test_known_hosts_are_read_on_request_and_a_gone_one_is_missing(v2_nats, wash
 
 def test_discovery_finds_the_hosts_and_filters_by_host_group(v2_nats, wash_host, second_host, tmp_path):
     path = v2_playbook(tmp_path, v2_nats.url, """
-- wasmcloud.lattice.wasmcloud_host_info: {}
-- wasmcloud.lattice.wasmcloud_host_info: {host_group: green}
+- wasmcloud.lattice.wasmcloud_host_info: {heartbeat_window: 0.5}
+- wasmcloud.lattice.wasmcloud_host_info: {host_group: green, heartbeat_window: 0.5}
 """)
     result = playbook(path)
     assert result.returncode == 0, result.output

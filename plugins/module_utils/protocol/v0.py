@@ -443,15 +443,3 @@ class ProtocolV0:
                 data[new] = data[old]
         kind = _LEGACY_EVENT_KINDS.get(name, name.lower())
         return LatticeEvent(kind, _text(header, "host_origin", what), data, "", _text(header, "timestamp", what))
-
-
-DIALECTS = {"0.x": ProtocolV0}
-
-
-def get_dialect(version: str, lattice: str, topic_prefix: str) -> ProtocolV0:
-    if version == "auto":  # until 1.x detection exists, auto means the 0.x lattice control interface
-        version = "0.x"
-    try:
-        return DIALECTS[version](lattice, topic_prefix)
-    except KeyError:
-        raise ValueError("unknown protocol version %r (known: %s)" % (version, ", ".join(sorted(DIALECTS))))

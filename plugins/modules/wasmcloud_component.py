@@ -1,0 +1,203 @@
+#!/usr/bin/python
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: wasmcloud_component
+short_description: Run, scale, live-update and stop components in a wasmCloud 1.x lattice
+version_added: 0.2.0
+description:
+  - Makes a component (named by O(component_id)) run on one host, on O(replicas) distinct hosts whose labels
+    match O(constraints), or on every such host (O(daemon=true)), with at most O(max_instances) concurrent
+    instances per host; or stops it everywhere in scope.
+  - Reads the hosts' inventories, plans the scale, update and stop commands that close the gap, and sends only
+    those. A second identical run sends nothing and reports no change.
+  - New hosts are chosen through a component auction (hosts bid when their labels match and they do not run
+    the component yet). Surplus hosts are stopped in reverse order of their host ID.
+  - A component running from another O(image_ref) is live-updated in place (C(component.update)); when its
+    O(max_instances) changes too, one scale command asks the host to scale and then update.
+  - For wasmCloud 1.x lattices. On a 0.x lattice the task fails before sending anything and names
+    M(wasmcloud.lattice.wasmcloud_actor).
+extends_documentation_fragment:
+  - wasmcloud.lattice.connection
+  - wasmcloud.lattice.converge
+attributes:
+  check_mode:
+    support: full
+    description: Plans and reports the commands it would send (an auction may be held to place new hosts), and sends none.
+  diff_mode:
+    support: full
+    description: Shows the image reference and instance limit per host before and after.
+options:
+  state:
+    description: Whether the component should run (V(present)) or not (V(absent)).
+    type: str
+    choices: [present, absent]
+    default: present
+  component_id:
+    description:
+      - The component's ID, chosen by you and unique per host. One NATS subject token, for example V(http-hello).
+    type: str
+    required: true
+  image_ref:
+    description:
+      - Where hosts fetch the component from, for example V(ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0);
+        V(file://) paths and V(oci://) references are accepted too.
+      - Needed to start it on a host where it does not run yet.
+    type: str
+  max_instances:
+    description: Concurrent instances allowed per host.
+    type: int
+    default: 1
+  host_id:
+    description: The host (public key starting with V(N)) to run it on. Then O(constraints), O(replicas) and O(daemon) are not used.
+    type: str
+  constraints:
+    description: Host labels (all of them, same values) a host must have to be in scope.
+    type: dict
+    default: {}
+  replicas:
+    description:
+      - On how many distinct hosts in scope it runs. V(0) stops it everywhere in scope.
+      - Ignored with O(host_id) or O(daemon=true).
+    type: int
+    default: 1
+  daemon:
+    description: Run it on every host in scope.
+    type: bool
+    default: false
+  config:
+    description:
+      - Names of configs (see M(wasmcloud.lattice.wasmcloud_config)) handed to the component when it starts or scales,
+        merged left to right.
+      - Hosts do not report which configs a component got, so a changed list alone does not restart a running
+        component; it is sent with the next start or scale.
+    type: list
+    elements: str
+    default: []
+  annotations:
+    description: Annotations stored with the component on each host it starts on.
+    type: dict
+    default: {}
+notes:
+  - Hosts acknowledge a scale before they act; with O(wait=true) the task subscribes to the lattice's events first
+    and succeeds when every host has reported C(component_scaled) with the wanted instance limit (or image reference,
+    for updates). A C(component_scale_failed) event fails the task with the host's error.
+seealso:
+  - module: wasmcloud.lattice.wasmcloud_config
+  - module: wasmcloud.lattice.wasmcloud_link
+author:
+  - wasmCloud lattice maintainers (@wasmcloud-lattice)
+"""
+
+EXAMPLES = r"""
+- name: Hello world on two hosts in zone eu-1, four instances each
+  wasmcloud.lattice.wasmcloud_component:
+    component_id: http-hello
+    image_ref: ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0
+    constraints:
+      zone: eu-1
+    replicas: 2
+    max_instances: 4
+    config: [hello-settings]
+
+- name: Live-update it everywhere it runs
+  wasmcloud.lattice.wasmcloud_component:
+    component_id: http-hello
+    image_ref: ghcr.io/wasmcloud/components/http-hello-world-rust:0.2.0
+    constraints:
+      zone: eu-1
+    replicas: 2
+    max_instances: 4
+
+- name: On every host of the lattice
+  wasmcloud.lattice.wasmcloud_component:
+    component_id: metrics
+    image_ref: ghcr.io/acme/metrics:1.0.0
+    daemon: true
+
+- name: Stop it
+  wasmcloud.lattice.wasmcloud_component:
+    component_id: http-hello
+    state: absent
+"""
+
+RETURN = r"""
+component:
+  description: The component after the task (predicted in check mode).
+  returned: always
+  type: dict
+  contains:
+    component_id:
+      description: The component's ID.
+      type: str
+      sample: http-hello
+    hosts:
+      description: Per host id, the image reference and instance limit.
+      type: dict
+      sample:
+        NUJZDEGXDNCF32EPF3DHODZDOCIS2JHTLGMXGEDN73U55XTPLPFT7V4S:
+          image_ref: ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0
+          max_instances: 4
+actions:
+  description: Each command sent (or, in check mode, that would be sent).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - operation: scale_component
+      host_id: NUJZDEGXDNCF32EPF3DHODZDOCIS2JHTLGMXGEDN73U55XTPLPFT7V4S
+      component_id: http-hello
+      component_ref: ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0
+      max_instances: 4
+events:
+  description: The lattice events that confirmed the commands (with O(wait=true)).
+  returned: when commands were sent and waited for
+  type: list
+  elements: dict
+protocol:
+  description: The lattice's wasmCloud generation.
+  returned: when known
+  type: str
+  sample: "1.x"
+"""
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import plan_with_auction, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, ONLY_1X, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import COMPONENT, plan_workload
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._workloads import WORKLOAD_ARGSPEC, workload_spec
+
+ARGSPEC = {
+    "component_id": {"type": "str", "required": True},
+    "image_ref": {"type": "str"},
+    "max_instances": {"type": "int", "default": 1},
+    **WORKLOAD_ARGSPEC,
+    **CONVERGE_ARGSPEC,
+}
+
+
+def main() -> None:
+    lattice = LatticeModule(ARGSPEC, generations=ONLY_1X)
+    params = lattice.params
+    spec = lattice.checked(lambda p: workload_spec(COMPONENT, p["component_id"], p["image_ref"], p, p["max_instances"]))
+
+    def converge(client):
+        inventories = read_inventories(client, spec.host_id, params["discovery_stall"])
+        plan = plan_with_auction(plan_workload, spec, inventories, lambda: client.perform_component_auction(
+            spec.image_ref or _needs_ref(), spec.workload_id, spec.constraints, stall=params["discovery_stall"]))
+        lattice.result["component"] = {"component_id": spec.workload_id, "hosts": plan.after}
+        if lattice.report_plan(plan):
+            lattice.apply(client, plan.actions, inventories)
+
+    lattice.run(converge)
+
+
+def _needs_ref() -> str:
+    raise InputError("image_ref is needed to place the component on new hosts through an auction")
+
+
+if __name__ == "__main__":
+    main()
