@@ -525,8 +525,8 @@ class AsyncControlClient(ComponentOperations):
     async def remove_link(self, actor_id: str, contract_id: str, link_name: str = "default") -> Ack:
         check.public_key(actor_id, "actor", "actor_id")
         check.contract_id(contract_id)
-        return await self._command(self.speaking("0.x", "remove_link").remove_link(actor_id, contract_id,
-                                                                                  check.link_name(link_name or "default")))
+        dialect = self.speaking("0.x", "remove_link")
+        return await self._command(dialect.remove_link(actor_id, contract_id, check.link_name(link_name or "default")))
 
     async def put_registries(self, registries: Mapping[str, Mapping[str, Any]]) -> None:
         """Hand registry credentials to every host (fire and forget, as the protocol has it)."""
