@@ -146,6 +146,9 @@ class EventStream:
                         return matched
             seen = len(self.history)
             if not await self._next_batch(seen, deadline):
+                # A window that ended while the connection was down may be short: say which it was.
+                await self._client.transport.ensure_connected("listening to lattice events in lattice %r"
+                                                              % self._client.settings.lattice)
                 return matched
 
     async def close(self) -> None:
@@ -369,6 +372,8 @@ class AsyncControlClient(ComponentOperations):
         found: Dict[str, List[Host]] = {}
         errors: Dict[str, LatticeError] = {}
         for generation, outcome in zip(generations, outcomes):
+            if isinstance(outcome, ConnectionFailedError):
+                raise outcome  # the connection is gone: the other generation's silence means nothing
             if isinstance(outcome, LatticeError):
                 errors[generation] = outcome  # e.g. a user not permitted to ask the other generation
             elif isinstance(outcome, BaseException):

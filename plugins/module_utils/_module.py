@@ -115,6 +115,9 @@ class LatticeModule:
     def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True,
                  generations: Sequence[str] = CONTROL_INTERFACE, **kwargs: Any) -> None:
         spec = connection_argspec()
+        # A module option named like a connection option (wasmcloud_registry's password, token) is the
+        # module's own: never read it as a NATS credential.
+        self._own_options = frozenset(argument_spec) & frozenset(spec)
         spec.update(argument_spec)
         self.module = _backend(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params: Dict[str, Any] = self.module.params
@@ -143,7 +146,7 @@ class LatticeModule:
         return bool(self.module._diff)
 
     def settings(self) -> ConnectionSettings:
-        options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES}
+        options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES if name not in self._own_options}
         # A password inside nats_url is as secret as the password option: masked in the invocation.
         self.module.no_log_values.update(url_secrets(options.get("nats_url") or []))
         try:

@@ -257,6 +257,7 @@ class NatsTransport:
         self._disconnected_at: Optional[float] = None
         self._lost: Optional[str] = None  # why the connection is gone for good (reconnection gave up)
         self._lost_listeners: List[Callable[[], None]] = []
+        self._reconnect_waiters: List[asyncio.Event] = []
         self._closing = False
         self._first_error: Optional[BaseException] = None
         self._denials: List[str] = []
@@ -303,6 +304,8 @@ class NatsTransport:
             "the connection to NATS at %s was lost during the task and re-established to %s after %.1fs; "
             "replies and events sent meanwhile may have been missed" % (self._url_in_use or "?", now or "?", gap))
         self._url_in_use, self._disconnected_at = now, None
+        for waiter in self._reconnect_waiters:
+            waiter.set()
         if self._denial_event is not None:
             self._denial_event.set()  # wakes _race_denial, which may resend a read
 
@@ -332,6 +335,32 @@ class NatsTransport:
         if self.lost:
             raise self.lost_error(what)
 
+    async def ensure_connected(self, what: str) -> None:
+        """Before trusting a result gathered over time: if nats-py is still reconnecting (a window
+        can end before it has), wait until it is connected again or has given up, then raise the
+        lost-connection error if it gave up."""
+        if self.nc is not None and self.nc.is_reconnecting:
+            back = asyncio.Event()
+            self._reconnect_waiters.append(back)
+            forget = self.when_lost(back.set)
+            try:
+                await asyncio.wait_for(back.wait(), self._connect_budget())
+            except asyncio.TimeoutError:
+                pass  # nats-py's own retries are bounded by the same budget
+            finally:
+                forget()
+                if back in self._reconnect_waiters:
+                    self._reconnect_waiters.remove(back)
+        self.check_alive(what)
+
+    def _connect_budget(self) -> float:
+        """How long nats-py's own retries may take: every server, every attempt, each a connect
+        timeout plus the reconnect wait."""
+        return len(self.settings.servers) * (_RECONNECT_ATTEMPTS + 1) * (self._connect_timeout() + _RECONNECT_WAIT) + 1
+
+    def _connect_timeout(self) -> int:
+        return max(1, int(round(min(self.settings.timeout, 10))))  # nats-py wants whole seconds
+
     def when_lost(self, notify: Callable[[], None]) -> Callable[[], None]:
         """Call ``notify`` (from the loop) when the connection is lost for good; returns the undo."""
         self._lost_listeners.append(notify)
@@ -345,7 +374,7 @@ class NatsTransport:
         options: Dict[str, Any] = dict(
             servers=settings.servers,
             name="wasmcloud.lattice",
-            connect_timeout=max(1, int(round(min(settings.timeout, 10)))),
+            connect_timeout=self._connect_timeout(),
             allow_reconnect=True,
             max_reconnect_attempts=_RECONNECT_ATTEMPTS,
             reconnect_time_wait=_RECONNECT_WAIT,
@@ -365,7 +394,7 @@ class NatsTransport:
         hopeless = asyncio.ensure_future(self._hopeless.wait())
         # Why: nats-py can hang inside connect (see _on_error), so bound it by what its own retries
         # may take: every server, every attempt, each a connect_timeout plus the reconnect wait.
-        budget = len(settings.servers) * (_RECONNECT_ATTEMPTS + 1) * (options["connect_timeout"] + _RECONNECT_WAIT) + 1
+        budget = self._connect_budget()
         try:
             await asyncio.wait({attempt, hopeless}, timeout=budget, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -561,12 +590,13 @@ class NatsTransport:
         """
         epoch = self._disconnects
         replies = await self._scatter_once(subject, body, window, what, stall)
-        self.check_alive(what)
-        if self._disconnects != epoch and not self.nc.is_closed:
+        await self.ensure_connected(what)
+        if self._disconnects != epoch:
             # Why: the connection moved to another server during the window, so the request or
             # some replies may be lost with the old socket; an incomplete host list or auction
             # would mislead the planner. Scatter requests only read, so ask once more.
             replies = await self._scatter_once(subject, body, window, what, stall)
+            await self.ensure_connected(what)
         return replies
 
     async def _scatter_once(self, subject: str, body: bytes, window: float, what: str,
