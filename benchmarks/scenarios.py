@@ -38,6 +38,7 @@ from benchmarks.common import (
 )
 from benchmarks.report import Figure
 from benchmarks.targets import MEMORY_MIB, TARGETS
+from benchmarks.v2_workload import v2_workload
 from sandbox import NatsServer, SandboxLattice
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
@@ -57,6 +58,7 @@ FULL: Dict[str, Dict[str, Any]] = {
     "app_converge": {"hosts": 10, "actors": 50, "providers": 10, "links": 20, "reps": 3},
     "scaling": {"sizes": [10, 100, 1000, 5000], "listing_reps": 3, "inventory_reps": 2, "pool_from": 1000,
                 "pool": 100, "window": 2.0},
+    "v2_workload": {"tasks": 10, "reps": 5},
 }
 QUICK: Dict[str, Dict[str, Any]] = {
     "task_overhead": {"tasks": 2, "hosts": 1, "reps": 1},
@@ -67,6 +69,7 @@ QUICK: Dict[str, Dict[str, Any]] = {
     "app_converge": {"hosts": 2, "actors": 3, "providers": 2, "links": 2, "reps": 1},
     "scaling": {"sizes": [2, 5, 10], "listing_reps": 1, "inventory_reps": 1, "pool_from": 5, "pool": 2,
                 "window": 0.5},
+    "v2_workload": {"tasks": 2, "reps": 1},
 }
 LATE_FROM, LATE_TO = 0.05, 0.3
 
@@ -562,4 +565,5 @@ SCENARIOS: Dict[str, Callable[[Context], Figure]] = {
     "inventory_500": inventory,
     "app_converge": app_converge,
     "scaling": scaling,
+    "v2_workload": v2_workload,  # self-contained: benchmarks/v2_workload.py
 }

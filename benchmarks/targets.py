@@ -20,6 +20,8 @@ TARGETS = {
     "app_converge": 2.0,
     # ansible-inventory with inventories up to 5 000 hosts: log-log slope of the part that grows
     "scaling": 1.1,
+    # converged wasmcloud_workload task on a real wash host / ansible.builtin.ping task (start: in the detail)
+    "v2_workload": 0.5,
 }
 
 # Peak memory of ansible-inventory (MiB)

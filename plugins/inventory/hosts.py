@@ -101,6 +101,10 @@ options:
         its host ID instead.
       - A host ID reported twice (the same lattice reached through two entries of O(lattices)) makes one
         inventory host; the first entry wins.
+      - A host name is never a group name, since Ansible would take it for the group (its variables, C(hosts)
+        patterns, C(ansible-inventory --host)). A host whose name would be C(all), C(ungrouped), C(wasmcloud),
+        C(wasmcloud_v2), C(wasmcloud_<lattice>) of any lattice listed, a group of O(keyed_groups) or O(groups), or a
+        group made by an inventory source read before this one, is named by its host ID instead.
       - Friendly names are chosen by whoever starts a host. When this inventory is combined with other
         inventory sources, use V(host_id) so that a lattice host can never share a name (and so variables such
         as C(ansible_connection)) with a machine from another source.
@@ -232,6 +236,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.inventory.data import InventoryData
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
@@ -442,23 +447,53 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # -- inventory --------------------------------------------------------------------
 
     def _populate(self, listing: List[Dict[str, Any]], fetch_inventory: bool) -> None:
+        named = self._named_hosts(listing)
+        groups = self._group_names(named, fetch_inventory)
+        self.inventory.add_group("wasmcloud")
+        taken: set = set()
+        for name, entry, host in named:
+            if name in groups:
+                # Ansible takes a name that is also a group's for the group (variables, patterns, --host)
+                fallback = next(candidate for candidate in (host["id"], "wasmcloud_host_" + host["id"])
+                                if candidate not in groups and candidate not in taken)
+                self.display.vv("wasmcloud.lattice.hosts: host %s goes by %s: %r is a group name"
+                                % (host["id"], fallback, name))
+                name = fallback
+            taken.add(name)
+            self._add_lattice_host(name, entry, host, fetch_inventory)
+
+    def _group_names(self, named: List[Tuple[str, Dict[str, Any], Dict[str, Any]]], fetch_inventory: bool) -> set:
+        """Every group name this source makes, and those earlier sources made: no host may take one."""
+        groups = set(self.inventory.groups) | {"all", "ungrouped", "wasmcloud"}
+        groups.update(_group_of(entry) for _name, entry, _host in named)
+        if self.get_option("keyed_groups") or self.get_option("groups"):
+            # Their names come from each host's variables: build the hosts once, aside, under their IDs.
+            real = self.inventory
+            self.inventory = InventoryData()
+            try:
+                for _name, entry, host in named:
+                    self._add_lattice_host(host["id"], entry, host, fetch_inventory)
+                groups.update(self.inventory.groups)
+            finally:
+                self.inventory = real
+        return groups
+
+    def _add_lattice_host(self, name: str, entry: Dict[str, Any], host: Dict[str, Any], fetch_inventory: bool) -> None:
         strict = self.get_option("strict")
         connection = self.get_option("connection")
         self.inventory.add_group("wasmcloud")
-        for name, entry, host in self._named_hosts(listing):
-            group = self.inventory.add_group(_V2_GROUP if entry.get("protocol") == "2.x" else
-                                             "wasmcloud_" + _UNSAFE_GROUP_CHARS.sub("_", entry["lattice"]))
-            self.inventory.add_child("wasmcloud", group)
-            self.inventory.add_host(name, group=group)
-            hostvars = make_unsafe(self._host_vars(entry, host, fetch_inventory))
-            if connection:
-                hostvars["ansible_connection"] = connection
-            for key, value in hostvars.items():
-                self.inventory.set_variable(name, key, value)
-            variables = self.inventory.get_host(name).get_vars()
-            self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)
-            self._add_host_to_composed_groups(self.get_option("groups"), variables, name, strict=strict)
-            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, name, strict=strict)
+        group = self.inventory.add_group(_group_of(entry))
+        self.inventory.add_child("wasmcloud", group)
+        self.inventory.add_host(name, group=group)
+        hostvars = make_unsafe(self._host_vars(entry, host, fetch_inventory))
+        if connection:
+            hostvars["ansible_connection"] = connection
+        for key, value in hostvars.items():
+            self.inventory.set_variable(name, key, value)
+        variables = self.inventory.get_host(name).get_vars()
+        self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)
+        self._add_host_to_composed_groups(self.get_option("groups"), variables, name, strict=strict)
+        self._add_host_to_keyed_groups(self.get_option("keyed_groups"), variables, name, strict=strict)
 
     @staticmethod
     def _host_vars(entry: Mapping[str, Any], host: Mapping[str, Any], fetch_inventory: bool) -> Dict[str, Any]:
@@ -510,6 +545,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             lattices_of.setdefault(name, set()).add(entry["lattice"])
         return [("%s@%s" % (name, entry["lattice"]) if len(lattices_of[name]) > 1 else name, entry, host)
                 for name, (entry, host) in zip(names, hosts)]
+
+
+def _group_of(entry: Mapping[str, Any]) -> str:
+    """The group of a lattice's hosts: wasmcloud_<lattice>, or wasmcloud_v2."""
+    if entry.get("protocol") == "2.x":
+        return _V2_GROUP
+    return "wasmcloud_" + _UNSAFE_GROUP_CHARS.sub("_", entry["lattice"])
 
 
 # -- wasmCloud v2 (protocol 2.x): hosts from heartbeats, no lattice ----------------------------------------

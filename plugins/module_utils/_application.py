@@ -24,6 +24,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import 
     ProviderSpec,
     find_actor,
     find_provider,
+    link_view,
     plan_actor,
     plan_link,
     plan_provider,
@@ -288,6 +289,9 @@ def plan_links(app: AppSpec, state: str, links: List[LinkDefinition], actor_keys
         if not actor_id or (state == "present" and not provider_id):
             if state == "present":
                 pending.append({"operation": "advertise_link", "link": entry.label})
+                # keys learnt once the actor or provider starts
+                views.append({"actor_id": actor_id, "provider_id": provider_id, "contract_id": entry.contract_id,
+                              "link_name": entry.link_name, "values": dict(entry.values)})
             continue
         wanted = LinkDefinition(actor_id, provider_id or "", entry.contract_id, entry.link_name, dict(entry.values))
         plan = plan_link(state, wanted, links)
@@ -314,13 +318,27 @@ def plan_application(app: AppSpec, state: str, inventories: Mapping[str, HostInv
     if prune and state == "present":
         plan.prune = plan_prune(app, inventories, links, actor_keys)
         plan.links.extend(_prune_links(app, links, actor_keys, inventories))
-    plan.before = {"actors": {n: p.before for n, p in plan.actors.items()},
-                   "providers": {n: p.before for n, p in plan.providers.items()}}
+    # before and after have one shape, so --diff shows only what changes
+    plan.before = {"actors": {n: {"actor_id": actor_keys.get(n), "hosts": p.before} for n, p in plan.actors.items()},
+                   "providers": {n: {"provider_id": provider_keys.get(n), "hosts": p.before}
+                                 for n, p in plan.providers.items()},
+                   "links": current_links(app, links, actor_keys)}
     plan.after = {"actors": {n: {"actor_id": actor_keys.get(n), "hosts": p.after} for n, p in plan.actors.items()},
                   "providers": {n: {"provider_id": provider_keys.get(n), "hosts": p.after}
                                 for n, p in plan.providers.items()},
                   "links": link_views}
     return plan
+
+
+def current_links(app: AppSpec, links: List[LinkDefinition], actor_keys: Mapping[str, str]) -> List[Dict[str, Any]]:
+    """The links of the spec's entries as the lattice has them now."""
+    views = []
+    for entry in app.links:
+        actor_id = entry.actor_id or actor_keys.get(entry.actor or "")
+        found = next((link for link in links if link.identity == (actor_id, entry.contract_id, entry.link_name)), None)
+        if found is not None:
+            views.append(link_view(found))
+    return views
 
 
 def owned_actor_key(app: AppSpec, image_ref: str, inventories: Mapping[str, HostInventory]) -> Optional[str]:

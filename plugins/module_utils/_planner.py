@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
     ActorDescription,
@@ -152,6 +153,7 @@ def plan_actor(spec: ActorSpec, inventories: Mapping[str, HostInventory],
         if want > have:
             if not ref:
                 raise InputError("image_ref is needed to start the actor: it does not run anywhere in scope yet")
+            _refuse_second_image(inventories[host], actor_id, ref)
             plan.actions.append(Action("start_actor", host, _without_empty(
                 {"actor_ref": ref, "count": want - have, "annotations": spec.annotations})))
             after_refs[host] = after_refs.get(host) or ref
@@ -161,6 +163,19 @@ def plan_actor(spec: ActorSpec, inventories: Mapping[str, HostInventory],
         after_counts[host] = want
     plan.after = _state_view(after_counts, after_refs)
     return plan
+
+
+def _refuse_second_image(inventory: HostInventory, actor_id: Optional[str], ref: str) -> None:
+    """Hosts run an actor from one image reference and refuse (after acking) to start it from another,
+    so say it now, in check mode too: the same actor is the same key, or in practice the same repository."""
+    repository = check.oci_repository(ref)
+    for actor in inventory.actors:
+        if actor.image_ref and actor.image_ref != ref and (
+                actor.id == actor_id or check.oci_repository(actor.image_ref) == repository):
+            raise InputError(
+                "actor %s already runs on host %s from %s, and a host runs an actor from one image reference: "
+                "use a live update (give actor_id %s with image_ref %s) or stop it first"
+                % (actor.id, inventory.host_id, actor.image_ref, actor.id, ref))
 
 
 def _spread(counts: Dict[str, int], desired: int, bidders: Optional[List[str]]) -> Optional[Dict[str, int]]:
@@ -267,7 +282,7 @@ def plan_provider(spec: ProviderSpec, inventories: Mapping[str, HostInventory],
     plan.actions.append(Action("start_provider", target, _without_empty({
         "provider_ref": spec.provider_ref, "link_name": spec.link_name, "configuration": spec.configuration,
         "annotations": spec.annotations})))
-    after[target] = {"provider_id": spec.provider_id or "", "link_name": spec.link_name,
+    after[target] = {"provider_id": spec.provider_id, "link_name": spec.link_name,
                      "image_ref": spec.provider_ref, "contract_id": spec.contract_id or ""}
     plan.after = after
     return plan
@@ -276,7 +291,7 @@ def plan_provider(spec: ProviderSpec, inventories: Mapping[str, HostInventory],
 # -- links --------------------------------------------------------------------------------
 
 
-def _link_view(link: Optional[LinkDefinition]) -> Dict[str, Any]:
+def link_view(link: Optional[LinkDefinition]) -> Dict[str, Any]:
     if link is None:
         return {}
     return {"actor_id": link.actor_id, "provider_id": link.provider_id, "contract_id": link.contract_id,
@@ -286,7 +301,7 @@ def _link_view(link: Optional[LinkDefinition]) -> Dict[str, Any]:
 def plan_link(state: str, wanted: LinkDefinition, links: List[LinkDefinition]) -> Plan:
     """Links are identified by (actor, contract, link name); a put with other values replaces."""
     current = next((link for link in links if link.identity == wanted.identity), None)
-    plan = Plan(before=_link_view(current))
+    plan = Plan(before=link_view(current))
     if state == "absent":
         if current is not None:
             plan.actions.append(Action("remove_link", "", {"actor_id": wanted.actor_id,
@@ -297,5 +312,5 @@ def plan_link(state: str, wanted: LinkDefinition, links: List[LinkDefinition]) -
         plan.actions.append(Action("advertise_link", "", {
             "actor_id": wanted.actor_id, "provider_id": wanted.provider_id, "contract_id": wanted.contract_id,
             "link_name": wanted.link_name, "values": dict(wanted.values)}))
-    plan.after = _link_view(wanted)
+    plan.after = link_view(wanted)
     return plan

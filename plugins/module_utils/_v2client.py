@@ -265,6 +265,9 @@ class AsyncV2Client:
             entry = await kv.get(record_key(host_id, workload_id))
         except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
             return None
+        except Exception as exc:  # timeout, permission: as good as no record, and said so
+            self._kv_unavailable = "reading bucket %r failed (%s: %s)" % (self.record_bucket, type(exc).__name__, exc)
+            return None
         try:
             record = json.loads(entry.value or b"null")
         except ValueError:
@@ -276,13 +279,24 @@ class AsyncV2Client:
         if kv is None:
             return False
         value = dict(record, host_id=host_id, workload_id=workload_id, recorded_at=time.time())
-        await kv.put(record_key(host_id, workload_id), json.dumps(value, sort_keys=True).encode("utf-8"))
+        try:
+            await kv.put(record_key(host_id, workload_id), json.dumps(value, sort_keys=True).encode("utf-8"))
+        except Exception as exc:  # the workload runs all the same; the next run replaces it, and says why
+            self.warnings.append("workload %r runs on host %s but could not be recorded in bucket %r (%s: %s), so "
+                                 "the next run replaces it" % (workload_id, host_id, self.record_bucket,
+                                                               type(exc).__name__, exc))
+            return False
         return True
 
     async def record_delete(self, host_id: str, workload_id: str) -> None:
         kv = await self._bucket(create=False)
-        if kv is not None:
+        if kv is None:
+            return
+        try:
             await kv.purge(record_key(host_id, workload_id))
+        except Exception as exc:  # a stale record only makes a later run replace instead of keep
+            self.warnings.append("the record of workload %r on host %s could not be deleted from bucket %r (%s: %s)"
+                                 % (workload_id, host_id, self.record_bucket, type(exc).__name__, exc))
 
 
 def host_view(beat: Mapping[str, Any]) -> Dict[str, Any]:

@@ -285,8 +285,8 @@ def main() -> None:
             return  # the failure itself is the message; sent/confirmed/not_sent say how far the apply got
         view = lattice.result.setdefault("application", {"name": app.name, "actors": {}, "providers": {}})
         for kind in ("actors", "providers"):
-            for name, hosts in now[kind].items():
-                view[kind].setdefault(name, {})["hosts"] = hosts
+            for name, entry in now[kind].items():
+                view[kind].setdefault(name, {}).update(entry)  # its key (when known) and hosts
 
     lattice.run(converge)
 

@@ -29,6 +29,7 @@ from ..records import Record, RequestLog
 from . import artifacts
 from .artifacts import COMPONENT
 from .events import encode_event, event_subject, uptime_human
+from .requests import BadRequest, Body
 from .state import LatticeState, LinkConflict, merge_link
 
 LOG = logging.getLogger("sandbox.v1.host")
@@ -36,7 +37,6 @@ LOG = logging.getLogger("sandbox.v1.host")
 DEFAULT_HOST_VERSION = "1.7.0"
 STOP_HOST_GRACE = 0.1
 FIRST_HEALTH_CHECK = 5.0  # seconds after a provider starts (later checks every health_check_interval)
-U32_MAX = 0xFFFFFFFF
 _NO_RESPONSE = object()
 
 # Texts of the 1.x host's replies and failure events.
@@ -95,10 +95,6 @@ class RunningProvider:
     config: list[str]
 
 
-class BadRequest(ValueError):
-    """A request body that does not deserialize; the message is the host's reply text."""
-
-
 def ok(message: str = "", response: Any = _NO_RESPONSE) -> dict[str, Any]:
     reply: dict[str, Any] = {"success": True, "message": message}
     if response is not _NO_RESPONSE:
@@ -108,54 +104,6 @@ def ok(message: str = "", response: Any = _NO_RESPONSE) -> dict[str, Any]:
 
 def fail(message: str) -> Outcome:
     return Outcome({"success": False, "message": message})
-
-
-# Request decoding: required fields must be there, optional ones take their defaults. ----------
-def _object(body: Any, what: str, empty_ok: bool = False) -> dict[str, Any]:
-    if body is None and empty_ok:
-        return {}
-    if not isinstance(body, dict):
-        raise BadRequest("failed to deserialize %s" % what)
-    return body
-
-
-def _string(body: dict[str, Any], key: str, what: str, required: bool = False, default: str = "") -> str:
-    if key not in body or body[key] is None:
-        if required:
-            raise BadRequest("failed to deserialize %s" % what)
-        return default
-    if not isinstance(body[key], str):
-        raise BadRequest("failed to deserialize %s" % what)
-    return body[key]
-
-
-def _strings(body: dict[str, Any], key: str, what: str, required: bool = False) -> list[str]:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise BadRequest("failed to deserialize %s" % what)
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise BadRequest("failed to deserialize %s" % what)
-    return list(value)
-
-
-def _string_map(body: dict[str, Any], key: str, what: str, required: bool = False) -> Optional[dict[str, str]]:
-    value = body.get(key)
-    if value is None:
-        if required:
-            raise BadRequest("failed to deserialize %s" % what)
-        return None
-    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise BadRequest("failed to deserialize %s" % what)
-    return dict(value)
-
-
-def _u32(body: dict[str, Any], key: str, what: str) -> int:
-    value = body.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= U32_MAX:
-        raise BadRequest("failed to deserialize %s" % what)
-    return value
 
 
 def _claimed(image: Image) -> dict[str, Any]:
@@ -473,9 +421,8 @@ class EmulatedHostV1:
         return Outcome(ok(response=self.inventory()))
 
     async def _on_stop_host(self, body: Any, payload: bytes) -> Outcome:
-        what = "stop host command"
-        request = _object(body, what, empty_ok=self.at_least(1) and not payload.strip())
-        host_id = _string(request, "host_id", what)
+        request = Body(body, "stop host command", empty_ok=self.at_least(1) and not payload.strip())
+        host_id = request.string("host_id")
         if host_id and host_id != self.id:
             return fail("invalid host_id [%s]" % host_id)
         message = "successfully handled stop host" if self.at_least(1) else ""
@@ -490,28 +437,26 @@ class EmulatedHostV1:
         return all(self.labels.get(key) == value for key, value in constraints.items())
 
     async def _on_component_auction(self, body: Any, payload: bytes) -> Outcome:
-        what = "component auction request"
-        request = _object(body, what)
-        component_id = _string(request, "component_id", what, required=True)
-        constraints = _string_map(request, "constraints", what, required=True) or {}
+        request = Body(body, "component auction request")
+        component_id = request.string("component_id", required=True)
+        constraints = request.string_map("constraints", required=True) or {}
         busy = component_id in self._components or component_id in self._starting_components
         if busy or not self._satisfies(constraints):
             return Outcome(None)
         return Outcome(ok(response={
-            "component_ref": _string(request, "component_ref", what), "component_id": component_id,
+            "component_ref": request.string("component_ref"), "component_id": component_id,
             "host_id": self.id, "constraints": constraints,
         }))
 
     async def _on_provider_auction(self, body: Any, payload: bytes) -> Outcome:
-        what = "provider auction request"
-        request = _object(body, what)
-        provider_id = _string(request, "provider_id", what, required=True)
-        constraints = _string_map(request, "constraints", what, required=True) or {}
+        request = Body(body, "provider auction request")
+        provider_id = request.string("provider_id", required=True)
+        constraints = request.string_map("constraints", required=True) or {}
         busy = provider_id in self._providers or provider_id in self._starting_providers
         if busy or not self._satisfies(constraints):
             return Outcome(None)
         return Outcome(ok(response={
-            "host_id": self.id, "provider_ref": _string(request, "provider_ref", what),
+            "host_id": self.id, "provider_ref": request.string("provider_ref"),
             "provider_id": provider_id, "constraints": constraints,
         }))
 
@@ -556,20 +501,17 @@ class EmulatedHostV1:
         return data
 
     async def _on_scale_component(self, body: Any, payload: bytes) -> Outcome:
-        what = "component scale command"
-        request = _object(body, what)
+        request = Body(body, "component scale command")
         command = {
-            "component_id": _string(request, "component_id", what, required=True),
-            "component_ref": _string(request, "component_ref", what),
-            "count": _u32(request, "count", what),
-            "host_id": _string(request, "host_id", what),
-            "annotations": _string_map(request, "annotations", what) or {},
-            "config": _strings(request, "config", what),
-            "allow_update": bool(request.get("allow_update")) and self.at_least(1),
-            "limits": _string_map(request, "component_limits", what),
+            "component_id": request.string("component_id", required=True),
+            "component_ref": request.string("component_ref"),
+            "count": request.u32("count"),
+            "host_id": request.string("host_id"),
+            "annotations": request.string_map("annotations") or {},
+            "config": request.strings("config"),
+            "allow_update": request.boolean("allow_update") and self.at_least(1),
+            "limits": request.string_map("component_limits"),
         }
-        if "allow_update" in request and not isinstance(request["allow_update"], bool):
-            raise BadRequest("failed to deserialize %s" % what)
         component_id, ref = command["component_id"], command["component_ref"]
         running = self._components.get(component_id)
         message = ""
@@ -662,11 +604,10 @@ class EmulatedHostV1:
         await self._emit("component_scale_failed", data)
 
     async def _on_update_component(self, body: Any, payload: bytes) -> Outcome:
-        what = "component update command"
-        request = _object(body, what)
-        component_id = _string(request, "component_id", what)
-        new_ref = _string(request, "new_component_ref", what)
-        annotations = _string_map(request, "annotations", what) or {}
+        request = Body(body, "component update command")
+        component_id = request.string("component_id")
+        new_ref = request.string("new_component_ref")
+        annotations = request.string_map("annotations") or {}
         running = self._components.get(component_id)
         if running is None:
             return fail("component %s not found" % component_id)
@@ -699,12 +640,11 @@ class EmulatedHostV1:
 
     # Providers ---------------------------------------------------------------------------
     async def _on_start_provider(self, body: Any, payload: bytes) -> Outcome:
-        what = "provider start command"
-        request = _object(body, what)
-        provider_id = _string(request, "provider_id", what, required=True)
-        ref = _string(request, "provider_ref", what)
-        config = _strings(request, "config", what)
-        annotations = _string_map(request, "annotations", what) or {}
+        request = Body(body, "provider start command")
+        provider_id = request.string("provider_id", required=True)
+        ref = request.string("provider_ref")
+        config = request.strings("config")
+        annotations = request.string_map("annotations") or {}
         if artifacts.is_builtin(ref) and not self.config.builtin_providers and self.at_least(8):
             return Outcome(None)  # 1.8+ hosts ignore disabled builtin providers without a word
         if provider_id in self._providers or provider_id in self._starting_providers:
@@ -764,9 +704,8 @@ class EmulatedHostV1:
             await asyncio.sleep(interval)
 
     async def _on_stop_provider(self, body: Any, payload: bytes) -> Outcome:
-        what = "provider stop command"
-        request = _object(body, what)
-        provider_id = _string(request, "provider_id", what) or _string(request, "provider_ref", what)
+        request = Body(body, "provider stop command")
+        provider_id = request.string("provider_id") or request.string("provider_ref")
         provider = self._providers.pop(provider_id, None)
         if provider is None:
             return fail(PROVIDER_NOT_RUNNING)
@@ -779,17 +718,16 @@ class EmulatedHostV1:
 
     # Links (queue group: one host of the lattice answers) ---------------------------------
     async def _on_put_link(self, body: Any, payload: bytes) -> Outcome:
-        what = "link definition"
-        request = _object(body, what)
+        request = Body(body, "link definition")
         link = {
-            "source_id": _string(request, "source_id", what, required=True),
-            "target": _string(request, "target", what, required=True),
-            "name": _string(request, "name", what, default="default") or "default",
-            "wit_namespace": _string(request, "wit_namespace", what, required=True),
-            "wit_package": _string(request, "wit_package", what, required=True),
-            "interfaces": _strings(request, "interfaces", what, required=True),
-            "source_config": _strings(request, "source_config", what),
-            "target_config": _strings(request, "target_config", what),
+            "source_id": request.string("source_id", required=True),
+            "target": request.string("target", required=True),
+            "name": request.string("name", default="default") or "default",
+            "wit_namespace": request.string("wit_namespace", required=True),
+            "wit_package": request.string("wit_package", required=True),
+            "interfaces": request.strings("interfaces", required=True),
+            "source_config": request.strings("source_config"),
+            "target_config": request.strings("target_config"),
         }
         error = None
         if self.at_least(1):
@@ -811,13 +749,12 @@ class EmulatedHostV1:
         return Outcome(ok("successfully set link" if self.at_least(1) else ""))
 
     async def _on_delete_link(self, body: Any, payload: bytes) -> Outcome:
-        what = "link delete request"
-        request = _object(body, what)
+        request = Body(body, "link delete request")
         key = {
-            "source_id": _string(request, "source_id", what, required=True),
-            "name": _string(request, "name", what, default="default") or "default",
-            "wit_namespace": _string(request, "wit_namespace", what, required=True),
-            "wit_package": _string(request, "wit_package", what, required=True),
+            "source_id": request.string("source_id", required=True),
+            "name": request.string("name", default="default") or "default",
+            "wit_namespace": request.string("wit_namespace", required=True),
+            "wit_package": request.string("wit_package", required=True),
         }
 
         def remove(spec: dict[str, Any]) -> Optional[dict[str, Any]]:
@@ -859,10 +796,9 @@ class EmulatedHostV1:
 
     # Labels ------------------------------------------------------------------------------
     async def _on_put_label(self, body: Any, payload: bytes) -> Outcome:
-        what = "put label request"
-        request = _object(body, what)
-        key = _string(request, "key", what, required=True)
-        value = _string(request, "value", what, required=True)
+        request = Body(body, "put label request")
+        key = request.string("key", required=True)
+        value = request.string("value", required=True)
         if self.at_least(8) and key.lower().startswith("hostcore."):
             return fail(HOSTCORE_LABEL)
         self.labels[key] = value
@@ -870,9 +806,8 @@ class EmulatedHostV1:
         return Outcome(ok("successfully put label"))
 
     async def _on_delete_label(self, body: Any, payload: bytes) -> Outcome:
-        what = "delete label request"
-        request = _object(body, what)
-        key = _string(request, "key", what, required=True)
+        request = Body(body, "delete label request")
+        key = request.string("key", required=True)
         if key not in self.labels:
             return Outcome(ok("successfully deleted label (no such label)"))
         del self.labels[key]
@@ -884,7 +819,7 @@ class EmulatedHostV1:
         return Outcome(ok(response=await self.state.claims()))
 
     async def _on_put_registries(self, body: Any, payload: bytes) -> Outcome:
-        request = _object(body, "registry credential map")
+        request = Body(body, "registry credential map").fields
         for registry, credential in request.items():
             if isinstance(credential, dict):
                 self.registries[registry] = dict(credential, registryType=credential.get("registryType") or "oci")

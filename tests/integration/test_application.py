@@ -191,3 +191,18 @@ def test_a_command_refused_half_way_reports_what_was_sent_confirmed_and_not_sent
     assert failed["application"]["actors"]["counter"]["hosts"] == {}
     assert list(failed["application"]["providers"]["http"]["hosts"]) == [first]
     assert_no_traceback(result)
+
+
+def test_diff_compares_like_with_like(sandbox_lattice, tmp_path):
+    lattice = sandbox_lattice(hosts=3, labels=[{"zone": "a"}, {"zone": "a"}, {"zone": "b"}])
+    planned = playbook(book(tmp_path, lattice, spec(counter=False)), "--check", "--diff").results()[0]["diff"]
+    assert planned["before"]["links"] == [] and len(planned["after"]["links"]) == 1  # the link it will create
+    assert '""' not in yaml.safe_dump(planned["after"], default_style='"')  # unknown keys are null, not ""
+    assert planned["before"].keys() == planned["after"].keys()
+    assert playbook(book(tmp_path, lattice, spec(counter=False))).returncode == 0
+    diff = playbook(book(tmp_path, lattice, spec(counter=False, echo_count=4)), "--diff").results()[0]["diff"]
+    assert diff["before"]["providers"] == diff["after"]["providers"]  # unchanged: shown as unchanged
+    assert diff["before"]["links"] == diff["after"]["links"] and diff["after"]["links"][0]["values"] == {"PORT": "8080"}
+    before, after = diff["before"]["actors"]["echo"], diff["after"]["actors"]["echo"]
+    assert before["actor_id"] == after["actor_id"] and before["actor_id"].startswith("M")
+    assert sum(v["count"] for v in before["hosts"].values()) == 3 and sum(v["count"] for v in after["hosts"].values()) == 4

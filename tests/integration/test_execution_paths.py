@@ -186,7 +186,7 @@ def test_delegated_elsewhere_runs_as_a_module_and_controller_mode_refuses(tmp_pa
     forced = playbook(book, "-vvv", env=ansible_env({"WASMCLOUD_LATTICE_EXECUTION": "controller"}, callback="default"))
     assert forced.returncode != 0
     assert "cannot run in the controller" in forced.stdout and "ssh connection" in forced.stdout
-    auto = playbook(book, "-vvv", env=ansible_env(callback="default"))
+    auto = playbook(book, "-vvv", env=ansible_env({"WASMCLOUD_LATTICE_EXECUTION": "auto"}, callback="default"))
     assert auto.returncode != 0  # nothing listens on port 1: the module path was taken and failed to connect
     assert "runs as a module process: it executes on" in auto.stdout
     assert "UNREACHABLE" in auto.stdout
@@ -243,7 +243,8 @@ def test_a_controller_without_nats_falls_back_and_says_so_once(tmp_path, sandbox
     - wasmcloud.lattice.wasmcloud_auction: {image_ref: %s}
     - wasmcloud.lattice.wasmcloud_lattice_info: {gather: [hosts]}
 """ % (json.dumps(lattice.nats_url), lattice.lattice, ECHO))
-    env = ansible_env(callback="default")  # its ANSIBLE_PYTHON_INTERPRETER (the modules' Python) has nats-py
+    # its ANSIBLE_PYTHON_INTERPRETER (the modules' Python) has nats-py
+    env = ansible_env({"WASMCLOUD_LATTICE_EXECUTION": "auto"}, callback="default")
     run = subprocess.run([python, str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", "-c",
                           "local", str(book), "-v"], capture_output=True, text=True, env=env, timeout=180, check=False)
     assert run.returncode == 0, run.stdout + run.stderr

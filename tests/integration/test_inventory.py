@@ -465,3 +465,42 @@ def test_ansible_doc_renders(cli: Cli) -> None:
                    "cache_plugin", "WASMCLOUD_NATS_URL"):
         assert option in result.stdout
     assert "WARNING" not in result.stderr, result.stderr
+
+
+def test_host_names_never_take_a_group_name(cli: Cli, lattices: Callable[..., SandboxLattice]) -> None:
+    sandbox = lattices()
+    lattice_group = "wasmcloud_" + sandbox.lattice.replace("-", "_")
+    names = {"all": {"zone": "east"}, "ungrouped": {"zone": "east"}, "wasmcloud": {"zone": "west"},
+             lattice_group: {"zone": "west"}, "zone_east": {"zone": "west"}, "web": {"zone": "west"},
+             "calm-lake-1": {"zone": "east", "tier": "web"}}
+    ids = {name: sandbox.add_host(labels, friendly_name=name) for name, labels in names.items()}
+    path = cli.config(dict(FAST, nats_url=sandbox.nats_url, lattice=sandbox.lattice,
+                           keyed_groups=[{"key": "wasmcloud_labels.zone", "prefix": "zone"}],
+                           groups={"web": "wasmcloud_labels.tier | default('') == 'web'"}))
+
+    listing = cli.inventory(path)  # also: no "Found both group and host with same name" warning
+    expected = {ids[name] if name != "calm-lake-1" else name for name in names}  # the colliding ones go by ID
+    assert set(hostvars(listing)) == expected
+    assert all(hostvars(listing)[ids[name]]["wasmcloud_friendly_name"] == name for name in names if name != "calm-lake-1")
+    assert members(listing, "zone_east") == {ids["all"], ids["ungrouped"], "calm-lake-1"}
+    assert members(listing, "web") == {"calm-lake-1"}
+    assert "vars" not in listing.get("all", {})  # no host's variables landed on a group
+
+    # --host names exactly one host; "all" is the group, not a host
+    victim = cli.run("ansible-inventory", "-i", str(path), "--host", ids["all"])
+    assert victim.returncode == 0 and plain(json.loads(victim.stdout))["wasmcloud_host_id"] == ids["all"]
+    group_as_host = cli.run("ansible-inventory", "-i", str(path), "--host", "all")
+    assert group_as_host.returncode != 0 or "wasmcloud_host_id" not in group_as_host.stdout
+    graph = cli.run("ansible-inventory", "-i", str(path), "--graph", "all")
+    assert graph.returncode == 0 and all("|--%s\n" % host in graph.stdout for host in expected), graph.stdout
+
+    # a play on hosts: all reaches every lattice host, each with its own variables
+    book = cli.tmp / "all.yml"
+    book.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                    "    - ansible.builtin.debug: {msg: \"{{ inventory_hostname }}={{ wasmcloud_host_id }}\"}\n")
+    played = cli.run("ansible-playbook", "-i", str(path), str(book))
+    assert played.returncode == 0, played.stdout + played.stderr
+    assert "ok=1" in played.stdout and played.stdout.count("ok=1") == len(names)
+    for name in names:
+        host = ids[name] if name != "calm-lake-1" else name
+        assert "%s=%s" % (host, ids[name]) in played.stdout

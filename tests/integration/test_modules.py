@@ -406,3 +406,18 @@ def test_an_actor_start_refused_half_way_reports_sent_confirmed_and_not_sent(san
     assert failed["actor"]["hosts"] == {hosts[0]: {"count": 1, "image_ref": ECHO}} and failed["actor"]["count"] == 1
     assert [r.host_id for r in lattice.commands() if r.operation == "la"] == hosts[:2]
     assert_no_traceback(result)
+
+
+def test_check_mode_fails_like_the_real_run_when_a_host_runs_the_actor_from_another_tag(trio, tmp_path):
+    host = trio.hosts[0]
+    assert playbook(write_playbook(tmp_path, trio, "- wasmcloud.lattice.wasmcloud_actor: {image_ref: %s, host_id: %s}"
+                                   % (ECHO, host), name="first.yml")).returncode == 0
+    trio.clear_records()
+    book = write_playbook(tmp_path, trio, "- wasmcloud.lattice.wasmcloud_actor: {image_ref: %s, host_id: %s}"
+                          % (ECHO_NEXT, host))
+    checked, real = playbook(book, "--check"), playbook(book)
+    assert checked.returncode == real.returncode == 2, checked.output
+    message = "already runs on host %s from %s" % (host, ECHO)
+    assert message in checked.results()[0]["msg"] and "use a live update" in checked.results()[0]["msg"]
+    assert checked.results()[0]["msg"] == real.results()[0]["msg"]
+    assert commands(trio) == []

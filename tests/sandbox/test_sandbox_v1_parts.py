@@ -12,6 +12,7 @@ from sandbox.images import ImageResolutionError
 from sandbox.v1 import artifacts
 from sandbox.v1.events import encode_event, event_subject, ulid_uuid, uptime_human
 from sandbox.v1.host import version_tuple
+from sandbox.v1.requests import BadRequest, Body
 from sandbox.v1.state import LinkConflict, flatten_claims, merge_link, normalized_link
 
 LINK = {"source_id": "hello", "target": "kv", "name": "default", "wit_namespace": "wasi", "wit_package": "keyvalue",
@@ -105,3 +106,34 @@ def test_artifacts_speak_like_a_rust_host():
     with pytest.raises(ImageResolutionError, match="^disk full$"):
         artifacts.fetch(plain.ref, artifacts.COMPONENT, allow_latest=False, allow_file_load=False,
                         forced_error="disk full")
+
+
+def test_request_bodies_decode_like_serde_with_defaults():
+    body = Body({"component_id": "hello", "count": 3, "config": ["a"], "annotations": {"k": "v"}}, "scale command")
+    assert body.string("component_id", required=True) == "hello" and body.string("component_ref") == ""
+    assert body.u32("count") == 3 and body.strings("config") == ["a"] and body.strings("absent") == []
+    assert body.string_map("annotations") == {"k": "v"} and body.string_map("absent") is None
+    assert body.boolean("allow_update") is False and Body(None, "x", empty_ok=True).fields == {}
+
+
+@pytest.mark.parametrize("fields, read", [
+    ({}, lambda b: b.string("component_id", required=True)),
+    ({"component_id": 5}, lambda b: b.string("component_id")),
+    ({"count": -1}, lambda b: b.u32("count")),
+    ({"count": 2 ** 32}, lambda b: b.u32("count")),
+    ({"count": True}, lambda b: b.u32("count")),
+    ({"count": 1.5}, lambda b: b.u32("count")),
+    ({"config": "a"}, lambda b: b.strings("config")),
+    ({"config": [1]}, lambda b: b.strings("config")),
+    ({"annotations": {"k": 1}}, lambda b: b.string_map("annotations")),
+    ({"allow_update": "yes"}, lambda b: b.boolean("allow_update")),
+])
+def test_request_bodies_refuse_what_serde_refuses(fields, read):
+    with pytest.raises(BadRequest, match="^failed to deserialize scale command$"):
+        read(Body(fields, "scale command"))
+
+
+@pytest.mark.parametrize("raw", [None, [], "text", 3])
+def test_a_request_body_must_be_an_object(raw):
+    with pytest.raises(BadRequest):
+        Body(raw, "scale command")

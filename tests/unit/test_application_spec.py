@@ -124,10 +124,10 @@ def test_a_new_tag_in_the_spec_live_updates_what_the_application_runs():
     plan = plan_application(app, "present", running(), [link])
     assert [(a.operation, a.params) for a in plan.actions] == [
         ("update_actor", {"actor_id": A1, "new_actor_ref": "wasmcloud.azurecr.io/echo:0.3.5"})]
-    # another application's instances of that repository are not taken over
-    others = plan_application(app, "present", running(owner="other"), []).start_actions
-    assert [(a.operation, a.params.get("actor_ref")) for a in others] == [
-        ("start_actor", "wasmcloud.azurecr.io/echo:0.3.5")]
+    # another application's instances of that repository are not taken over; starting the new tag beside
+    # them is what the host would refuse, so the plan refuses it too (check mode included)
+    with pytest.raises(InputError, match="already runs on host %s from %s" % (H1, ECHO)):
+        plan_application(app, "present", running(owner="other"), [])
 
 
 @pytest.mark.parametrize("ref,repository", [
@@ -168,3 +168,32 @@ def test_one_provider_under_two_link_names_is_two_entries():
     app = parse_spec("shop", {"providers": [{"name": "p", "provider_ref": HTTP},
                                             {"name": "q", "provider_ref": HTTP, "link_name": "admin"}]})
     assert [p.link_name for p in app.providers.values()] == ["default", "admin"]
+
+
+def _shape(view):
+    """Keys all the way down, hosts and list lengths aside: what --diff lines up."""
+    if isinstance(view, dict):
+        return {key: _shape(value) for key, value in view.items() if key != "hosts"}
+    if isinstance(view, list):
+        return [_shape(item) for item in view[:1]]
+    return None
+
+
+def test_diff_before_and_after_have_one_shape_and_unchanged_entries_are_equal():
+    app = parse_spec("shop", SPEC)
+    link = LinkDefinition(A1, P1, "wasmcloud:httpserver", "default", {"PORT": "8080"})
+    converged = plan_application(app, "present", running(), [link])
+    assert converged.before == converged.after  # nothing changes, nothing shows as changed
+    assert converged.before["links"] == [{"actor_id": A1, "provider_id": P1, "contract_id": "wasmcloud:httpserver",
+                                          "link_name": "default", "values": {"PORT": "8080"}}]
+    fresh = plan_application(app, "present", {H1: HostInventory(H1)}, [])
+    assert _shape(fresh.before) == {"actors": {"echo": {"actor_id": None}}, "providers": {"http": {"provider_id": None}},
+                                    "links": []}
+    assert fresh.before["providers"]["http"] == {"provider_id": None, "hosts": {}}
+    assert fresh.after["providers"]["http"]["hosts"][H1]["provider_id"] is None  # unknown until it starts, not ""
+    assert fresh.after["links"] == [{"actor_id": None, "provider_id": None, "contract_id": "wasmcloud:httpserver",
+                                     "link_name": "default", "values": {"PORT": "8080"}}]  # the link it creates
+    more = dict(SPEC, actors=[dict(SPEC["actors"][0], count=3)])
+    scaled = plan_application(parse_spec("shop", more), "present", running(), [link])
+    assert scaled.before["providers"] == scaled.after["providers"]  # the provider is unchanged
+    assert scaled.after["actors"]["echo"]["hosts"][H1]["count"] == 3 and _shape(scaled.before) == _shape(scaled.after)

@@ -121,3 +121,16 @@ def test_links_replace_on_change_and_remove_only_when_present():
     assert [a.operation for a in plan_link("present", wanted, [changed]).actions] == ["advertise_link"]
     assert plan_link("absent", wanted, []).actions == []
     assert [a.operation for a in plan_link("absent", wanted, [changed]).actions] == ["remove_link"]
+
+
+def test_starting_an_actor_a_host_runs_from_another_tag_is_refused_up_front():
+    with pytest.raises(InputError, match="actor %s already runs on host %s from %s.*use a live update" % (A1, H1, ECHO)):
+        plan_actor(ActorSpec(image_ref=ECHO_NEW, host_id=H1), {H1: inv(H1, echo=1)})
+    # the same actor by key (another repository) too; another host, or the same tag, is fine
+    with pytest.raises(InputError, match="already runs on host"):
+        plan_actor(ActorSpec(image_ref=ECHO_NEW, actor_id=A1, host_id=H1, annotations={"app": "x"}),
+                   {H1: inv(H1, echo=1, ref="ghcr.io/x/echo:9.0.0")})
+    elsewhere = plan_actor(ActorSpec(image_ref=ECHO_NEW, host_id=H2), {H1: inv(H1, echo=1), H2: inv(H2)})
+    assert [(a.operation, a.host_id) for a in elsewhere.actions] == [("start_actor", H2)]
+    assert [a.operation for a in plan_actor(ActorSpec(image_ref=ECHO, host_id=H1, count=2),
+                                            {H1: inv(H1, echo=1)}).actions] == ["start_actor"]
