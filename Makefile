@@ -1,11 +1,12 @@
 # Development and CI entry points for the wasmcloud.lattice collection.
 #
 #   make setup        .venv with test + runtime requirements, collection path symlink
-#   make test         pytest (all of tests/) then ansible-test sanity; fails on any failure
+#   make test         pytest (all of tests/), ansible-test sanity, ansible-lint; fails on any failure
 #   make unit         pytest tests/unit
 #   make integration  pytest tests/sandbox and tests/integration (real nats-server)
 #   make integration-module-path  the same, every module forced through a module process
 #   make sanity       ansible-test sanity, offline (tools/sanity.sh)
+#   make lint         ansible-lint, production profile (.ansible-lint says what is skipped and why)
 #   make demo         run the sandbox demo
 #   make build        ansible-galaxy collection build into .build/dist
 #   make clean        remove everything the targets above create
@@ -35,7 +36,7 @@ RUN_ENV = PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ROOT)
 PYTEST = $(RUN_ENV) $(VPY) -m pytest -q -p no:cacheprovider --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS)
 
-.PHONY: setup test unit integration integration-module-path sanity demo build clean bench
+.PHONY: setup test unit integration integration-module-path sanity demo build clean bench lint
 
 setup: $(STAMP) $(COLLECTION_LINK)
 
@@ -51,12 +52,13 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../../.. $@
 
-# pytest first, sanity even when pytest failed (both reports are useful);
+# pytest first, sanity and lint even when pytest failed (every report is useful);
 # non-zero if either failed. pytest's exit 5 (no tests collected) is a failure too.
 test: setup
 	status=0; \
 	$(PYTEST) tests || status=$$?; \
 	$(MAKE) --no-print-directory sanity || status=$$?; \
+	$(MAKE) --no-print-directory lint || status=$$?; \
 	exit $$status
 
 unit: setup
@@ -74,6 +76,9 @@ integration-module-path: setup
 
 sanity: setup
 	VENV=$(CURDIR)/$(VENV) tools/sanity.sh
+
+lint: setup
+	$(RUN_ENV) $(VENV)/bin/ansible-lint -q
 
 demo: setup
 	bash tools/demo.sh

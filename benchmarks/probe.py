@@ -35,7 +35,8 @@ def _settings(params: Dict[str, Any]) -> ConnectionSettings:
     return ConnectionSettings.from_options({"nats_url": params["nats_url"], "lattice": params["lattice"],
                                             "auction_timeout": params.get("auction_timeout", 2.0),
                                             "discovery_stall": params.get("stall"),
-                                            "timeout": params.get("timeout", 5.0)})
+                                            "timeout": params.get("timeout", 5.0),
+                                            "protocol": params.get("protocol")})
 
 
 def op_latency(params: Dict[str, Any]) -> Dict[str, Any]:
@@ -78,6 +79,14 @@ def op_latency(params: Dict[str, Any]) -> Dict[str, Any]:
 
 def listing(params: Dict[str, Any]) -> Dict[str, Any]:
     runs = []
+    if params.get("fresh"):  # a new connection per listing: with protocol auto, each one detects the generation
+        for _index in range(params["reps"]):
+            with ControlClient(_settings(params)) as client:
+                started = time.perf_counter()
+                hosts = client.get_hosts(stall=params.get("stall"))
+                runs.append({"seconds": time.perf_counter() - started, "found": len({host.id for host in hosts}),
+                             "protocol": client.generation})
+        return {"runs": runs}
     with ControlClient(_settings(params)) as client:
         for index in range(params["reps"]):
             if index:

@@ -37,9 +37,9 @@ from benchmarks.common import (
     write_playbook,
 )
 from benchmarks.report import Figure
-from benchmarks.targets import MEMORY_MIB, TARGETS
+from benchmarks.targets import MEMORY_MIB, TARGETS, V1_DETECTION
 from benchmarks.v2_workload import v2_workload
-from sandbox import NatsServer, SandboxLattice
+from sandbox import NatsServer, SandboxLattice, SandboxLatticeV1
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
@@ -58,6 +58,7 @@ FULL: Dict[str, Dict[str, Any]] = {
     "app_converge": {"hosts": 10, "actors": 50, "providers": 10, "links": 20, "reps": 3},
     "scaling": {"sizes": [10, 100, 1000, 5000], "listing_reps": 3, "inventory_reps": 2, "pool_from": 1000,
                 "pool": 100, "window": 2.0},
+    "v1_lattice": {"hosts": 20, "tasks": 10, "reps": 5, "listing_reps": 7},
     "v2_workload": {"tasks": 10, "reps": 5},
 }
 QUICK: Dict[str, Dict[str, Any]] = {
@@ -69,6 +70,7 @@ QUICK: Dict[str, Dict[str, Any]] = {
     "app_converge": {"hosts": 2, "actors": 3, "providers": 2, "links": 2, "reps": 1},
     "scaling": {"sizes": [2, 5, 10], "listing_reps": 1, "inventory_reps": 1, "pool_from": 5, "pool": 2,
                 "window": 0.5},
+    "v1_lattice": {"hosts": 2, "tasks": 2, "reps": 1, "listing_reps": 1},
     "v2_workload": {"tasks": 2, "reps": 1},
 }
 LATE_FROM, LATE_TO = 0.05, 0.3
@@ -557,6 +559,91 @@ def scaling(ctx: Context) -> Figure:
                 "sandbox_connection_pool": "%d connections from %d hosts" % (cfg["pool"], cfg["pool_from"])})
 
 
+# -- v1_lattice ------------------------------------------------------------------------------------------
+
+
+def v1_lattice(ctx: Context) -> Figure:
+    """1.x: converged wasmcloud_component tasks against converged wasmcloud_actor tasks on a 0.x lattice
+    (interleaved, per task), and discovery with protocol auto against protocol 1.x (fresh connections)."""
+    cfg = ctx.config["v1_lattice"]
+    hosts = cfg["hosts"]
+    # 1.x hosts keep their state in JetStream KV: this figure has its own server with JetStream, and both
+    # lattices live on it so that the two sides meet the same server.
+    with NatsServer() as server:
+        new = SandboxLatticeV1(server.url, lattice="bench%s" % uuid.uuid4().hex[:10])
+        old = SandboxLattice(server.url, lattice="bench%s" % uuid.uuid4().hex[:10])
+        try:
+            new.start(hosts, zone_labels(hosts))
+            old.start(hosts, zone_labels(hosts))
+            settle()
+            measured = _v1_measure(ctx, cfg, server.url, new, old)
+        finally:
+            old.stop()
+            new.stop()
+    return _v1_figure(cfg, measured)
+
+
+def _v1_measure(ctx: Context, cfg: Dict[str, Any], url: str, new: SandboxLatticeV1, old: SandboxLattice
+                ) -> Dict[str, Any]:
+    tasks, hosts = cfg["tasks"], cfg["hosts"]
+    component_tasks = ["- wasmcloud.lattice.wasmcloud_component:\n    component_id: c%d\n    image_ref: %s\n"
+                       "    host_id: %s" % (index, actor_ref(index), new.hosts[index % hosts]) for index in range(tasks)]
+    actor_tasks = ["- wasmcloud.lattice.wasmcloud_actor:\n    image_ref: %s\n    host_id: %s\n    count: 1"
+                   % (actor_ref(index), old.hosts[index % hosts]) for index in range(tasks)]
+    books = {
+        "component": write_playbook(ctx.work / "v1_component.yml", component_tasks, {"nats_url": url, "lattice": new.lattice}),
+        "actor": write_playbook(ctx.work / "v1_actor.yml", actor_tasks, {"nats_url": url, "lattice": old.lattice}),
+        "empty": write_playbook(ctx.work / "v1_empty.yml", [], {"nats_url": url}),
+    }
+    for name in ("component", "actor"):
+        first = run_playbook(books[name]).check("the first %s playbook" % name)
+        if first.recap()["changed"] != tasks:
+            raise BenchmarkError("the first %s run changed %d of %d tasks" % (name, first.recap()["changed"], tasks))
+    new.clear_records()
+
+    def timed(name: str) -> Callable[[], float]:
+        def run() -> float:
+            result = run_playbook(books[name]).check("the %s playbook" % name)
+            if result.recap()["changed"] or result.recap()["failed"]:
+                raise BenchmarkError("the %s playbook was not idempotent: %s" % (name, result.recap()))
+            return result.seconds
+        return run
+
+    times = interleaved({name: timed(name) for name in books}, cfg["reps"])
+    commands = len(new.commands())
+    if commands:
+        raise BenchmarkError("converged wasmcloud_component tasks sent %d commands" % commands)
+    common = {"nats_url": url, "lattice": new.lattice, "auction_timeout": 2.0, "fresh": True,
+              "reps": cfg["listing_reps"]}
+    return {"times": times, "commands": commands, "auto": probe("listing", protocol="auto", **common)["runs"],
+            "explicit": probe("listing", protocol="1.x", **common)["runs"]}
+
+
+def _v1_figure(cfg: Dict[str, Any], measured: Dict[str, Any]) -> Figure:
+    tasks, hosts, times = cfg["tasks"], cfg["hosts"], measured["times"]
+    empty = median(times["empty"])
+    per = {name: (median(times[name]) - empty) / tasks for name in ("component", "actor")}
+    ratio = per["component"] / per["actor"]
+    auto, explicit = measured["auto"], measured["explicit"]
+    auto_s, explicit_s = median([run["seconds"] for run in auto]), median([run["seconds"] for run in explicit])
+    detection = auto_s / explicit_s
+    found = min(run["found"] for run in auto + explicit)
+    detected = {run.get("protocol") for run in auto}
+    return Figure(
+        "v1_lattice", ratio, TARGETS["v1_lattice"], unit="x",
+        ok=ratio <= TARGETS["v1_lattice"] and detection <= V1_DETECTION and found == hosts and detected == {"1.x"},
+        what="a converged wasmcloud_component task on a 1.x lattice vs a converged wasmcloud_actor task on a 0.x "
+             "lattice, per task (%d each); discovery of %d 1.x hosts with protocol auto vs 1.x" % (tasks, hosts),
+        detail={"per_component_task_ms": rounded(per["component"] * 1000, 1),
+                "per_actor_task_ms": rounded(per["actor"] * 1000, 1), "commands_sent": measured["commands"],
+                "discovery_auto_s": rounded(auto_s), "discovery_1x_s": rounded(explicit_s),
+                "detection_ratio": rounded(detection, 2), "detection_target": V1_DETECTION, "found": found,
+                "detected": sorted(str(value) for value in detected), "reps": cfg["reps"]},
+        note="protocol auto pings 0.x and 1.x in the same window; the generation without hosts answers 'no "
+             "responders' at once, so detection costs %.0f ms against %.0f ms with protocol 1.x"
+             % (auto_s * 1000, explicit_s * 1000))
+
+
 SCENARIOS: Dict[str, Callable[[Context], Figure]] = {
     "task_overhead": task_overhead,
     "converge_constraints": converge_constraints,
@@ -565,5 +652,6 @@ SCENARIOS: Dict[str, Callable[[Context], Figure]] = {
     "inventory_500": inventory,
     "app_converge": app_converge,
     "scaling": scaling,
+    "v1_lattice": v1_lattice,
     "v2_workload": v2_workload,  # self-contained: benchmarks/v2_workload.py
 }

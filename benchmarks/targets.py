@@ -20,9 +20,14 @@ TARGETS = {
     "app_converge": 2.0,
     # ansible-inventory with inventories up to 5 000 hosts: log-log slope of the part that grows
     "scaling": 1.1,
+    # 1.x lattice: converged wasmcloud_component (host_id) task cost / converged wasmcloud_actor task cost on 0.x
+    "v1_lattice": 1.3,
     # converged wasmcloud_workload task on a real wash host / ansible.builtin.ping task (start: in the detail)
     "v2_workload": 0.5,
 }
+
+# 1.x lattice: discovery with protocol auto (detecting the generation) / with protocol 1.x, fresh connections
+V1_DETECTION = 1.25
 
 # Peak memory of ansible-inventory (MiB)
 MEMORY_MIB = {"inventory_500": 200.0, "scaling": 400.0}

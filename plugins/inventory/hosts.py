@@ -184,6 +184,7 @@ EXAMPLES = r"""
 plugin: wasmcloud.lattice.hosts
 nats_url: nats://127.0.0.1:4222
 
+---
 # production.wasmcloud.yml: two lattices on two NATS clusters, grouped by a host label
 plugin: wasmcloud.lattice.hosts
 nats_url:
@@ -203,6 +204,7 @@ groups:
   # hosts started with HOST_gpu=true
   gpu: wasmcloud_labels.gpu | default('') == 'true'
 
+---
 # v2.wasmcloud.yml: wasmCloud v2 hosts (wash host), grouped by host group
 plugin: wasmcloud.lattice.hosts
 protocol: 2.x
@@ -211,6 +213,7 @@ keyed_groups:
   - key: wasmcloud_host_group
     prefix: group
 
+---
 # inventory.wasmcloud.yml: actors and providers too, cached for five minutes
 plugin: wasmcloud.lattice.hosts
 lattice: default

@@ -62,9 +62,11 @@ _INSTEAD: Dict[Tuple[str, str], str] = {
                                  "or wasmcloud.lattice.wasmcloud_provider (configuration)",
     ("wasmcloud_label", "0.x"): "this collection changes labels of 1.x hosts only; give 0.x hosts their labels when "
                                 "they start (HOST_* environment variables)",
-    ("wasmcloud_application", "1.x"): "it converges 0.x application specs (actors) only; on 1.x use "
-                                      "wasmcloud.lattice.wasmcloud_component, wasmcloud_provider, wasmcloud_link and "
-                                      "wasmcloud_config",
+    ("wasmcloud_application", "1.x"): "its spec describes 0.x applications (actors); on 1.x give a wadm manifest "
+                                      "(manifest or manifest_file), or use wasmcloud.lattice.wasmcloud_component, "
+                                      "wasmcloud_provider, wasmcloud_link and wasmcloud_config",
+    ("wasmcloud_application", "0.x"): "a wadm manifest describes a 1.x application; on 0.x give spec (actors, "
+                                      "providers, links)",
 }
 
 
@@ -156,6 +158,13 @@ class LatticeModule:
         if not settings.tls_verify:
             self.module.warn("tls_verify is false: the NATS server's certificate is not checked, which is insecure")
         return settings
+
+    def serve(self, generations: Sequence[str]) -> None:
+        """Narrow the generations once the options say which (an explicit protocol outside them fails now)."""
+        self.generations = tuple(generations)
+        refusal = generation_refusal(self.name, self.params.get("protocol") or "auto", self.generations)
+        if refusal:
+            self.module.fail_json(msg=refusal, error_type="UnsupportedProtocol", **self.result)
 
     def checked(self, build: Callable[[Dict[str, Any]], T]) -> T:
         """The desired state built from the params; invalid input fails here, before anything is sent."""

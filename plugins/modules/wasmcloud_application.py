@@ -19,6 +19,11 @@ description:
     instances are live-updated to it (hosts refuse a revision that does not increase).
   - Links name actors and providers by their entry names; their public keys are learnt from what runs (or
     given as C(actor_id)/C(provider_id)).
+  - "On wasmCloud 1.x lattices it takes a wadm manifest instead (O(manifest) or O(manifest_file): apiVersion
+    C(core.oam.dev/v1beta1), kind C(Application)): configs with properties are put as named configs, components and
+    capability providers are placed by their C(spreadscaler) or C(daemonscaler), and C(link) traits become links.
+    Which parts of the format are supported, and how each maps, is in the collection's C(docs/wadm-manifests.md);
+    anything else is refused before anything is sent. O(prune) does not apply to manifests."
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.converge
@@ -32,9 +37,10 @@ attributes:
     description: Shows what runs where, per entry, before and after.
 options:
   name:
-    description: Name of the application; marks everything it starts.
+    description:
+      - Name of the application; marks everything it starts. Required with O(spec) and O(spec_file).
+      - A manifest names its application in C(metadata.name); when given, O(name) must be the same.
     type: str
-    required: true
   spec:
     description:
       - The application spec, a mapping with the lists C(providers), C(actors) and C(links).
@@ -58,6 +64,14 @@ options:
         Values are kept as written. A plain (unquoted) value that YAML 1.1 would read as something else is
         refused with where it is, for example C(count: 010) (octal 8), C(link_name: no) (a boolean),
         C(1.10) (the number 1.1) or C(12:30:00) (45000); quote it.
+    type: path
+  manifest:
+    description:
+      - 1.x, a wadm application manifest (the parsed YAML), for example read with C(lookup('file', ...) | from_yaml).
+      - Mutually exclusive with O(spec), O(spec_file) and O(manifest_file).
+    type: dict
+  manifest_file:
+    description: 1.x, path of a wadm manifest (YAML) on the machine that runs the module.
     type: path
   state:
     description: Run the application (V(present)) or stop what it started and remove its links (V(absent)).
@@ -167,17 +181,40 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._application imp
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import bidders, check_values, read_inventories
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, ONLY_0X, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._manifest import converge_manifest, parse_manifest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import (
+    CONTROL_INTERFACE,
+    CONVERGE_ARGSPEC,
+    ONLY_0X,
+    ONLY_1X,
+    LatticeModule,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import read_spec_file
 
 ARGSPEC = {
-    "name": {"type": "str", "required": True},
+    "name": {"type": "str"},
     "spec": {"type": "dict"},
     "spec_file": {"type": "path"},
+    "manifest": {"type": "dict"},
+    "manifest_file": {"type": "path"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "prune": {"type": "bool", "default": False},
     **CONVERGE_ARGSPEC,
 }
+
+
+def _named():
+    raise InputError("name is required with spec and spec_file")
+
+
+def load_manifest(params: dict):
+    document = params["manifest"] if params["manifest"] is not None else read_spec_file(params["manifest_file"])
+    app = parse_manifest(document)
+    if params["name"] and params["name"] != app.name:
+        raise InputError("name %r differs from the manifest's metadata.name %r" % (params["name"], app.name))
+    if params["prune"]:
+        raise InputError("prune does not apply to manifests: what a manifest no longer lists is not tracked")
+    return app
 
 
 def load_spec(params: dict):
@@ -209,10 +246,18 @@ async def all_auctions(client, app, placements, stall):
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, generations=ONLY_0X, required_one_of=[("spec", "spec_file")],
-                            mutually_exclusive=[("spec", "spec_file")])
+    sources = ("spec", "spec_file", "manifest", "manifest_file")
+    lattice = LatticeModule(ARGSPEC, generations=CONTROL_INTERFACE, required_one_of=[sources],
+                            mutually_exclusive=[sources])
     params = lattice.params
-    app = lattice.checked(lambda values: parse_spec(values["name"], load_spec(values)))
+    if params["manifest"] is not None or params["manifest_file"]:
+        lattice.serve(ONLY_1X)
+        manifest = lattice.checked(load_manifest)
+        lattice.run(lambda client: converge_manifest(lattice, client, manifest, params["state"],
+                                                     params["discovery_stall"]))
+        return
+    lattice.serve(ONLY_0X)
+    app = lattice.checked(lambda values: parse_spec(values["name"] or _named(), load_spec(values)))
 
     def converge(client):
         state = params["state"]

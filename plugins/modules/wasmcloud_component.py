@@ -162,6 +162,21 @@ protocol:
   returned: when known
   type: str
   sample: "1.x"
+sent:
+  description: The commands that went out, in order (a command a host refused included).
+  returned: when commands were sent, also when the task failed half-way
+  type: list
+  elements: dict
+confirmed:
+  description: The commands a host accepted (and, with O(wait=true), whose events arrived).
+  returned: when commands were sent, also when the task failed half-way
+  type: list
+  elements: dict
+not_sent:
+  description: Planned commands that were never sent because an earlier one failed.
+  returned: when commands were sent, also when the task failed half-way
+  type: list
+  elements: dict
 """
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import plan_with_auction, read_inventories
