@@ -195,8 +195,6 @@ def converge_manifest(lattice: Any, client: Any, app: ManifestApp, state: str, s
     )
 
     inventories = read_inventories(client, stall=stall)
-    if client.generation is None:
-        client.get_hosts(stall=stall)  # an empty lattice still says which generation it is not
     absent = state == "absent"
     plans: Dict[str, Dict[str, Plan]] = {"configs": {}, "components": {}, "links": {}}
     for name, values in app.configs.items():
