@@ -236,7 +236,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._application imp
     plan_links,
     resolve_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import bidders, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import bidders, check_values, read_inventories
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError, NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import (
     CONTROL_INTERFACE,
@@ -283,6 +283,7 @@ def converge_manifest(lattice: LatticeModule, manifest) -> None:
     params = lattice.params
 
     def converge(client):
+        check_values(client, [("config %s of the manifest" % name, values) for name, values in manifest.configs.items()])
         inventories = read_inventories(client, stall=params["discovery_stall"])
         links = read_links(client, inventories)
         names = sorted(set(manifest.configs) | set(manifest.external_configs))
@@ -332,6 +333,9 @@ def main() -> None:
 
     def converge(client):
         state = params["state"]
+        check_values(client, [("the configuration of provider %s" % name, provider.configuration)
+                              for name, provider in app.providers.items()]
+                     + [("the values of link %s" % link.label, link.values) for link in app.links])
         inventories = read_inventories(client, stall=params["discovery_stall"])
         links = read_links(client, inventories)
         plan = plan_application(app, state, inventories, links, prune=params["prune"])
