@@ -19,6 +19,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection impo
     CONNECTION_OPTION_NAMES,
     ConnectionSettings,
     connection_argspec,
+    url_secrets,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     LatticeError,
@@ -116,6 +117,9 @@ class LatticeModule:
     def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True,
                  generations: Sequence[str] = CONTROL_INTERFACE, **kwargs: Any) -> None:
         spec = connection_argspec()
+        # A module option named like a connection option (wasmcloud_registry's password, token) is the
+        # module's own: never read it as a NATS credential.
+        self._own_options = frozenset(argument_spec) & frozenset(spec)
         spec.update(argument_spec)
         self.module = _backend(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params: Dict[str, Any] = self.module.params
@@ -129,9 +133,11 @@ class LatticeModule:
             self.module.fail_json(msg=refusal, error_type="UnsupportedProtocol", **self.result)
         if not HAS_NATS:
             self.module.fail_json(msg=missing_required_lib("nats-py"), exception=str(NATS_IMPORT_ERROR))
-        stall = self.params.get("discovery_stall")
-        if stall is not None and stall <= 0:
-            self.module.fail_json(msg="discovery_stall must be a positive number of seconds, got %r" % stall)
+        if self.params.get("discovery_stall") is not None:
+            try:
+                check.positive_seconds(self.params["discovery_stall"], "discovery_stall")
+            except LatticeError as exc:
+                self.fail(exc)
 
     @property
     def check_mode(self) -> bool:
@@ -142,7 +148,9 @@ class LatticeModule:
         return bool(self.module._diff)
 
     def settings(self) -> ConnectionSettings:
-        options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES}
+        options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES if name not in self._own_options}
+        # A password inside nats_url is as secret as the password option: masked in the invocation.
+        self.module.no_log_values.update(url_secrets(options.get("nats_url") or []))
         try:
             settings = ConnectionSettings.from_options(options)
         except LatticeError as exc:
@@ -190,7 +198,7 @@ class LatticeModule:
         return outcomes
 
     def checked_quietly(self, build: Callable[[Dict[str, Any]], T]) -> T:
-        if "wait_timeout" in self.params and self.params.get("wait", True):
+        if self.params.get("wait_timeout") is not None:  # checked even without wait: NaN is never meant
             check.positive_seconds(self.params["wait_timeout"], "wait_timeout")
         return build(self.params)
 

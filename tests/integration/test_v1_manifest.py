@@ -69,7 +69,8 @@ def test_a_wadm_manifest_converges_then_sends_nothing_then_goes_away(sandbox_lat
     zone_a = next(h for h in lattice.hosts if lattice.host(h).labels["zone"] == "a")
     components = lattice.inventory(zone_a)["components"]
     assert [(c["id"], c["max_instances"]) for c in components] == [("rust_hello_world-http_component", 4)]
-    assert components[0]["annotations"]["wasmcloud.dev/appspec"] == "rust-hello-world"
+    # the collection's own annotation (it does not pretend to be wadm)
+    assert components[0]["annotations"] == {"wasmcloud.lattice/application": "rust-hello-world"}
     assert lattice.config("listen-8080") == {"address": "0.0.0.0:8080"}
     assert [(link["source_id"], link["target"]) for link in lattice.links] == [
         ("http-server", "rust_hello_world-http_component")]
@@ -83,7 +84,7 @@ def test_a_wadm_manifest_converges_then_sends_nothing_then_goes_away(sandbox_lat
     gone = playbook(book, "-e", "state=absent")
     assert gone.returncode == 0, gone.output
     assert [a["operation"] for a in gone.results()[0]["actions"]] == [
-        "delete_link", "stop_provider", "scale_component", "delete_config"]
+        "delete_link", "scale_component", "stop_provider", "delete_config"]
     assert lattice.links == [] and lattice.config("listen-8080") is None
     assert all(lattice.inventory(h)["components"] == [] and lattice.inventory(h)["providers"] == []
                for h in lattice.hosts)
