@@ -61,8 +61,8 @@ def wadm_converge(ctx: Any) -> Figure:
         try:
             lattice.start(hosts, labels)
             defaults = {"nats_url": server.url, "lattice": lattice.lattice}
-            books = {"manifest": write_playbook(work / "manifest.yml", [
-                         "- wasmcloud.lattice.wasmcloud_application:\n    manifest_file: %s" % source], defaults),
+            task = "- wasmcloud.lattice.wasmcloud_application:\n    manifest_file: %s" % source
+            books = {"manifest": write_playbook(work / "manifest.yml", [task], defaults),
                      "ping": write_playbook(work / "ping.yml", ["- ansible.builtin.ping:"], defaults)}
             first = run_playbook(books["manifest"]).check("the first wadm manifest run")
             sent_first = len(lattice.commands())
