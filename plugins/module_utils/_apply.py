@@ -7,6 +7,7 @@ Private to this collection; may change without notice.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
@@ -124,6 +125,21 @@ def expectation_for(action: Action, inventories: Mapping[str, HostInventory]) ->
     return None
 
 
+def check_values(client: ControlClient, values: Iterable[Tuple[str, Any]]) -> None:
+    """Refuse, before anything is sent, a (option, value) whose value alone exceeds the server's
+    max_payload; each command's exact size is checked again as it is sent."""
+    for option, value in values:
+        if value:
+            text = value if isinstance(value, str) else json.dumps(value)
+            client.aio.check_size(text.encode(), "refused before sending anything", option)
+
+
+def check_payloads(client: ControlClient, actions: List[Action]) -> None:
+    """check_values for the configuration and link values of planned actions."""
+    check_values(client, [(option, action.params.get(option)) for action in actions
+                          for option in ("configuration", "values")])
+
+
 @dataclass
 class Progress:
     """How far an apply got, for results that stay true when it stops half-way.
@@ -163,6 +179,11 @@ def apply_actions(client: ControlClient, actions: List[Action], inventories: Map
     WaitTimeoutError with the partial progress; ``progress`` says how far it got either way.
     """
     progress = progress if progress is not None else Progress()
+    try:
+        check_payloads(client, actions)
+    except LatticeError:
+        progress.not_sent.extend(actions)
+        raise
     stream = client.events() if wait else None
     awaited: List[Tuple[Action, Expectation]] = []
 
@@ -224,11 +245,19 @@ def plan_with_auction(planner: Callable[..., Plan], spec: Any, inventories: Mapp
     return plan
 
 
+def no_host_answered(client: ControlClient) -> str:
+    """What to say when discovery found nobody: most often a wrong lattice name or nats_url."""
+    settings = client.settings
+    return ("no host answered in lattice %r at %s within %gs (auction_timeout): check the lattice name and nats_url"
+            % (settings.lattice, settings.server_list, settings.auction_timeout))
+
+
 def read_inventories(client: ControlClient, host_id: Optional[str] = None,
-                     stall: Optional[float] = None) -> Dict[str, HostInventory]:
+                     stall: Optional[float] = None, need_hosts: bool = False) -> Dict[str, HostInventory]:
     """Inventories of one host (when given) or of every host that answers discovery.
 
-    ``stall`` ends discovery once no new host has answered for that long.
+    ``stall`` ends discovery once no new host has answered for that long. When no host
+    answers, ``need_hosts`` makes that a NoResponseError, otherwise a warning.
     """
     if host_id:
         try:
@@ -236,4 +265,8 @@ def read_inventories(client: ControlClient, host_id: Optional[str] = None,
         except NoResponseError:
             return {}  # the planner reports the missing host in the caller's terms
     hosts = client.get_hosts(stall=stall)
+    if not hosts:
+        if need_hosts:
+            raise NoResponseError(no_host_answered(client))
+        client.warnings.append(no_host_answered(client))
     return client.get_inventories([host.id for host in hosts])

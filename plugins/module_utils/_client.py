@@ -22,6 +22,8 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection impo
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client_v1 import ComponentOperations
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     CommandRejectedError,
+    ConnectionFailedError,
+    InputError,
     LatticeError,
     MalformedReplyError,
     NoResponseError,
@@ -59,6 +61,7 @@ class EventStream:
         self.undecodable = 0
         self._arrived: Optional[asyncio.Event] = None
         self._subs: List[Any] = []
+        self._forget: Optional[Callable[[], None]] = None
 
     @property
     def _signal(self) -> asyncio.Event:
@@ -72,6 +75,7 @@ class EventStream:
         for subject in self._client.events_subjects():
             self._subs.append(await self._client.transport.subscribe(subject, self._on_message,
                                                                      "subscribe to lattice events"))
+        self._forget = self._client.transport.when_lost(self._signal.set)  # a lost connection ends any wait
         return self
 
     async def _on_message(self, msg: Any) -> None:
@@ -86,6 +90,8 @@ class EventStream:
         """Wait until events beyond ``seen`` exist; False when the deadline passed first."""
         loop = asyncio.get_running_loop()
         while len(self.history) <= seen:
+            self._client.transport.check_alive("waiting for lattice events in lattice %r"
+                                               % self._client.settings.lattice)
             remaining = deadline - loop.time()
             if remaining <= 0:
                 return False
@@ -114,7 +120,13 @@ class EventStream:
                 raise OperationFailedError(expectation.failure, progress=expectation.progress())
             if expectation.done:
                 return loop.time() - started
-            if not await self._next_batch(seen, deadline):
+            try:
+                arrived = await self._next_batch(seen, deadline)
+            except ConnectionFailedError as exc:
+                elapsed = loop.time() - started
+                raise ConnectionFailedError("%s, after %.1fs of waiting for %s" % (exc, elapsed, expectation.description),
+                                            partial=expectation.progress(), elapsed=elapsed)
+            if not arrived:
                 elapsed = loop.time() - started
                 raise WaitTimeoutError("timed out after %.1fs waiting for %s" % (elapsed, expectation.description),
                                        partial=expectation.progress(), elapsed=elapsed)
@@ -134,9 +146,15 @@ class EventStream:
                         return matched
             seen = len(self.history)
             if not await self._next_batch(seen, deadline):
+                # A window that ended while the connection was down may be short: say which it was.
+                await self._client.transport.ensure_connected("listening to lattice events in lattice %r"
+                                                              % self._client.settings.lattice)
                 return matched
 
     async def close(self) -> None:
+        if self._forget is not None:
+            self._forget()
+            self._forget = None
         while self._subs:
             try:
                 await self._subs.pop().unsubscribe()
@@ -171,8 +189,8 @@ class AsyncControlClient(ComponentOperations):
         self.on_generation: Optional[Callable[[str], None]] = None
         self._confirmed = False  # a host answered in self.generation
         self._probed = False
-        self.transport = NatsTransport(settings)
         self.warnings: List[str] = []
+        self.transport = NatsTransport(settings, self.warnings)  # it adds a warning when the connection moves
         self.sent: List[Dict[str, Any]] = []  # every command sent, for results and tests
 
     async def connect(self) -> "AsyncControlClient":
@@ -289,9 +307,24 @@ class AsyncControlClient(ComponentOperations):
                 raise outcome
         raise NoResponseError("; ".join(str(outcome) for outcome in outcomes))
 
-    async def _command(self, request: Request, dialect: Optional[Dialect] = None) -> Ack:
+    def check_size(self, body: bytes, what: str, option: str) -> None:
+        """Refuse a message larger than the server's max_payload before sending it.
+
+        Why: nats-py raises a bare "maximum payload exceeded", and a server that got one would
+        drop the connection.
+        """
+        limit = self.transport.max_payload
+        if limit and len(body) > limit:
+            raise InputError(
+                "%s: the message would be %d bytes, over the max_payload of %d bytes of the NATS server at %s; "
+                "make %s smaller (or raise max_payload in the server's configuration)"
+                % (what, len(body), limit, self.transport.connected_url, option), option=option, limit=limit)
+
+    async def _command(self, request: Request, dialect: Optional[Dialect] = None,
+                       option: str = "the command's values") -> Ack:
         """Send a command and require ``accepted: true`` (0.x) or ``success: true`` (1.x)."""
         dialect = dialect or self.dialect
+        self.check_size(request.body, self._what(request), option)
         self.sent.append({"operation": request.operation, "subject": request.subject,
                           "host_id": request.host_id, "body": json.loads(request.body or b"{}")})
         ack = await self._ask(request, dialect.decode_ack, dialect=dialect)
@@ -339,6 +372,8 @@ class AsyncControlClient(ComponentOperations):
         found: Dict[str, List[Host]] = {}
         errors: Dict[str, LatticeError] = {}
         for generation, outcome in zip(generations, outcomes):
+            if isinstance(outcome, ConnectionFailedError):
+                raise outcome  # the connection is gone: the other generation's silence means nothing
             if isinstance(outcome, LatticeError):
                 errors[generation] = outcome  # e.g. a user not permitted to ask the other generation
             elif isinstance(outcome, BaseException):
@@ -411,7 +446,7 @@ class AsyncControlClient(ComponentOperations):
             return await self._provider_auction_v1(provider_ref, provider_id, constraints, stall)
         check.provider_ref(provider_ref, "provider_ref")
         dialect = self.speaking("0.x", "perform_provider_auction without provider_id")
-        request = dialect.perform_provider_auction(provider_ref, link_name or "default",
+        request = dialect.perform_provider_auction(provider_ref, check.link_name(link_name or "default"),
                                                    check.string_map(constraints, "constraints"))
         return await self._gather(request, dialect.decode_provider_bid, stall)
 
@@ -458,8 +493,9 @@ class AsyncControlClient(ComponentOperations):
         if configuration is not None and not isinstance(configuration, str):
             configuration = json.dumps(configuration)
         dialect = self.speaking("0.x", "start_provider")
-        return await self._command(dialect.start_provider(host_id, provider_ref, link_name or "default", configuration,
-                                                          check.string_map(annotations, "annotations")))
+        return await self._command(dialect.start_provider(host_id, provider_ref, check.link_name(link_name or "default"),
+                                                          configuration, check.string_map(annotations, "annotations")),
+                                   option="configuration")
 
     async def stop_provider(self, host_id: str, provider_id: str, link_name: str = "default",
                             contract_id: Optional[str] = None,
@@ -473,7 +509,7 @@ class AsyncControlClient(ComponentOperations):
         if contract_id:
             check.contract_id(contract_id)
         dialect = self.speaking("0.x", "stop_provider")
-        return await self._command(dialect.stop_provider(host_id, provider_id, link_name or "default",
+        return await self._command(dialect.stop_provider(host_id, provider_id, check.link_name(link_name or "default"),
                                                          contract_id or "",
                                                          check.string_map(annotations, "annotations")))
 
@@ -487,14 +523,15 @@ class AsyncControlClient(ComponentOperations):
                              values: Optional[Mapping[str, Any]] = None) -> Ack:
         link = LinkDefinition(check.public_key(actor_id, "actor", "actor_id"),
                               check.public_key(provider_id, "provider", "provider_id"),
-                              check.contract_id(contract_id), link_name or "default",
+                              check.contract_id(contract_id), check.link_name(link_name or "default"),
                               check.string_map(values, "values"))
-        return await self._command(self.speaking("0.x", "advertise_link").advertise_link(link))
+        return await self._command(self.speaking("0.x", "advertise_link").advertise_link(link), option="values")
 
     async def remove_link(self, actor_id: str, contract_id: str, link_name: str = "default") -> Ack:
         check.public_key(actor_id, "actor", "actor_id")
         check.contract_id(contract_id)
-        return await self._command(self.speaking("0.x", "remove_link").remove_link(actor_id, contract_id, link_name or "default"))
+        dialect = self.speaking("0.x", "remove_link")
+        return await self._command(dialect.remove_link(actor_id, contract_id, check.link_name(link_name or "default")))
 
     async def put_registries(self, registries: Mapping[str, Mapping[str, Any]]) -> None:
         """Hand registry credentials to every host (fire and forget, as the protocol has it)."""
@@ -506,6 +543,7 @@ class AsyncControlClient(ComponentOperations):
         request = self.dialect.put_registries(cleaned)
         self.sent.append({"operation": request.operation, "subject": request.subject, "host_id": "",
                           "body": {url: sorted(cred) for url, cred in cleaned.items()}})  # never the secrets
+        self.check_size(request.body, self._what(request), "registries")
         await self.transport.publish(request.subject, request.body, self._what(request))
 
     # -- events -----------------------------------------------------------------------

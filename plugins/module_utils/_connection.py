@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+from urllib.parse import unquote, urlsplit
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
@@ -105,12 +106,45 @@ def redact_url(url: str) -> str:
     return "%s://%s" % (scheme, rest.split("@", 1)[1])
 
 
+def url_credentials(url: str) -> Tuple[Optional[str], Optional[str]]:
+    """(user, password) written into a URL as ``scheme://user:password@host``; a lone ``token@`` is a user."""
+    scheme, sep, rest = url.partition("://")
+    netloc = rest.split("/", 1)[0] if sep else ""
+    if "@" not in netloc:
+        return None, None
+    userinfo = netloc.rsplit("@", 1)[0]
+    user, colon, password = userinfo.partition(":")
+    return unquote(user) or None, (unquote(password) or None) if colon else None
+
+
+def url_secrets(urls: Any) -> List[str]:
+    """Passwords (and tokens) inside nats_url values, raw and as written, to keep out of output."""
+    found: List[str] = []
+    for url in _split_urls(urls):
+        user, password = url_credentials(url)
+        netloc = url.partition("://")[2].split("/", 1)[0]
+        written = netloc.rsplit("@", 1)[0].partition(":")[2] if "@" in netloc else ""
+        if password is None and user is not None:
+            found.append(user)  # nats://TOKEN@host: the lone user part is a token
+            found.append(netloc.rsplit("@", 1)[0])
+        for value in (password, written):
+            if value:
+                found.append(value)
+    return list(dict.fromkeys(found))
+
+
 def _normalise_url(url: str) -> str:
     if "://" not in url:
         url = "nats://" + url
     scheme = url.split("://", 1)[0].lower()
     if scheme not in ("nats", "tls", "ws", "wss"):
-        raise InputError("nats_url %r has an unsupported scheme %r (use nats:// or tls://)" % (url, scheme))
+        raise InputError("nats_url %r has an unsupported scheme %r (use nats:// or tls://)" % (redact_url(url), scheme))
+    try:
+        port = urlsplit(url).port
+    except ValueError:
+        port = -1
+    if port == -1 or not urlsplit(url).hostname:
+        raise InputError("nats_url %r must be scheme://host[:port] with a port from 1 to 65535" % redact_url(url))
     return url
 
 
@@ -144,6 +178,13 @@ class ConnectionSettings:
     tls_verify: bool = True
     protocol: str = "auto"
 
+    def __repr__(self) -> str:
+        # The generated repr leaves out secret fields, but a password can sit inside a URL too.
+        values = {name: getattr(self, name) for name, spec in self.__dataclass_fields__.items() if spec.repr}
+        values["servers"] = [redact_url(url) for url in self.servers]
+        shown = ", ".join("%s=%r" % item for item in values.items())
+        return "ConnectionSettings(%s)" % shown
+
     @property
     def uses_tls(self) -> bool:
         return bool(self.tls_ca_file or self.tls_cert_file or not self.tls_verify or
@@ -151,7 +192,20 @@ class ConnectionSettings:
 
     @property
     def secrets(self) -> List[str]:
-        return [value for value in (self.jwt, self.nkey_seed, self.password, self.token) if value]
+        return [value for value in (self.jwt, self.nkey_seed, self.password, self.token) if value] + self.url_secrets
+
+    @property
+    def url_secrets(self) -> List[str]:
+        return url_secrets(self.servers)
+
+    @property
+    def url_user(self) -> Optional[str]:
+        """The user (or token) written into the first URL that has one."""
+        return next((user for user, _password in map(url_credentials, self.servers) if user), None)
+
+    @property
+    def url_has_password(self) -> bool:
+        return any(password for _user, password in map(url_credentials, self.servers))
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "ConnectionSettings":
@@ -169,8 +223,13 @@ class ConnectionSettings:
             timeout = float(pick("timeout", 2.0))
             auction_timeout = float(pick("auction_timeout", 2.0))
             stall = None if pick("discovery_stall", None) is None else float(options["discovery_stall"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise InputError("timeout, auction_timeout and discovery_stall must be numbers of seconds")
+        if options.get("lattice") == "":
+            raise InputError("lattice must not be empty: name the lattice (leave the option out for 'default')")
+        if options.get("password") and not options.get("user"):
+            raise InputError("password needs user: NATS checks a password only together with its user "
+                             "(for a token alone, use the token option)")
         if (options.get("tls_cert_file") is None) != (options.get("tls_key_file") is None):
             raise InputError("tls_cert_file and tls_key_file must be given together for mutual TLS")
         if options.get("jwt") and not options.get("nkey_seed"):

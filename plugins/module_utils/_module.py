@@ -19,6 +19,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection impo
     CONNECTION_OPTION_NAMES,
     ConnectionSettings,
     connection_argspec,
+    url_secrets,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     LatticeError,
@@ -61,9 +62,11 @@ _INSTEAD: Dict[Tuple[str, str], str] = {
                                  "or wasmcloud.lattice.wasmcloud_provider (configuration)",
     ("wasmcloud_label", "0.x"): "this collection changes labels of 1.x hosts only; give 0.x hosts their labels when "
                                 "they start (HOST_* environment variables)",
-    ("wasmcloud_application", "1.x"): "it converges 0.x application specs (actors) only; on 1.x use "
-                                      "wasmcloud.lattice.wasmcloud_component, wasmcloud_provider, wasmcloud_link and "
-                                      "wasmcloud_config",
+    ("wasmcloud_application", "1.x"): "its spec describes 0.x applications (actors); on 1.x give a wadm manifest "
+                                      "(manifest or manifest_file), or use wasmcloud.lattice.wasmcloud_component, "
+                                      "wasmcloud_provider, wasmcloud_link and wasmcloud_config",
+    ("wasmcloud_application", "0.x"): "a wadm manifest describes a 1.x application; on 0.x give spec (actors, "
+                                      "providers, links)",
 }
 
 
@@ -114,6 +117,9 @@ class LatticeModule:
     def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True,
                  generations: Sequence[str] = CONTROL_INTERFACE, **kwargs: Any) -> None:
         spec = connection_argspec()
+        # A module option named like a connection option (wasmcloud_registry's password, token) is the
+        # module's own: never read it as a NATS credential.
+        self._own_options = frozenset(argument_spec) & frozenset(spec)
         spec.update(argument_spec)
         self.module = _backend(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params: Dict[str, Any] = self.module.params
@@ -127,9 +133,11 @@ class LatticeModule:
             self.module.fail_json(msg=refusal, error_type="UnsupportedProtocol", **self.result)
         if not HAS_NATS:
             self.module.fail_json(msg=missing_required_lib("nats-py"), exception=str(NATS_IMPORT_ERROR))
-        stall = self.params.get("discovery_stall")
-        if stall is not None and stall <= 0:
-            self.module.fail_json(msg="discovery_stall must be a positive number of seconds, got %r" % stall)
+        if self.params.get("discovery_stall") is not None:
+            try:
+                check.positive_seconds(self.params["discovery_stall"], "discovery_stall")
+            except LatticeError as exc:
+                self.fail(exc)
 
     @property
     def check_mode(self) -> bool:
@@ -140,7 +148,9 @@ class LatticeModule:
         return bool(self.module._diff)
 
     def settings(self) -> ConnectionSettings:
-        options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES}
+        options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES if name not in self._own_options}
+        # A password inside nats_url is as secret as the password option: masked in the invocation.
+        self.module.no_log_values.update(url_secrets(options.get("nats_url") or []))
         try:
             settings = ConnectionSettings.from_options(options)
         except LatticeError as exc:
@@ -148,6 +158,13 @@ class LatticeModule:
         if not settings.tls_verify:
             self.module.warn("tls_verify is false: the NATS server's certificate is not checked, which is insecure")
         return settings
+
+    def serve(self, generations: Sequence[str]) -> None:
+        """Narrow the generations once the options say which (an explicit protocol outside them fails now)."""
+        self.generations = tuple(generations)
+        refusal = generation_refusal(self.name, self.params.get("protocol") or "auto", self.generations)
+        if refusal:
+            self.module.fail_json(msg=refusal, error_type="UnsupportedProtocol", **self.result)
 
     def checked(self, build: Callable[[Dict[str, Any]], T]) -> T:
         """The desired state built from the params; invalid input fails here, before anything is sent."""
@@ -181,7 +198,7 @@ class LatticeModule:
         return outcomes
 
     def checked_quietly(self, build: Callable[[Dict[str, Any]], T]) -> T:
-        if "wait_timeout" in self.params and self.params.get("wait", True):
+        if self.params.get("wait_timeout") is not None:  # checked even without wait: NaN is never meant
             check.positive_seconds(self.params["wait_timeout"], "wait_timeout")
         return build(self.params)
 

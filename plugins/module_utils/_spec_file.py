@@ -64,8 +64,9 @@ def _ambiguous(node: Any, where: str) -> List[Tuple[str, str, str]]:
     return found
 
 
-def load_spec_text(text: str, source: str) -> Any:
-    """The spec in ``text`` (from ``source``, for messages); ambiguous plain scalars are refused."""
+def load_spec_text(text: str, source: str, root: str = "spec") -> Any:
+    """The spec in ``text`` (from ``source``, for messages); ambiguous plain scalars are refused, named by their
+    path from ``root`` ("" for a document whose keys are named from the top, like a wadm manifest)."""
     if not HAS_YAML:
         raise InputError("reading %s needs PyYAML where the module runs" % source)
     try:
@@ -74,7 +75,7 @@ def load_spec_text(text: str, source: str) -> Any:
         raise InputError("%s is not valid YAML: %s" % (source, exc))
     if node is None:
         return None
-    found = _ambiguous(node, "spec")
+    found = _ambiguous(node, root)
     if found:
         problems = ["%s is written %s, which YAML reads as %s" % problem for problem in found[:5]]
         raise InputError("%s: %s; quote such values (for example '010' or \"no\") so they are kept as written"
@@ -82,9 +83,9 @@ def load_spec_text(text: str, source: str) -> Any:
     return yaml.safe_load(text)
 
 
-def read_spec_file(path: str) -> Any:
-    """The spec held by the YAML file at ``path`` (on the machine running the module)."""
-    source = "spec_file %s" % path
+def read_spec_file(path: str, option: str = "spec_file", root: str = "spec") -> Any:
+    """The spec held by the YAML file at ``path`` (on the machine running the module), given as ``option``."""
+    source = "%s %s" % (option, path)
     if os.path.isdir(path):
         raise InputError("%s is a directory, not a YAML file" % source)
     if not os.path.exists(path):
@@ -99,4 +100,4 @@ def read_spec_file(path: str) -> Any:
     except UnicodeDecodeError as exc:
         raise InputError("%s is not UTF-8 text (byte 0x%02x at offset %d): save it as UTF-8"
                          % (source, raw[exc.start], exc.start))
-    return load_spec_text(text, source)
+    return load_spec_text(text, source, root)

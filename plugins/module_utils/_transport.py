@@ -22,6 +22,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._discovery impor
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     AuthenticationError,
     ConnectionFailedError,
+    InputError,
     MissingDependencyError,
     NoResponseError,
     PermissionDeniedError,
@@ -36,6 +37,9 @@ try:
 except ImportError as _exc:  # checked when a client is created, so sanity imports still work
     HAS_NATS = False
     NATS_IMPORT_ERROR = _exc
+    NATS = object  # type: ignore[misc,assignment]  # only so the classes below can be defined
+
+_NatsError: Any = nats_errors.Error if HAS_NATS else Exception
 
 # A server that stops answering this long after the connection is made is
 # treated as gone; reconnection then walks the rest of the server list.
@@ -56,10 +60,113 @@ def require_nats() -> None:
         )
 
 
+class _Refusal(_NatsError):  # a nats-py error type, so nats-py's connect loop hands it to error_cb
+    """A server that cannot be used as asked: retrying it within this task would not help."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__("nats: %s %s" % (url, reason))
+        self.url = url
+        self.reason = reason
+
+
+class _TlsNotOffered(_Refusal):
+    """The user asked for TLS and this server offers none: refused before CONNECT was sent."""
+
+
+class _NotNats(_Refusal):
+    """Something listens on the port, but it does not greet with NATS INFO."""
+
+
+class _Client(NATS):  # type: ignore[misc,valid-type]
+    """nats-py's client, telling "the port is not NATS" apart from other timeouts.
+
+    nats-py waits ``connect_timeout`` for the server's INFO and then reports a bare timeout (or
+    "empty response") and tries again, so a port that is not NATS took every retry to fail.
+    The INFO wait starts only once TCP is connected, so a timeout before any INFO arrived
+    there means the listener is not a NATS server.
+    """
+
+    _info_seen = False
+
+    def _server_url(self) -> str:
+        server = getattr(self, "_current_server", None)
+        return redact_url(server.uri.geturl()) if server is not None else "?"
+
+    async def _process_connect_init(self) -> None:
+        self._info_seen = False
+        try:
+            await super()._process_connect_init()
+        except asyncio.TimeoutError:
+            if self._info_seen:
+                raise
+            raise _NotNats(self._server_url(), "accepted the connection but sent no NATS INFO within %gs: it is not "
+                                               "a NATS server (or not its client port)" % self.options["connect_timeout"])
+        except nats_errors.Error as exc:
+            if self._info_seen or isinstance(exc, _Refusal) or "info" not in str(exc).lower():
+                raise
+            raise _NotNats(self._server_url(), "answered with something other than NATS INFO: it is not a NATS "
+                                               "server (or not its client port)")
+
+    async def _process_info(self, info: Dict[str, Any], initial_connection: bool = False) -> None:
+        self._info_seen = True
+        await super()._process_info(info, initial_connection)
+
+
+class _TlsOnlyClient(_Client):
+    """A nats-py client that speaks TLS or not at all.
+
+    Why a subclass: nats-py upgrades to TLS only when the server's INFO says ``tls_required``;
+    asked for TLS by a server that offers none, it carries on in plaintext and sends CONNECT,
+    credentials included. A raw INFO probe on a separate socket before connecting would not
+    be enough: the connection that then carries the credentials is another one (and a
+    reconnect reaches other servers). So the check sits inside nats-py's own handshake, on
+    that very connection, every time it (re)connects: the INFO must offer TLS (``tls_required``,
+    or ``tls_available`` from a server that also accepts plaintext, which is then upgraded too),
+    and CONNECT is built only on a socket that really is TLS.
+    """
+
+    async def _process_info(self, info: Dict[str, Any], initial_connection: bool = False) -> None:
+        scheme = self._current_server.uri.scheme
+        if initial_connection and scheme != "wss":  # wss: TLS is done before NATS starts
+            self._info_seen = True
+            if scheme == "ws":
+                raise _TlsNotOffered(self._server_url(), "is plain WebSocket: use wss:// for TLS")
+            if not (info.get("tls_required") or info.get("tls_available")):
+                raise _TlsNotOffered(self._server_url(), "does not offer TLS (its INFO has neither tls_required "
+                                                         "nor tls_available)")
+            info["tls_required"] = True  # makes nats-py upgrade a server that merely allows TLS
+        await super()._process_info(info, initial_connection)
+
+    def _connect_command(self) -> bytes:
+        # Last line of defence: CONNECT carries the credentials, so never on a socket that is not TLS.
+        if self._current_server.uri.scheme != "wss":
+            writer = getattr(self._transport, "_io_writer", None)
+            if writer is None or writer.get_extra_info("ssl_object") is None:
+                raise _TlsNotOffered(self._server_url(), "did not set up TLS on this connection")
+        return super()._connect_command()
+
+
+def _new_client(settings: ConnectionSettings) -> Any:
+    if not settings.uses_tls:
+        return _Client()
+    if not (hasattr(NATS, "_process_info") and hasattr(NATS, "_connect_command")):
+        raise MissingDependencyError(
+            "TLS cannot be enforced with this nats-py version (the client would fall back to plaintext with a "
+            "server that offers no TLS): install a version this collection supports (pip install 'nats-py>=2.6')")
+    return _TlsOnlyClient()
+
+
 def _tls_context(settings: ConnectionSettings) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=settings.tls_ca_file)
+    try:
+        context = ssl.create_default_context(cafile=settings.tls_ca_file)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise InputError("tls_ca_file %s holds no usable PEM CA certificate (%s)" % (settings.tls_ca_file, exc))
     if settings.tls_cert_file:
-        context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+        try:
+            context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            raise InputError("tls_cert_file %s and tls_key_file %s are not a PEM certificate and its private key "
+                             "(%s)" % (settings.tls_cert_file, settings.tls_key_file, exc))
     if not settings.tls_verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -110,6 +217,16 @@ def _tls_hint(text: str) -> str:
     return "check tls_ca_file, tls_cert_file/tls_key_file and that the certificate names this host"
 
 
+def _tls_request(settings: ConnectionSettings) -> str:
+    """Which options asked for TLS, for messages."""
+    asked = [name for name in ("tls_ca_file", "tls_cert_file") if getattr(settings, name)]
+    if not settings.tls_verify:
+        asked.append("tls_verify: false")
+    if any(url.lower().startswith(("tls://", "wss://")) for url in settings.servers):
+        asked.insert(0, "a tls:// URL")
+    return ", ".join(asked)
+
+
 def _auth_method(settings: ConnectionSettings) -> str:
     if settings.creds_file:
         return "credentials file %s" % settings.creds_file
@@ -121,16 +238,27 @@ def _auth_method(settings: ConnectionSettings) -> str:
         return "user %r and password" % settings.user
     if settings.token:
         return "token"
+    if settings.url_user:  # nats-py uses credentials inside the URL only when no option gives any
+        if settings.url_has_password:
+            return "user %r and password from nats_url" % settings.url_user
+        return "the token in nats_url"
     return "no credentials"
 
 
 class NatsTransport:
     """One NATS connection, used from one asyncio loop."""
 
-    def __init__(self, settings: ConnectionSettings) -> None:
+    def __init__(self, settings: ConnectionSettings, warnings: Optional[List[str]] = None) -> None:
         require_nats()
         self.settings = settings
         self.nc: Any = None
+        self.warnings: List[str] = [] if warnings is None else warnings
+        self._url_in_use = ""  # the server connected to, for messages after it is gone
+        self._disconnected_at: Optional[float] = None
+        self._lost: Optional[str] = None  # why the connection is gone for good (reconnection gave up)
+        self._lost_listeners: List[Callable[[], None]] = []
+        self._reconnect_waiters: List[asyncio.Event] = []
+        self._closing = False
         self._first_error: Optional[BaseException] = None
         self._denials: List[str] = []
         self._denial_event: Optional[asyncio.Event] = None
@@ -156,21 +284,87 @@ class NatsTransport:
                 # Why: after a failed TLS handshake nats-py (2.16) awaits the broken SSL stream's
                 # wait_closed() forever, so waiting for its own retries would hang the task.
                 self._hopeless.set()
-            elif isinstance(error, nats_errors.AuthorizationError) or "authorization violation" in text.lower():
-                # Why: refused credentials stay refused; give up once every server has said so.
+            elif isinstance(error, (nats_errors.AuthorizationError, _Refusal)) \
+                    or "authorization violation" in text.lower():
+                # Why: refused credentials, a server without the TLS asked for, a port that is not
+                # NATS: each stays so; give up once every server has said so.
                 self._refusals += 1
                 if self._refusals >= len(self.settings.servers):
                     self._hopeless.set()
 
-    async def _ignore(self, *args: Any) -> None:
-        return None
-
     async def _on_disconnected(self) -> None:
         self._disconnects += 1
+        if self._disconnected_at is None:
+            self._disconnected_at = asyncio.get_running_loop().time()
 
     async def _on_reconnected(self) -> None:
+        now = self.connected_url
+        gap = asyncio.get_running_loop().time() - (self._disconnected_at or 0.0)
+        self.warnings.append(
+            "the connection to NATS at %s was lost during the task and re-established to %s after %.1fs; "
+            "replies and events sent meanwhile may have been missed" % (self._url_in_use or "?", now or "?", gap))
+        self._url_in_use, self._disconnected_at = now, None
+        for waiter in self._reconnect_waiters:
+            waiter.set()
         if self._denial_event is not None:
             self._denial_event.set()  # wakes _race_denial, which may resend a read
+
+    async def _on_closed(self) -> None:
+        if self._closing or self.nc is None:
+            return  # our own close, or a failed first connect (reported by connect itself)
+        tried = self.settings.server_list
+        self._lost = ("the connection to NATS at %s was lost and could not be re-established (tried %s)"
+                      % (self._url_in_use or tried, tried))
+        if self._denial_event is not None:
+            self._denial_event.set()
+        for notify in list(self._lost_listeners):
+            notify()
+
+    # -- a lost connection ------------------------------------------------------------------
+
+    @property
+    def lost(self) -> bool:
+        return self._lost is not None or (self.nc is not None and self.nc.is_closed and not self._closing)
+
+    def lost_error(self, what: str) -> ConnectionFailedError:
+        reason = self._lost or "the connection to NATS at %s was closed" % (self._url_in_use or self.settings.server_list)
+        return ConnectionFailedError("%s: %s" % (what, reason), urls=self.settings.server_list)
+
+    def check_alive(self, what: str) -> None:
+        """Raise the lost-connection error once reconnection has given up."""
+        if self.lost:
+            raise self.lost_error(what)
+
+    async def ensure_connected(self, what: str) -> None:
+        """Before trusting a result gathered over time: if nats-py is still reconnecting (a window
+        can end before it has), wait until it is connected again or has given up, then raise the
+        lost-connection error if it gave up."""
+        if self.nc is not None and self.nc.is_reconnecting:
+            back = asyncio.Event()
+            self._reconnect_waiters.append(back)
+            forget = self.when_lost(back.set)
+            try:
+                await asyncio.wait_for(back.wait(), self._connect_budget())
+            except asyncio.TimeoutError:
+                pass  # nats-py's own retries are bounded by the same budget
+            finally:
+                forget()
+                if back in self._reconnect_waiters:
+                    self._reconnect_waiters.remove(back)
+        self.check_alive(what)
+
+    def _connect_budget(self) -> float:
+        """How long nats-py's own retries may take: every server, every attempt, each a connect
+        timeout plus the reconnect wait."""
+        return len(self.settings.servers) * (_RECONNECT_ATTEMPTS + 1) * (self._connect_timeout() + _RECONNECT_WAIT) + 1
+
+    def _connect_timeout(self) -> int:
+        return max(1, int(round(min(self.settings.timeout, 10))))  # nats-py wants whole seconds
+
+    def when_lost(self, notify: Callable[[], None]) -> Callable[[], None]:
+        """Call ``notify`` (from the loop) when the connection is lost for good; returns the undo."""
+        self._lost_listeners.append(notify)
+        return lambda: self._lost_listeners.remove(notify) if notify in self._lost_listeners else None
 
     # -- connection -------------------------------------------------------------------
 
@@ -180,14 +374,14 @@ class NatsTransport:
         options: Dict[str, Any] = dict(
             servers=settings.servers,
             name="wasmcloud.lattice",
-            connect_timeout=max(1, int(round(min(settings.timeout, 10)))),
+            connect_timeout=self._connect_timeout(),
             allow_reconnect=True,
             max_reconnect_attempts=_RECONNECT_ATTEMPTS,
             reconnect_time_wait=_RECONNECT_WAIT,
             dont_randomize=True,
             error_cb=self._on_error,
             disconnected_cb=self._on_disconnected,
-            closed_cb=self._ignore,
+            closed_cb=self._on_closed,
             reconnected_cb=self._on_reconnected,
         )
         options.update(_auth_options(settings))
@@ -195,12 +389,12 @@ class NatsTransport:
             options["tls"] = _tls_context(settings)
         urls = settings.server_list
         self._hopeless = asyncio.Event()
-        nc = NATS()
+        nc = _new_client(settings)
         attempt = asyncio.ensure_future(nc.connect(**options))
         hopeless = asyncio.ensure_future(self._hopeless.wait())
         # Why: nats-py can hang inside connect (see _on_error), so bound it by what its own retries
         # may take: every server, every attempt, each a connect_timeout plus the reconnect wait.
-        budget = len(settings.servers) * (_RECONNECT_ATTEMPTS + 1) * (options["connect_timeout"] + _RECONNECT_WAIT) + 1
+        budget = self._connect_budget()
         try:
             await asyncio.wait({attempt, hopeless}, timeout=budget, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -211,11 +405,14 @@ class NatsTransport:
             raise self._connect_error(asyncio.TimeoutError("no connection within %gs" % budget), urls)
         try:
             attempt.result()
+        except _Refusal as exc:
+            raise self._connect_error(exc, urls)
         except ssl.SSLError as exc:
             raise ConnectionFailedError("TLS handshake with NATS at %s failed: %s" % (urls, exc), urls=urls)
         except Exception as exc:  # nats-py raises many unrelated types here
             raise self._connect_error(exc, urls)
         self.nc = nc
+        self._url_in_use = self.connected_url
 
     @staticmethod
     async def _abandon(nc: Any, attempt: "asyncio.Future[Any]") -> None:
@@ -232,6 +429,14 @@ class NatsTransport:
     def _connect_error(self, exc: BaseException, urls: str) -> Exception:
         cause = self._first_error or exc
         text = str(cause)
+        if isinstance(cause, _NotNats):
+            return ConnectionFailedError("NATS at %s: %s %s. Check nats_url (host and port of the NATS client "
+                                         "port, 4222 by default)" % (urls, cause.url, cause.reason), urls=urls)
+        if isinstance(cause, _TlsNotOffered):
+            return ConnectionFailedError(
+                "NATS at %s %s, but TLS was asked for (%s): refused before sending any credentials. Enable TLS "
+                "on the server, or connect to one that has it" % (cause.url, cause.reason, _tls_request(self.settings)),
+                urls=urls)
         if isinstance(cause, nats_errors.AuthorizationError) or "authorization violation" in text.lower() \
                 or "authentication" in text.lower():
             return AuthenticationError(
@@ -252,11 +457,17 @@ class NatsTransport:
             % (urls, text or type(cause).__name__), urls=urls)
 
     @property
+    def max_payload(self) -> int:
+        """The largest message body the server accepts (its INFO's max_payload); 0 when unknown."""
+        return int(getattr(self.nc, "max_payload", 0) or 0) if self.nc is not None else 0
+
+    @property
     def connected_url(self) -> str:
         server = getattr(self.nc, "connected_url", None)
         return redact_url(server.geturl()) if server is not None else ""
 
     async def close(self) -> None:
+        self._closing = True
         if self.nc is not None and not self.nc.is_closed:
             try:
                 await asyncio.wait_for(self.nc.close(), 2)
@@ -304,6 +515,9 @@ class NatsTransport:
                 raise self._denied(subject, what, denial)
             if task.done():
                 return task.result()
+            if self.lost:
+                task.cancel()
+                raise self.lost_error(what)
             if resend_after is not None and self._disconnects != resend_after and self.nc.is_connected:
                 task.cancel()
                 raise _ConnectionMoved()
@@ -351,8 +565,8 @@ class NatsTransport:
             raise NoResponseError(
                 "%s: no reply on %s%s within %gs (the host may be busy, gone, or slower than `timeout`)%s"
                 % (what, subject, target, timeout, hint), subject=subject)
-        except nats_errors.ConnectionClosedError:
-            raise ConnectionFailedError("%s: the connection to NATS closed (%s)" % (what, self.connected_url))
+        except (nats_errors.ConnectionClosedError, nats_errors.StaleConnectionError):
+            raise self.lost_error(what)
         return msg.data
 
     async def _settle(self) -> None:
@@ -376,11 +590,13 @@ class NatsTransport:
         """
         epoch = self._disconnects
         replies = await self._scatter_once(subject, body, window, what, stall)
-        if self._disconnects != epoch and not self.nc.is_closed:
+        await self.ensure_connected(what)
+        if self._disconnects != epoch:
             # Why: the connection moved to another server during the window, so the request or
             # some replies may be lost with the old socket; an incomplete host list or auction
             # would mislead the planner. Scatter requests only read, so ask once more.
             replies = await self._scatter_once(subject, body, window, what, stall)
+            await self.ensure_connected(what)
         return replies
 
     async def _scatter_once(self, subject: str, body: bytes, window: float, what: str,
@@ -389,6 +605,7 @@ class NatsTransport:
         replies: "asyncio.Queue[Any]" = asyncio.Queue()
         inbox = self.nc.new_inbox()
         since = len(self._denials)
+        self.check_alive(what)
 
         async def arrived(msg: Any) -> None:
             replies.put_nowait((loop.time(), msg))  # timed on arrival, not when the loop below reads it
@@ -396,6 +613,7 @@ class NatsTransport:
         sub = await self.nc.subscribe(inbox, cb=arrived)
         collected: List[bytes] = []
         arrivals: List[float] = []
+        forget = self.when_lost(lambda: replies.put_nowait((loop.time(), None)))  # None: wakes the wait at once
         try:
             sent = loop.time()
             await self.nc.publish(subject, body, reply=inbox)
@@ -420,6 +638,8 @@ class NatsTransport:
                         continue
                 else:
                     at, msg = replies.get_nowait()
+                if msg is None:
+                    raise self.lost_error(what)
                 if not msg.data:
                     # a "no responders" status (or an empty reply): nobody else will answer
                     if msg.headers and msg.headers.get("Status") == "503":
@@ -429,7 +649,10 @@ class NatsTransport:
                     break  # came after the window: the reference client would not have it either
                 collected.append(msg.data)
                 arrivals.append(at - sent)
+        except nats_errors.ConnectionClosedError:
+            raise self.lost_error(what)
         finally:
+            forget()
             try:
                 await sub.unsubscribe()
             except Exception:
@@ -444,7 +667,11 @@ class NatsTransport:
 
     async def publish(self, subject: str, body: bytes, what: str) -> None:
         since = len(self._denials)
-        await self.nc.publish(subject, body)
+        self.check_alive(what)
+        try:
+            await self.nc.publish(subject, body)
+        except nats_errors.ConnectionClosedError:
+            raise self.lost_error(what)
         await self._settle()
         denial = self._denial_for(subject, since)
         if denial:
@@ -453,7 +680,11 @@ class NatsTransport:
     async def subscribe(self, subject: str, callback: Callable[[Any], Awaitable[None]], what: str) -> Any:
         """Subscribe and make sure the server has registered it before returning."""
         since = len(self._denials)
-        sub = await self.nc.subscribe(subject, cb=callback)
+        self.check_alive(what)
+        try:
+            sub = await self.nc.subscribe(subject, cb=callback)
+        except nats_errors.ConnectionClosedError:
+            raise self.lost_error(what)
         await self._settle()
         denial = self._denial_for(subject, since)
         if denial:

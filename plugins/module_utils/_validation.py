@@ -7,6 +7,7 @@ Private to this collection; may change without notice.
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any, Dict, Mapping, Optional
 
@@ -17,6 +18,13 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._nkeys import (
 )
 
 MAX_COUNT = 65535  # counts travel as u16 on the wire
+# Longest wait any seconds option may ask for (one day). Longer values are mistakes, and past about
+# 1e9 seconds asyncio's timers overflow ("timestamp too large") instead of waiting.
+MAX_SECONDS = 86400.0
+# Longest name inserted as one subject token (lattice, link name), and longest dotted prefix. A NATS
+# subject shares the server's 4 KB control line with the reply inbox; a longer one makes the server
+# drop the connection ("connection closed") instead of answering.
+MAX_TOKEN_LENGTH = 255
 
 # One NATS subject token: no separators, wildcards or whitespace.
 _TOKEN = re.compile(r"^[^.*>\s]+$")
@@ -32,17 +40,34 @@ _BINDLE_REF = re.compile(r"^bindle://[^\s/]+(?:/[^\s/]+)+$")
 _CONTRACT_ID = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$")
 
 
+def _shown(value: Any) -> str:
+    """``repr`` of a value for a message, shortened when it is huge."""
+    text = repr(value)
+    return text if len(text) <= 80 else "%s… (%d characters)" % (text[:60], len(value) if isinstance(value, str) else len(text))
+
+
 def nats_token(value: Any, what: str) -> str:
-    """A name that the protocol inserts as one NATS subject token (lattice, ...)."""
+    """A name that the protocol inserts as one NATS subject token (lattice, link name, ...)."""
     if not isinstance(value, str) or not _TOKEN.match(value):
-        raise InputError("%s %r must be a single NATS subject token: non-empty, without '.', '*', '>' or spaces" % (what, value))
+        raise InputError("%s %s must be a single NATS subject token: non-empty, without '.', '*', '>' or spaces"
+                         % (what, _shown(value)))
+    if len(value) > MAX_TOKEN_LENGTH:
+        raise InputError("%s %s is too long: at most %d characters" % (what, _shown(value), MAX_TOKEN_LENGTH))
     return value
+
+
+def link_name(value: Any, what: str = "link_name") -> str:
+    """A link name: hosts put it into provider subjects, so it is one NATS subject token."""
+    return nats_token(value, what)
 
 
 def subject_prefix(value: Any, what: str) -> str:
     """A dotted subject prefix (ctl_topic_prefix): tokens joined by '.', no wildcards."""
     if not isinstance(value, str) or not value or not all(_TOKEN.match(part) for part in value.split(".")):
-        raise InputError("%s %r must be dot-separated NATS tokens without wildcards or spaces, e.g. 'wasmbus.ctl'" % (what, value))
+        raise InputError("%s %s must be dot-separated NATS tokens without wildcards or spaces, e.g. 'wasmbus.ctl'"
+                         % (what, _shown(value)))
+    if len(value) > MAX_TOKEN_LENGTH:
+        raise InputError("%s %s is too long: at most %d characters" % (what, _shown(value), MAX_TOKEN_LENGTH))
     return value
 
 
@@ -124,7 +149,9 @@ def string_map(value: Optional[Mapping[Any, Any]], what: str) -> Dict[str, str]:
 
 
 def positive_seconds(value: Any, what: str) -> float:
-    """A timeout in seconds, strictly positive."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise InputError("%s must be a positive number of seconds, got %r" % (what, value))
+    """A timeout in seconds: finite, strictly positive, at most MAX_SECONDS."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InputError("%s must be a positive number of seconds (finite), got %r" % (what, value))
+    if value > MAX_SECONDS:
+        raise InputError("%s must be at most %g seconds (one day), got %r" % (what, MAX_SECONDS, value))
     return float(value)

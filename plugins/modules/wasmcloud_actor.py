@@ -209,7 +209,8 @@ def main() -> None:
     spec = lattice.checked(actor_spec)
 
     def converge(client):
-        inventories = read_inventories(client, spec.host_id, params["discovery_stall"])
+        inventories = read_inventories(client, spec.host_id, params["discovery_stall"],
+                                       need_hosts=spec.state == "present" and spec.count > 0)
         plan = plan_with_auction(plan_actor, spec, inventories, lambda: place(client))
         actor_id = spec.actor_id or next((a.params["actor_id"] for a in plan.actions if "actor_id" in a.params),
                                          None) or _known_key(spec, inventories)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: wasmcloud_application
-short_description: Converge a wasmCloud lattice to a whole application spec in one task
+short_description: Converge a wasmCloud lattice to a whole application spec or wadm manifest in one task
 version_added: 0.1.0
 description:
   - Takes an application spec (providers, actors and links) and makes the lattice run it, over one NATS
@@ -19,6 +19,13 @@ description:
     instances are live-updated to it (hosts refuse a revision that does not increase).
   - Links name actors and providers by their entry names; their public keys are learnt from what runs (or
     given as C(actor_id)/C(provider_id)).
+  - On wasmCloud 1.x lattices it takes a wadm application manifest instead (O(manifest) or O(manifest_file),
+    C(apiVersion core.oam.dev/v1beta1), C(kind Application)) and converges it without wadm, in one plan of the
+    named configs the manifest defines, then the providers, the components and the links. Component IDs follow
+    wadm's rule, so a lattice wadm managed before looks the same. What the manifest starts carries the same
+    C(wasmcloud.lattice/application) annotation (named after C(metadata.name)), for O(prune). Parts of the
+    format this collection cannot carry out (secrets, policies, custom traits) are refused, naming where they
+    are in the manifest, before anything is sent. See C(docs/wadm-manifests.md) in the collection.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.converge
@@ -32,9 +39,10 @@ attributes:
     description: Shows what runs where, per entry, before and after.
 options:
   name:
-    description: Name of the application; marks everything it starts.
+    description:
+      - Name of the application; marks everything it starts. Required with O(spec) or O(spec_file).
+      - With a manifest the name is C(metadata.name); when given too, it must be the same.
     type: str
-    required: true
   spec:
     description:
       - The application spec, a mapping with the lists C(providers), C(actors) and C(links).
@@ -59,14 +67,31 @@ options:
         refused with where it is, for example C(count: 010) (octal 8), C(link_name: no) (a boolean),
         C(1.10) (the number 1.1) or C(12:30:00) (45000); quote it.
     type: path
+  manifest:
+    description:
+      - 1.x, a wadm application manifest (the parsed YAML or JSON document, a mapping).
+      - Mutually exclusive with O(spec), O(spec_file) and O(manifest_file).
+    type: dict
+  manifest_file:
+    description:
+      - 1.x, path of a YAML (or JSON) file holding a wadm manifest, on the machine that runs the module. Plain
+        values YAML 1.1 would read as something else are refused as for O(spec_file).
+    type: path
   state:
-    description: Run the application (V(present)) or stop what it started and remove its links (V(absent)).
+    description:
+      - Run the application (V(present)) or stop what it started and remove its links (V(absent)).
+      - With a manifest, V(absent) stops the manifest's components and providers wherever they run, deletes its
+        links (and other links from its components) and the configs it defines.
     type: str
     choices: [present, absent]
     default: present
   prune:
-    description: Also stop actors and providers this application started earlier that the spec no longer
-      lists, and remove its actors' links that the spec no longer lists.
+    description:
+      - Also stop actors and providers this application started earlier that the spec no longer
+        lists, and remove its actors' links that the spec no longer lists.
+      - With a manifest, stop components and providers annotated with this application whose ID the manifest no
+        longer lists, and delete the links from this application's components and providers that it does not
+        list. Configs the manifest no longer defines are kept (configs carry no annotation to tell whose they are).
     type: bool
     default: false
 author:
@@ -105,6 +130,46 @@ EXAMPLES = r"""
     name: shop
     spec_file: apps/shop.yml
     state: absent
+
+- name: "1.x: deploy a wadm manifest (wash app deploy hello.wadm.yaml, without wadm)"
+  wasmcloud.lattice.wasmcloud_application:
+    manifest_file: hello.wadm.yaml
+    prune: true
+
+- name: "1.x: an inline manifest, one HTTP server provider and a component with two instances"
+  wasmcloud.lattice.wasmcloud_application:
+    manifest:
+      apiVersion: core.oam.dev/v1beta1
+      kind: Application
+      metadata:
+        name: hello
+        annotations: {version: v0.0.1}
+      spec:
+        components:
+          - name: http-component
+            type: component
+            properties:
+              image: ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0
+            traits:
+              - type: spreadscaler
+                properties: {instances: 2}
+          - name: httpserver
+            type: capability
+            properties:
+              image: ghcr.io/wasmcloud/http-server:0.22.0
+            traits:
+              - type: link
+                properties:
+                  namespace: wasi
+                  package: http
+                  interfaces: [incoming-handler]
+                  target: {name: http-component}
+                  source:
+                    config:
+                      - name: default-http
+                        properties: {address: 0.0.0.0:8080}
+              - type: spreadscaler
+                properties: {instances: 1}
 """
 
 RETURN = r"""
@@ -118,6 +183,12 @@ application:
     name:
       description: The application's name.
       type: str
+    components:
+      description: With a manifest, per manifest component, its C(kind), C(id) and per host what runs there.
+      type: dict
+    configs:
+      description: With a manifest, the configs it defines and their values.
+      type: dict
     actors:
       description: Per actor entry, its public key and its instances per host.
       type: dict
@@ -165,15 +236,24 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._application imp
     plan_links,
     resolve_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import bidders, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import bidders, check_values, read_inventories
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, ONLY_0X, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import (
+    CONTROL_INTERFACE,
+    CONVERGE_ARGSPEC,
+    ONLY_0X,
+    ONLY_1X,
+    LatticeModule,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import read_spec_file
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import parse_manifest, plan_manifest
 
 ARGSPEC = {
-    "name": {"type": "str", "required": True},
+    "name": {"type": "str"},
     "spec": {"type": "dict"},
     "spec_file": {"type": "path"},
+    "manifest": {"type": "dict"},
+    "manifest_file": {"type": "path"},
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "prune": {"type": "bool", "default": False},
     **CONVERGE_ARGSPEC,
@@ -184,6 +264,37 @@ def load_spec(params: dict):
     if params["spec"] is not None:
         return params["spec"]
     return read_spec_file(params["spec_file"])
+
+
+def load_manifest(params: dict):
+    """The wadm manifest, parsed and checked; a given ``name`` must be the manifest's."""
+    if params["manifest"] is not None:
+        manifest = parse_manifest(params["manifest"])
+    else:
+        manifest = parse_manifest(read_spec_file(params["manifest_file"], "manifest_file", ""))
+    if params["name"] not in (None, manifest.name):
+        raise InputError("name %r differs from the manifest's metadata.name %r; leave name out or make them the same"
+                         % (params["name"], manifest.name))
+    return manifest
+
+
+def converge_manifest(lattice: LatticeModule, manifest) -> None:
+    """Read the lattice (hosts, links, the manifest's configs), plan once, send the plan."""
+    params = lattice.params
+
+    def converge(client):
+        check_values(client, [("config %s of the manifest" % name, values) for name, values in manifest.configs.items()])
+        inventories = read_inventories(client, stall=params["discovery_stall"])
+        links = read_links(client, inventories)
+        names = sorted(set(manifest.configs) | set(manifest.external_configs))
+        configs = {name: client.get_config(name) for name in names} if names else {}
+        plan = plan_manifest(manifest, params["state"], inventories, links, configs, prune=params["prune"])
+        result = lattice.result
+        result["application"] = dict(plan.after, name=manifest.name, version=manifest.version)
+        if lattice.report_plan(plan):
+            lattice.apply(client, plan.actions, inventories)
+
+    lattice.run(converge)
 
 
 def read_links(client, inventories):
@@ -209,13 +320,22 @@ async def all_auctions(client, app, placements, stall):
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, generations=ONLY_0X, required_one_of=[("spec", "spec_file")],
-                            mutually_exclusive=[("spec", "spec_file")])
+    sources = ("spec", "spec_file", "manifest", "manifest_file")
+    lattice = LatticeModule(ARGSPEC, generations=CONTROL_INTERFACE, required_one_of=[sources],
+                            mutually_exclusive=[sources])
     params = lattice.params
+    if params["manifest"] is not None or params["manifest_file"] is not None:
+        lattice.serve(ONLY_1X)
+        converge_manifest(lattice, lattice.checked(load_manifest))
+        return
+    lattice.serve(ONLY_0X)
     app = lattice.checked(lambda values: parse_spec(values["name"], load_spec(values)))
 
     def converge(client):
         state = params["state"]
+        check_values(client, [("the configuration of provider %s" % name, provider.configuration)
+                              for name, provider in app.providers.items()]
+                     + [("the values of link %s" % link.label, link.values) for link in app.links])
         inventories = read_inventories(client, stall=params["discovery_stall"])
         links = read_links(client, inventories)
         plan = plan_application(app, state, inventories, links, prune=params["prune"])

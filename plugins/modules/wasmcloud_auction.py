@@ -117,6 +117,7 @@ def auction_for(generation: str, params: dict):
     missing = [name for name in needed if not params[name]]
     if missing:
         raise InputError("a %s auction needs %s" % (kind, " and ".join(missing)))
+    check.link_name(params["link_name"] or "default")
     return kind, check.string_map(params["constraints"], "constraints")
 
 

@@ -92,6 +92,7 @@ protocol:
   type: str
 """
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import no_host_answered
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
 
@@ -110,6 +111,8 @@ def main() -> None:
         if gather & {"hosts", "inventory"}:
             hosts = sorted(client.get_hosts(stall=lattice.params["discovery_stall"]),
                            key=lambda h: (h.friendly_name or h.id, h.id))
+            if not hosts:
+                client.warnings.append(no_host_answered(client))
             inventories = client.get_inventories([h.id for h in hosts]) if "inventory" in gather else {}
             views = []
             for host in hosts:

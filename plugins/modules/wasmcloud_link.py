@@ -236,7 +236,7 @@ def wanted_link(params: dict) -> LinkDefinition:
         actor_id=check.public_key(params["actor_id"], "actor", "actor_id"),
         provider_id=check.public_key(params["provider_id"], "provider", "provider_id") if params["provider_id"] else "",
         contract_id=check.contract_id(params["contract_id"]),
-        link_name=params["link_name"] or "default",
+        link_name=check.link_name(params["link_name"] or "default"),
         values=check.string_map(params["values"], "values"),
     )
 

@@ -243,7 +243,7 @@ def provider_spec(params: dict) -> ProviderSpec:
         state=params["state"],
         provider_ref=check.provider_ref(params["provider_ref"], "provider_ref") if params["provider_ref"] else None,
         provider_id=check.public_key(params["provider_id"], "provider", "provider_id") if params["provider_id"] else None,
-        link_name=params["link_name"] or "default",
+        link_name=check.link_name(params["link_name"] or "default"),
         contract_id=check.contract_id(params["contract_id"]) if params["contract_id"] else None,
         host_id=check.public_key(params["host_id"], "host", "host_id") if params["host_id"] else None,
         constraints=check.string_map(params["constraints"], "constraints"),
@@ -259,7 +259,8 @@ def main() -> None:
 
     def converge(client):
         host_id = check.public_key(params["host_id"], "host", "host_id") if params["host_id"] else None
-        inventories = read_inventories(client, host_id, params["discovery_stall"])
+        inventories = read_inventories(client, host_id, params["discovery_stall"],
+                                       need_hosts=params["state"] == "present")
         spec = lattice.for_generation(specs, client.generation)
         if client.generation == "1.x":
             converge_v1(client, spec, inventories)

@@ -366,8 +366,8 @@ def main() -> None:
     lattice = LatticeModule(ARGSPEC, generations=V2)
     params = lattice.params
     desired = lattice.checked(workloads.build)
-    if params["start_timeout"] <= 0:
-        lattice.module.fail_json(msg="start_timeout must be a positive number of seconds")
+    if not 0 < params["start_timeout"] <= 3600:  # also refuses NaN
+        lattice.module.fail_json(msg="start_timeout must be between 0 and 3600 seconds, got %r" % params["start_timeout"])
     host_id, workload_id, state = desired.host_id, desired.workload_id, params["state"]
     result = lattice.result
 

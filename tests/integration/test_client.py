@@ -179,10 +179,12 @@ def test_links_put_query_replace_and_delete(trio):
             client.start_actor(host, ECHO)
             client.start_provider(host, HTTP)
             stream.wait(started(host, ECHO), 5)
+            # the provider starts asynchronously too: wait for it before reading its id
+            stream.wait(CountEvents("provider_started", 1,
+                                    lambda e: e.kind == "provider_started" and e.source == host), 5)
         inventory = client.get_host_inventory(host)
         actor_id = inventory.actors[0].id
-        provider_id = inventory.providers[0].id if inventory.providers else None
-        provider_id = provider_id or trio.inventory(host)["providers"][0]["id"]
+        provider_id = inventory.providers[0].id
         client.advertise_link(actor_id, provider_id, "wasmcloud:httpserver", values={"PORT": 8080})
         links = client.query_links()
         assert [(l.actor_id, l.values) for l in links] == [(actor_id, {"PORT": "8080"})]

@@ -1,4 +1,4 @@
-"""The application role's molecule scenario (roles/application/molecule/default), run by `molecule test`.
+"""The application role's molecule scenarios (roles/application/molecule/{default,wadm}), run by `molecule test`.
 
 The scenario starts its own sandbox lattice (create.yml), converges twice (the second run must change nothing),
 verifies and stops the sandbox (destroy.yml). Its ephemeral directory, and so the sandbox's state file, is kept
@@ -39,14 +39,16 @@ def _molecule_env(ephemeral: Path) -> dict:
 
 
 @pytest.mark.timeout(150)
-def test_molecule_scenario_of_the_application_role(tmp_path: Path) -> None:
+@pytest.mark.parametrize("scenario", ["default", "wadm"])
+def test_molecule_scenario_of_the_application_role(tmp_path: Path, scenario: str) -> None:
+    """default: a 0.x application spec through the role; wadm: a wadm manifest on 1.x hosts."""
     molecule = BIN / "molecule"
     if not molecule.exists():
         pytest.skip("molecule is not installed in %s" % BIN)
     ephemeral = tmp_path / "molecule"
     state = ephemeral / "sandbox-lattice.json"
     try:
-        proc = subprocess.run([str(molecule), "test"], cwd=ROLE, env=_molecule_env(ephemeral),
+        proc = subprocess.run([str(molecule), "test", "-s", scenario], cwd=ROLE, env=_molecule_env(ephemeral),
                               capture_output=True, text=True, timeout=140, check=False)
     finally:
         if state.exists():  # destroy.yml did not run: stop the sandbox by the PIDs it recorded

@@ -73,3 +73,14 @@ def test_the_record_keeps_what_was_started(v2_nats, workload_id):
         client.record_delete("h-1", workload_id)
         assert client.record_get("h-1", workload_id) is None
         assert client.record_unavailable is None
+
+
+def test_without_jetstream_there_is_no_record_and_discovery_listens():
+    from sandbox import NatsServer
+
+    with NatsServer(jetstream=False) as server, v2_client(server.url) as client:
+        assert client.record_get("h-1", "w") is None
+        assert "not usable" in client.record_unavailable
+        assert client.record_put("h-1", "w", {"digest": "sha256:1"}) is False
+        assert client.discover(window=0.2) == {}
+        assert any("heartbeat stream" in warning and "listens" in warning for warning in client.warnings)

@@ -194,6 +194,8 @@ def test_bad_input_is_refused_before_anything_is_sent(v2_nats, wash_host, images
     workload_id: %(w)s
     components: [{name: a, image: "%(i)s", image_pull_secret: {username: robot, password: s3cr3t-pw}}]
     protocol: 1.x
+- ignore_errors: true
+  wasmcloud.lattice.wasmcloud_workload: {host_id: %(h)s, workload_id: %(w)s, start_timeout: .nan}
 """ % {"h": wash_host.host_id, "w": workload_id, "i": images.echo}
     result = playbook(v2_playbook(tmp_path, v2_nats.url, tasks), "-vvv")
     assert_no_traceback(result)
@@ -206,6 +208,7 @@ def test_bad_input_is_refused_before_anything_is_sent(v2_nats, wash_host, images
     assert "cannot be part of a NATS subject" in messages[3]
     assert "annotations.a must be a string" in messages[4]
     assert "v2 hosts only" in messages[5]
+    assert "start_timeout must be between" in messages[6]
     assert "s3cr3t-pw" not in result.output
     assert starts(wash_host, workload_id) == 0
     assert json.dumps(outcomes)  # plain data

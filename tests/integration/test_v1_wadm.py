@@ -1,0 +1,157 @@
+"""wadm manifests through wasmcloud_application, against emulated 1.x hosts on real NATS, via real ansible-playbook."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from ansible_run import assert_no_traceback, playbook, write_playbook
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+from wadm_examples import HELLO_IMAGE, HELLO_WORLD, HTTP_IMAGE, WEIGHTED, manifest  # noqa: E402
+
+OWNER = "wasmcloud.lattice/application"
+COMPONENT_ID, PROVIDER_ID = "rust_hello_world-http_component", "rust_hello_world-httpserver"
+
+
+@pytest.fixture
+def trio(sandbox_lattice_v1):
+    return sandbox_lattice_v1(hosts=3, labels=[{"zone": "a"}, {"zone": "a"}, {"zone": "b"}])
+
+
+def commands(lattice):
+    return [(r.operation, r.host_id) for r in lattice.commands()]
+
+
+def running(lattice):
+    """{host: {id: (image_ref, max_instances or None, owner annotation)}} of every host."""
+    view = {}
+    for host in lattice.hosts:
+        inventory = lattice.inventory(host)
+        items = {c["id"]: (c["image_ref"], c["max_instances"], c["annotations"].get(OWNER))
+                 for c in inventory["components"]}
+        items.update({p["id"]: (p["image_ref"], None, p["annotations"].get(OWNER)) for p in inventory["providers"]})
+        view[host] = items
+    return view
+
+
+def manifest_task(path, **options):
+    lines = ["- wasmcloud.lattice.wasmcloud_application:", "    manifest_file: %s" % path]
+    lines += ["    %s: %s" % (key, json.dumps(value)) for key, value in options.items()]
+    return "\n".join(lines)
+
+
+def test_hello_world_check_mode_then_deploy_then_nothing_to_send(trio, tmp_path):
+    source = tmp_path / "hello.wadm.json"
+    source.write_text(json.dumps(HELLO_WORLD))
+    book = write_playbook(tmp_path, trio, manifest_task(source))
+
+    checked = playbook(book, "--check", "--diff")
+    assert checked.returncode == 0, checked.output
+    planned = checked.results()[0]
+    assert planned["changed"] and planned["protocol"] == "1.x"
+    assert [a["operation"] for a in planned["actions"]] == ["put_config", "start_provider", "scale_component",
+                                                            "put_link"]
+    assert set(planned["diff"]["before"]) == set(planned["diff"]["after"]) == {"components", "configs", "links"}
+    assert commands(trio) == [] and trio.config("default-http") is None
+
+    first = playbook(book)
+    assert first.returncode == 0, first.output
+    result = first.results()[0]
+    assert result["changed"] and result["actions"] == planned["actions"]
+    assert sorted(e["kind"] for e in result["events"]) == ["component_scaled", "config_set", "linkdef_set",
+                                                           "provider_started"]
+    host = result["actions"][1]["host_id"]
+    assert running(trio)[host] == {COMPONENT_ID: (HELLO_IMAGE, 1, "rust-hello-world"),
+                                   PROVIDER_ID: (HTTP_IMAGE, None, "rust-hello-world")}
+    assert sum(len(items) for items in running(trio).values()) == 2
+    assert trio.config("default-http") == {"address": "0.0.0.0:8080"}
+    assert [(link["source_id"], link["target"], link["wit_package"], link["source_config"]) for link in trio.links] \
+        == [(PROVIDER_ID, COMPONENT_ID, "http", ["default-http"])]
+    assert result["application"]["components"]["http-component"]["hosts"] == {
+        host: {"image_ref": HELLO_IMAGE, "max_instances": 1}}
+
+    trio.clear_records()
+    second = playbook(book, "--diff")
+    assert second.returncode == 0, second.output
+    again = second.results()[0]
+    assert not again["changed"] and again["actions"] == [] and commands(trio) == []
+    assert again["diff"]["before"] == again["diff"]["after"]
+
+
+def test_weighted_spread_then_prune_then_absent(trio, tmp_path):
+    app = manifest(WEIGHTED)
+    path = tmp_path / "spread.json"
+    path.write_text(json.dumps(app))
+    book = write_playbook(tmp_path, trio, manifest_task(path, prune=True, state="{{ state | default('present') }}"))
+    zone_a = sorted(h for h in trio.hosts if trio.host(h).labels.get("zone") == "a")
+    zone_b = [h for h in trio.hosts if h not in zone_a]
+
+    placed = playbook(book)
+    assert placed.returncode == 0, placed.output
+    now = running(trio)
+    assert all(now[h] == {"spread-hello": (HELLO_IMAGE, 2, "spread"), "spread-http": (HTTP_IMAGE, None, "spread")}
+               for h in zone_a)
+    assert now[zone_b[0]] == {"spread-hello": (HELLO_IMAGE, 2, "spread")}
+
+    # the provider leaves the manifest: prune stops it where this application started it, nothing else moves
+    app["spec"]["components"].pop(1)
+    path.write_text(json.dumps(app))
+    trio.clear_records()
+    pruned = playbook(book)
+    assert pruned.returncode == 0, pruned.output
+    assert sorted(commands(trio)) == sorted(("provider.stop", h) for h in zone_a)
+    assert all(running(trio)[h] == {"spread-hello": (HELLO_IMAGE, 2, "spread")} for h in trio.hosts)
+
+    gone = playbook(book, "-e", "state=absent")
+    assert gone.returncode == 0, gone.output
+    assert all(items == {} for items in running(trio).values())
+    trio.clear_records()
+    still = playbook(book, "-e", "state=absent")
+    assert still.returncode == 0 and not still.results()[0]["changed"] and commands(trio) == []
+
+
+def test_an_unsupported_part_is_refused_with_its_path_before_anything_is_sent(trio, tmp_path):
+    app = manifest(HELLO_WORLD)
+    app["spec"]["components"][1]["traits"].insert(0, {"type": "autoscaler", "properties": {"max": 3}})
+    book = write_playbook(tmp_path, trio, """
+- wasmcloud.lattice.wasmcloud_application:
+    manifest: %s
+""" % json.dumps(app))
+    failed = playbook(book)
+    assert failed.returncode != 0
+    assert_no_traceback(failed)
+    assert "spec.components[1].traits[0].type 'autoscaler' is not supported" in failed.output
+    assert trio.records == [] and trio.config("default-http") is None
+
+
+def test_a_0x_spec_on_a_1x_lattice_names_the_manifest_options(trio, tmp_path):
+    book = write_playbook(tmp_path, trio, """
+- wasmcloud.lattice.wasmcloud_application:
+    name: shop
+    spec: {actors: [{name: echo, image_ref: wasmcloud.azurecr.io/echo:0.3.4}]}
+""")
+    failed = playbook(book)
+    assert failed.returncode != 0
+    assert_no_traceback(failed)
+    assert "manifest or manifest_file" in failed.output and "speaks wasmCloud 1.x" in failed.output
+    assert commands(trio) == []
+
+
+def test_a_failing_provider_fails_the_task_with_the_hosts_error_and_says_what_was_sent(trio, tmp_path):
+    app = manifest(HELLO_WORLD)
+    app["spec"]["components"][1]["properties"]["image"] = "ghcr.io/acme/missing:1.0.0"
+    book = write_playbook(tmp_path, trio, """
+- wasmcloud.lattice.wasmcloud_application:
+    manifest: %s
+    wait_timeout: 10
+""" % json.dumps(app))
+    failed = playbook(book)
+    assert failed.returncode != 0
+    assert_no_traceback(failed)
+    result = failed.results()[0]
+    assert [a["operation"] for a in result["sent"]][:2] == ["put_config", "start_provider"]
+    assert "provider_start_failed" in result["msg"] and "manifest unknown" in result["msg"], result["msg"]
