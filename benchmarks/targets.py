@@ -24,6 +24,8 @@ TARGETS = {
     "v1_lattice": 1.3,
     # converged wasmcloud_workload task on a real wash host / ansible.builtin.ping task (start: in the detail)
     "v2_workload": 0.5,
+    # converged wasmcloud_application with a wadm manifest on 100 1.x hosts, default options / one ping task playbook
+    "wadm_converge": 2.0,
 }
 
 # 1.x lattice: discovery with protocol auto (detecting the generation) / with protocol 1.x, fresh connections

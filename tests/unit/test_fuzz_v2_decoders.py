@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 import pytest
@@ -38,14 +37,12 @@ DECODERS = {"heartbeat": (v2.decode_heartbeat, _valid_heartbeat, HEARTBEATS),
 
 def decode_safely(name: str, payload: bytes) -> None:
     decode, valid, _examples = DECODERS[name]
-    began = time.monotonic()
     try:
         result = decode(payload)
     except MalformedReplyError as exc:
         assert str(exc)
     else:
         assert valid(result), result
-    assert time.monotonic() - began < 2.0
 
 
 @pytest.mark.parametrize("name", sorted(DECODERS))
