@@ -29,6 +29,9 @@ COLLECTION_LINK := .build/collections/ansible_collections/wasmcloud/lattice
 # Per-test safety net against hangs; a @pytest.mark.timeout on a test wins over it.
 PYTEST_TIMEOUT ?= 300
 PYTEST_ARGS ?=
+# make test spreads test files over two workers (pytest-xdist); every test is parallel-safe
+# (free ports, unique lattice names, tmp paths). PYTEST_PARALLEL= runs them one at a time.
+PYTEST_PARALLEL ?= -n 2 --dist loadfile
 # Tests (and the demo) see the venv's tools first (nats-server, ansible-playbook,
 # molecule) and the collection at ansible_collections.wasmcloud.lattice.
 RUN_ENV = PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
@@ -56,7 +59,7 @@ $(COLLECTION_LINK):
 # non-zero if either failed. pytest's exit 5 (no tests collected) is a failure too.
 test: setup
 	status=0; \
-	$(PYTEST) tests || status=$$?; \
+	$(PYTEST) $(PYTEST_PARALLEL) tests || status=$$?; \
 	$(MAKE) --no-print-directory sanity || status=$$?; \
 	$(MAKE) --no-print-directory lint || status=$$?; \
 	exit $$status
