@@ -264,9 +264,9 @@ def read_inventories(client: ControlClient, host_id: Optional[str] = None,
             return {host_id: client.get_host_inventory(host_id)}
         except NoResponseError:
             return {}  # the planner reports the missing host in the caller's terms
-    hosts = client.get_hosts(stall=stall)
-    if not hosts:
+    inventories = client.discover_inventories(stall)  # each asked for as soon as its host answers
+    if not inventories:
         if need_hosts:
             raise NoResponseError(no_host_answered(client))
         client.warnings.append(no_host_answered(client))
-    return client.get_inventories([host.id for host in hosts])
+    return inventories

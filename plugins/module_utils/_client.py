@@ -52,6 +52,13 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
 T = TypeVar("T")
 
 
+def _with_dialect(on_host: Optional[Callable[[Host, Dialect], None]],
+                  dialect: Dialect) -> Optional[Callable[[Host], None]]:
+    if on_host is None:
+        return None
+    return lambda host: on_host(host, dialect)
+
+
 class EventStream:
     """Control events received since ``start``; each wait sees all of them."""
 
@@ -270,8 +277,8 @@ class AsyncControlClient(ComponentOperations):
         return "%s in lattice %r" % (request.operation, self.settings.lattice)
 
     async def _ask(self, request: Request, decode: Callable[[bytes], T], idempotent: bool = False,
-                   dialect: Optional[Dialect] = None, explain: bool = True) -> T:
-        """One request, one decoded reply; the reply confirms the dialect's generation.
+                   dialect: Optional[Dialect] = None, explain: bool = True, learn: bool = True) -> T:
+        """One request, one decoded reply; the reply confirms the dialect's generation (if ``learn``).
 
         ``explain``: when nobody answers, look (once) whether hosts of another generation are there.
         """
@@ -287,7 +294,8 @@ class AsyncControlClient(ComponentOperations):
             result = decode(payload)
         except MalformedReplyError as exc:
             raise MalformedReplyError("%s: %s" % (self._what(request), exc), subject=request.subject)
-        self._learn(dialect.name)
+        if learn:
+            self._learn(dialect.name)
         return result
 
     async def _read(self, build: Callable[[Dialect], Request], decode: str) -> Any:
@@ -334,11 +342,23 @@ class AsyncControlClient(ComponentOperations):
                 self._what(request), where, ack.error or "no reason given"), host_id=request.host_id, error=ack.error)
         return ack
 
-    async def _gather(self, request: Request, decode: Callable[[bytes], T], stall: Optional[float]) -> List[T]:
-        """Every reply within the window (or until replies stall), decoded; broken ones are warned about."""
+    async def _gather(self, request: Request, decode: Callable[[bytes], T], stall: Optional[float],
+                      on_item: Optional[Callable[[T], None]] = None) -> List[T]:
+        """Every reply within the window (or until replies stall), decoded; broken ones are warned about.
+
+        ``on_item`` sees each decoded reply as it arrives, while the others are still awaited.
+        """
+        def each(payload: bytes) -> None:
+            try:
+                item = decode(payload)
+            except MalformedReplyError:
+                return  # warned about below, with the others
+            on_item(item)  # type: ignore[misc]
+
         replies = await self.transport.scatter_gather(request.subject, request.body, self.settings.auction_timeout,
                                                       self._what(request),
-                                                      stall if stall is not None else self.settings.discovery_stall)
+                                                      stall if stall is not None else self.settings.discovery_stall,
+                                                      each if on_item is not None else None)
         results: List[T] = []
         for payload in replies:
             try:
@@ -350,24 +370,28 @@ class AsyncControlClient(ComponentOperations):
 
     # -- queries ----------------------------------------------------------------------
 
-    async def get_hosts(self, stall: Optional[float] = None) -> List[Host]:
+    async def get_hosts(self, stall: Optional[float] = None,
+                        on_host: Optional[Callable[[Host, Dialect], None]] = None) -> List[Host]:
         """Every host that answers within ``auction_timeout`` (or until replies stall).
 
         Until a host has answered, the 0.x and the 1.x ping go out together and are collected in
         the same window: which hosts answer tells the generation at no extra wait.
+        ``on_host`` sees each host (and the dialect it answered in) as soon as it answers.
         """
         if self._confirmed:
-            hosts = await self._gather(self.dialect.get_hosts(), self.dialect.decode_host, stall)
+            dialect = self.dialect
+            hosts = await self._gather(dialect.get_hosts(), dialect.decode_host, stall, _with_dialect(on_host, dialect))
         else:
-            hosts = await self._discover(stall)
+            hosts = await self._discover(stall, on_host)
         unique: Dict[str, Host] = {}
         for host in hosts:
             unique.setdefault(host.id, host)
         return list(unique.values())
 
-    async def _discover(self, stall: Optional[float]) -> List[Host]:
+    async def _discover(self, stall: Optional[float],
+                        on_host: Optional[Callable[[Host, Dialect], None]] = None) -> List[Host]:
         generations = list(self._dialects)
-        outcomes = await asyncio.gather(*(self._gather(d.get_hosts(), d.decode_host, stall)
+        outcomes = await asyncio.gather(*(self._gather(d.get_hosts(), d.decode_host, stall, _with_dialect(on_host, d))
                                           for d in self._dialects.values()), return_exceptions=True)
         found: Dict[str, List[Host]] = {}
         errors: Dict[str, LatticeError] = {}
@@ -410,6 +434,44 @@ class AsyncControlClient(ComponentOperations):
     async def get_host_inventory(self, host_id: str) -> HostInventory:
         check.public_key(host_id, "host", "host_id")
         return await self._read(lambda d: d.get_host_inventory(host_id), "decode_inventory")
+
+    async def discover_inventories(self, stall: Optional[float] = None,
+                                   concurrency: int = 64) -> Dict[str, HostInventory]:
+        """The inventory of every host that answers discovery, each asked for as soon as its host answers.
+
+        What ``get_inventories`` of ``get_hosts`` gives, but the reads overlap the rest of the
+        discovery instead of following it.
+        """
+        gate = asyncio.Semaphore(concurrency)
+        asked: Dict[str, "asyncio.Future[HostInventory]"] = {}
+
+        async def read(host_id: str, dialect: Dialect) -> HostInventory:
+            check.public_key(host_id, "host", "host_id")
+            async with gate:
+                # not learnt from: discovery decides the generation once every host has answered
+                return await self._ask(dialect.get_host_inventory(host_id), dialect.decode_inventory,
+                                       idempotent=True, dialect=dialect, explain=False, learn=False)
+
+        def answered(host: Host, dialect: Dialect) -> None:
+            if self.settings.protocol not in ("auto", dialect.name):
+                return  # a host of another generation than asked for: left out of the answer
+            if host.id not in asked:
+                asked[host.id] = asyncio.ensure_future(read(host.id, dialect))
+
+        try:
+            hosts = await self.get_hosts(stall, on_host=answered)
+            ids = [host.id for host in hosts]
+            for host_id in ids:
+                if host_id not in asked:
+                    asked[host_id] = asyncio.ensure_future(read(host_id, self.dialect))
+            results = await asyncio.gather(*(asked[host_id] for host_id in ids))
+        finally:
+            pending = [future for future in asked.values() if not future.done()]
+            for future in pending:
+                future.cancel()
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
+        return dict(zip(ids, results))
 
     async def get_inventories(self, host_ids: Iterable[str], concurrency: int = 64) -> Dict[str, HostInventory]:
         """Inventories of many hosts, fetched concurrently."""
@@ -660,6 +722,7 @@ class ControlClient:
     get_hosts = _blocking("get_hosts")
     get_host_inventory = _blocking("get_host_inventory")
     get_inventories = _blocking("get_inventories")
+    discover_inventories = _blocking("discover_inventories")
     get_claims = _blocking("get_claims")
     query_links = _blocking("query_links")
     perform_actor_auction = _blocking("perform_actor_auction")

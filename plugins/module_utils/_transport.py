@@ -582,25 +582,27 @@ class NatsTransport:
                 return
 
     async def scatter_gather(self, subject: str, body: bytes, window: float, what: str,
-                             stall: Optional[float] = None) -> List[bytes]:
+                             stall: Optional[float] = None,
+                             on_reply: Optional[Callable[[bytes], None]] = None) -> List[bytes]:
         """Publish once and collect the replies until ``_discovery.listen_until`` says stop.
 
         That is soon after the last host has answered (the reference client always waits the
-        whole ``window``); with ``stall``, once no new reply has come for that long.
+        whole ``window``); with ``stall``, once no new reply has come for that long. ``on_reply``
+        sees each reply as it is taken.
         """
         epoch = self._disconnects
-        replies = await self._scatter_once(subject, body, window, what, stall)
+        replies = await self._scatter_once(subject, body, window, what, stall, on_reply)
         await self.ensure_connected(what)
         if self._disconnects != epoch:
             # Why: the connection moved to another server during the window, so the request or
             # some replies may be lost with the old socket; an incomplete host list or auction
             # would mislead the planner. Scatter requests only read, so ask once more.
-            replies = await self._scatter_once(subject, body, window, what, stall)
+            replies = await self._scatter_once(subject, body, window, what, stall, on_reply)
             await self.ensure_connected(what)
         return replies
 
     async def _scatter_once(self, subject: str, body: bytes, window: float, what: str,
-                            stall: Optional[float]) -> List[bytes]:
+                            stall: Optional[float], on_reply: Optional[Callable[[bytes], None]]) -> List[bytes]:
         loop = asyncio.get_running_loop()
         replies: "asyncio.Queue[Any]" = asyncio.Queue()
         inbox = self.nc.new_inbox()
@@ -649,6 +651,8 @@ class NatsTransport:
                     break  # came after the window: the reference client would not have it either
                 collected.append(msg.data)
                 arrivals.append(at - sent)
+                if on_reply is not None:
+                    on_reply(msg.data)  # e.g. ask the host for its inventory while others still answer
         except nats_errors.ConnectionClosedError:
             raise self.lost_error(what)
         finally:

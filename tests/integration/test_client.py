@@ -298,3 +298,22 @@ async def _make_event():
     import asyncio
 
     return asyncio.Event()
+
+
+def test_discover_inventories_reads_each_host_as_soon_as_it_answers(sandbox_lattice):
+    lattice = sandbox_lattice(hosts=12)
+    late = lattice.hosts[::4]
+    for index, host in enumerate(late):
+        lattice.hooks(host).delay("ping", 0.1 + 0.1 * index)  # the last one answers 300 ms late
+    lattice.clear_records()
+    with connect(lattice, auction_timeout=30) as client:
+        inventories = client.discover_inventories()
+        again = client.get_inventories(sorted(inventories))
+    assert sorted(inventories) == sorted(lattice.hosts)
+    assert {host: inv.host_id for host, inv in inventories.items()} == {host: host for host in lattice.hosts}
+    assert inventories == again
+    records = lattice.records
+    last_ping = max(r.time for r in records if r.operation == "ping" and r.host_id == late[-1])
+    first_inventory = min(r.time for r in records if r.operation == "inv")
+    # the quick hosts were asked for their inventories while the last late host had not answered yet
+    assert first_inventory < last_ping + 0.3
