@@ -13,7 +13,11 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._client_v1 import checked_link
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import LatticeError, NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
+    InputError,
+    LatticeError,
+    NoResponseError,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import (
     AllOf,
     CountEvents,
@@ -195,7 +199,10 @@ def apply_actions(client: ControlClient, actions: List[Action], inventories: Map
             progress.sent.append(action)
             try:
                 send(client, action)
-            except LatticeError:
+            except LatticeError as exc:
+                if isinstance(exc, InputError):  # refused by the client's own checks: it never went out
+                    progress.sent.pop()
+                    progress.not_sent.append(action)
                 progress.not_sent.extend(actions[index + 1:])
                 try:  # what went out before the refusal still counts: confirm it, then report the refusal
                     wait_for_what_was_sent()
