@@ -282,7 +282,7 @@ def test_actor_on_1x_names_wasmcloud_component_and_sends_no_command(trio, tmp_pa
     name: shop
     spec: {actors: [{name: echo, image_ref: "%s"}]}
   ignore_errors: true
-""" % (ECHO_0X, ECHO_0X, ECHO_0X))
+""" % (ECHO_0X, ECHO_0X, ECHO_0X), auction_timeout=2)  # detection must not depend on a 0.4 s window under load
     ran = playbook(book)
     assert_no_traceback(ran)
     detected, explicit, application = ran.results()
