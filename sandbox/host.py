@@ -28,6 +28,7 @@ from .hooks import DEFAULT_START_DELAY, HostHooks
 from .images import ACTOR, PROVIDER, Image, ImageResolutionError
 from .keys import friendly_name as random_friendly_name
 from .keys import public_key, seed_bytes
+from .lifecycle import HostLifecycle
 from .records import Record, RequestLog
 from .store import LatticeStore
 
@@ -161,7 +162,7 @@ def _provider_claims(image: Image) -> dict[str, Any]:
     }
 
 
-class EmulatedHost:
+class EmulatedHost(HostLifecycle):
     """A host's identity, state and control-interface handlers.
 
     All methods run on the lattice's event loop; ``hooks`` may be changed from any thread.
@@ -263,48 +264,9 @@ class EmulatedHost:
         await self._emit("host_stopped", {"labels": dict(self.labels)})
         await self._leave()
 
-    async def kill(self) -> None:
-        """Vanish without a word, like a host whose machine lost power."""
-        if not self.running:
-            return
-        self.running = False
-        await self._cancel_tasks()
-        await self._leave()
-
-    async def _leave(self) -> None:
+    def _forget(self) -> None:
         self._actors.clear()
         self._providers.clear()
-        for sub in self._subs:
-            try:
-                await sub.unsubscribe()
-            except NatsError:
-                pass  # connection already closed or draining
-        self._subs.clear()
-        # A shared connection stays open for the other hosts; closing it later flushes our last events.
-        if self._owns_connection and self.nc is not None:
-            try:
-                await self.nc.close()
-            except (NatsError, OSError) as exc:
-                LOG.debug("%s: closing connection: %s", self.id, exc)
-        if self._on_stopped is not None:
-            self._on_stopped(self)
-
-    async def _cancel_tasks(self) -> None:
-        current = asyncio.current_task()
-        pending = [task for task in self._tasks if task is not current]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-
-    def _spawn(self, coro: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            LOG.error("%s: handler failed: %r", self.id, task.exception())
 
     async def _heartbeat_loop(self) -> None:
         while True:
