@@ -239,7 +239,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible.errors import AnsibleError, AnsibleParserError
-from ansible.inventory.data import InventoryData
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
@@ -395,7 +394,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.display.vvv("%s: ignoring a cache entry in an unknown format" % self.NAME)
             return None
         self.display.vvv("%s: using the cached host listing" % self.NAME)
-        return copy.deepcopy(entry["lattices"])
+        # A copy, with any trust a cache plugin's decoder may have put on its strings taken off again.
+        return make_unsafe(entry["lattices"])
 
     # -- discovery --------------------------------------------------------------------
 
@@ -451,35 +451,37 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, listing: List[Dict[str, Any]], fetch_inventory: bool) -> None:
         named = self._named_hosts(listing)
-        groups = self._group_names(named, fetch_inventory)
         self.inventory.add_group("wasmcloud")
+        # Ansible takes a name that is also a group's for the group (variables, patterns, --host): no host may
+        # take the name of a group that exists already or that this source makes for its lattices.
+        reserved = set(self.inventory.groups) | {"all", "ungrouped", "wasmcloud"}
+        reserved.update(_group_of(entry) for _name, entry, _host in named)
         taken: set = set()
+        added = []
         for name, entry, host in named:
-            if name in groups:
-                # Ansible takes a name that is also a group's for the group (variables, patterns, --host)
-                fallback = next(candidate for candidate in (host["id"], "wasmcloud_host_" + host["id"])
-                                if candidate not in groups and candidate not in taken)
-                self.display.vv("wasmcloud.lattice.hosts: host %s goes by %s: %r is a group name"
-                                % (host["id"], fallback, name))
-                name = fallback
+            if name in reserved or name in self.inventory.groups:  # the latter: made by an earlier host's keyed_groups
+                name = self._fallback_name(host, name, reserved | set(self.inventory.groups), taken)
             taken.add(name)
             self._add_lattice_host(name, entry, host, fetch_inventory)
+            added.append((name, entry, host))
+        # keyed_groups and groups name groups after the hosts' variables, so a clash with one of them shows only
+        # once every host is in: such a host is taken out and added again under its fallback name. Building
+        # each host once and mending the rare clash costs half of building every host twice.
+        clashes = [(name, entry, host) for name, entry, host in added if name in self.inventory.groups]
+        for name, _entry, _host in clashes:
+            self.inventory.remove_host(self.inventory.get_host(name))
+            taken.discard(name)
+        groups = set(self.inventory.groups)
+        for name, entry, host in clashes:
+            fallback = self._fallback_name(host, name, groups, taken)
+            taken.add(fallback)
+            self._add_lattice_host(fallback, entry, host, fetch_inventory)
 
-    def _group_names(self, named: List[Tuple[str, Dict[str, Any], Dict[str, Any]]], fetch_inventory: bool) -> set:
-        """Every group name this source makes, and those earlier sources made: no host may take one."""
-        groups = set(self.inventory.groups) | {"all", "ungrouped", "wasmcloud"}
-        groups.update(_group_of(entry) for _name, entry, _host in named)
-        if self.get_option("keyed_groups") or self.get_option("groups"):
-            # Their names come from each host's variables: build the hosts once, aside, under their IDs.
-            real = self.inventory
-            self.inventory = InventoryData()
-            try:
-                for _name, entry, host in named:
-                    self._add_lattice_host(host["id"], entry, host, fetch_inventory)
-                groups.update(self.inventory.groups)
-            finally:
-                self.inventory = real
-        return groups
+    def _fallback_name(self, host: Mapping[str, Any], name: str, groups: set, taken: set) -> str:
+        fallback = next(candidate for candidate in (host["id"], "wasmcloud_host_" + host["id"])
+                        if candidate not in groups and candidate not in taken)
+        self.display.vv("wasmcloud.lattice.hosts: host %s goes by %s: %r is a group name" % (host["id"], fallback, name))
+        return fallback
 
     def _add_lattice_host(self, name: str, entry: Dict[str, Any], host: Dict[str, Any], fetch_inventory: bool) -> None:
         strict = self.get_option("strict")
@@ -488,7 +490,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         group = self.inventory.add_group(_group_of(entry))
         self.inventory.add_child("wasmcloud", group)
         self.inventory.add_host(name, group=group)
-        hostvars = make_unsafe(self._host_vars(entry, host, fetch_inventory))
+        # No make_unsafe here: what came from NATS carries no trust, and Ansible keeps an inventory plugin's values
+        # untrusted (never templated) unless the plugin says otherwise (trusted_by_default, False here).
+        hostvars = self._host_vars(entry, host, fetch_inventory)
         if connection:
             hostvars["ansible_connection"] = connection
         for key, value in hostvars.items():

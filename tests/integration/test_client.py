@@ -60,7 +60,7 @@ def test_early_finish_stops_once_replies_stall(trio):
         began = time.monotonic()
         hosts = client.get_hosts(stall=0.2)
         took = time.monotonic() - began
-    assert len(hosts) == 3 and took < 2
+    assert len(hosts) == 3 and took < 5 / 2  # ended by the stall, long before the 5 s window
 
 
 def test_default_discovery_finds_late_hosts_and_ends_long_before_the_window(sandbox_lattice):
@@ -85,8 +85,7 @@ def test_inventory_claims_and_the_start_event_flow(trio):
         with client.events() as stream:
             ack = client.start_actor(host, ECHO, count=2, annotations={"app": "echo"})
             assert ack.accepted
-            waited = stream.wait(started(host, ECHO, 2), 5)
-        assert waited < 5
+            stream.wait(started(host, ECHO, 2), 5)  # raises WaitTimeoutError when the events do not come
         inventory = client.get_host_inventory(host)
         actor = inventory.actors[0]
         assert actor.image_ref == ECHO and len(actor.instances) == 2
@@ -248,11 +247,11 @@ def test_input_is_refused_before_anything_is_sent(trio):
 
 def test_unreachable_nats_names_the_urls():
     settings = ConnectionSettings.from_options({"nats_url": ["nats://127.0.0.1:9", "nats://127.0.0.1:10"]})
-    began = time.monotonic()
     with pytest.raises(ConnectionFailedError) as err:
         ControlClient(settings).connect()
     assert "nats://127.0.0.1:9" in str(err.value) and "nats://127.0.0.1:10" in str(err.value)
-    assert time.monotonic() - began < 10
+    # Ended by the refusals, not by the bound the client puts on a connect attempt that hangs.
+    assert "no connection within" not in str(err.value) and "Connect call failed" in str(err.value), err.value
 
 
 def test_a_malformed_reply_is_a_clear_error(nats_server):

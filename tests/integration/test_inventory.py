@@ -457,6 +457,14 @@ def test_cached_listing_is_a_copy(tmp_path: Path) -> None:
     assert plugin._cached_listing("old") is None  # an entry in another format is a miss
     assert plugin._cached_listing("missing") is None
 
+    # Whatever trust a cache plugin's decoder put on a string is taken off: a label stays a literal.
+    from ansible.template import is_trusted_as_template, trust_as_template
+
+    entry["lattices"][0]["hosts"][0]["labels"]["zone"] = trust_as_template("{{ 7*7 }}")
+    served = plugin._cached_listing("fine")
+    assert served[0]["hosts"][0]["labels"]["zone"] == "{{ 7*7 }}"
+    assert not is_trusted_as_template(served[0]["hosts"][0]["labels"]["zone"])
+
 
 def test_ansible_doc_renders(cli: Cli) -> None:
     result = cli.run("ansible-doc", "-t", "inventory", PLUGIN)

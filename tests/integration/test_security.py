@@ -15,6 +15,7 @@ import ssl
 import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +35,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import C
 
 from ansible_run import BIN, Run, ansible_env, assert_no_traceback, playbook, run, write_playbook
 from sandbox import NatsServer, SandboxLattice
+from sandbox.nats_server import free_port
 from security.cluster import NatsCluster
 from security.nats_auth import Identity, JwtChain, creds_file_text
 from security.pki import CertificateAuthority
@@ -121,6 +123,20 @@ class AuthCase:
     def url(self) -> str:
         return self.server.url
 
+    def refused_logins(self) -> int:
+        """How many logins this server has refused so far (its closed connections, from monitoring)."""
+        return refused_logins(self.server)
+
+
+MONITOR_PORTS: Dict[int, int] = {}  # id(NatsServer) -> its HTTP monitoring port
+
+
+def refused_logins(server: NatsServer) -> int:
+    url = "http://127.0.0.1:%d/connz?state=closed&limit=100000" % MONITOR_PORTS[id(server)]
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        closed = json.loads(reply.read()).get("connections") or []
+    return sum(1 for conn in closed if conn.get("reason") == "Authentication Failure")
+
 
 @pytest.fixture(scope="module")
 def auth_cases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, AuthCase]]:
@@ -142,7 +158,10 @@ def auth_cases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, A
     servers: List[NatsServer] = []
 
     def server(config: str) -> NatsServer:
-        started = NatsServer(config, jetstream=False).start()
+        # Monitoring on, so a test can count the logins a server refused (a retried login shows twice).
+        monitor = free_port()
+        started = NatsServer("http: 127.0.0.1:%d\n%s" % (monitor, config), jetstream=False).start()
+        MONITOR_PORTS[id(started)] = monitor
         servers.append(started)
         return started
 
@@ -227,13 +246,13 @@ def test_client_authenticates_and_wrong_credentials_fail_fast(auth_cases, lattic
     with client_for(case.url, lattice.lattice, **case.good).connect() as client:
         assert sorted(h.id for h in client.get_hosts()) == sorted(lattice.hosts)
         assert client.get_host_inventory(lattice.hosts[0]).host_id == lattice.hosts[0]
-    began = time.monotonic()
+    refused_before = case.refused_logins()
     with pytest.raises(AuthenticationError) as refused:
         client_for(case.url, lattice.lattice, **case.bad).connect()
-    took = time.monotonic() - began
     message = str(refused.value)
     assert "refused authentication with %s" % case.method in message and case.url in message, message
-    assert took < 1.0, "a refused login took %.2fs" % took
+    # One attempt, then the failure: nats-py on its own would log in again and again with the same bad secret.
+    assert case.refused_logins() - refused_before == 1
     assert_no_secret(message + repr(ConnectionSettings.from_options(dict(case.bad))), case.hidden)
 
 
@@ -266,7 +285,9 @@ def test_wrong_credentials_fail_clearly_in_modules(auth_cases, tmp_path):
         options["nats_url"] = case.url
         tasks.append("- wasmcloud.lattice.wasmcloud_lattice_info: %s\n  ignore_errors: true\n" % json.dumps(options))
     book = write_playbook(tmp_path, _Where(auth_cases["token"].url), "".join(tasks), timeout=5)
-    result, took = timed_playbook(book, "-vvv")
+    servers = {id(case.server): case.server for case in auth_cases.values()}
+    refused_before = {key: refused_logins(server) for key, server in servers.items()}
+    result = playbook(book, "-vvv")
     assert result.returncode == 0, result.output[-3000:]  # every failure is ignored
     results = results_of(result)
     methods = [auth_cases[n].method for n in AUTH_NAMES] + ["no credentials"]
@@ -276,7 +297,12 @@ def test_wrong_credentials_fail_clearly_in_modules(auth_cases, tmp_path):
         assert outcome["msg"].startswith("NATS at %s refused authentication with %s" % (url, method)), outcome["msg"]
     assert_no_traceback(result)
     assert_no_secret(result.output, [s for case in auth_cases.values() for s in case.hidden])
-    assert took < 20, "six refused logins took %.1fs" % took  # each is well under a second
+    # Each task logged in once and gave up: the jwt server serves two tasks (jwt, creds), the password server
+    # two (password, none).
+    tasks_per_server = {key: sum(1 for name in AUTH_NAMES + ["none"]
+                                 if id(auth_cases["password" if name == "none" else name].server) == key)
+                        for key in servers}
+    assert {key: refused_logins(server) - refused_before[key] for key, server in servers.items()} == tasks_per_server
 
 
 @dataclass
@@ -373,7 +399,7 @@ def test_tls_verification_mutual_tls_and_clear_failures(tls, lattices, tmp_path)
 """ % {"ca": ca, "tls_url": tls.server.url.replace("nats://", "tls://"), "echo": ECHO, "mhost": mutual.hosts[0],
        "cert": client.cert_file, "key": client.key_file, "murl": tls.mutual.url, "mlattice": mutual.lattice,
        "other": tls.other_ca.ca_file, "wrong": tls.misnamed.url}
-    result, took = timed_playbook(write_playbook(tmp_path, plain, tasks))
+    result = playbook(write_playbook(tmp_path, plain, tasks))
     assert result.returncode == 0, result.output[-3000:]
     verified, tls_url, mtls, unverified, system, wrong_ca, misnamed, no_cert = results_of(result)
     for ok in (verified, tls_url, unverified):
@@ -387,19 +413,20 @@ def test_tls_verification_mutual_tls_and_clear_failures(tls, lattices, tmp_path)
     assert "not signed by a CA in tls_ca_file" in system["msg"] and "not signed by a CA" in wrong_ca["msg"]
     assert "does not name the host in nats_url" in misnamed["msg"] and tls.misnamed.url in misnamed["msg"]
     assert "requires a client certificate" in no_cert["msg"] and tls.mutual.url in no_cert["msg"]
-    assert_no_traceback(result)
-    assert took < 30, took
+    assert_no_traceback(result)  # that a failed handshake ends at once is test_tls_failures_end_at_the_handshake…
 
 
-def test_tls_failures_are_fast_at_the_client(tls):
+def test_tls_failures_end_at_the_handshake_not_at_a_timeout(tls):
+    timeout = 10  # the connect timeout; the whole connect budget is several times more
     for url, options in ((tls.server.url, {"tls_ca_file": str(tls.other_ca.ca_file)}),
                          (tls.misnamed.url, {"tls_ca_file": str(tls.ca.ca_file)}),
                          (tls.mutual.url, {"tls_ca_file": str(tls.ca.ca_file)})):
         began = time.monotonic()
         with pytest.raises(ConnectionFailedError, match="TLS with NATS at %s failed" % re.escape(url)):
-            client_for(url, **options).connect()
-        # nats-py 2.16 alone hangs here for ever (see _transport._on_error); the client gives up at once
-        assert time.monotonic() - began < 2.0
+            client_for(url, timeout=timeout, **options).connect()
+        # nats-py 2.16 alone hangs here for ever (see _transport._on_error): the client gives up on the
+        # handshake's error, so before even one connect timeout could have passed.
+        assert time.monotonic() - began < timeout
 
 
 # --- authorization -------------------------------------------------------------------------
@@ -425,8 +452,9 @@ def test_read_only_user_reads_and_is_refused_writes_at_once(auth_cases, lattices
 - wasmcloud.lattice.wasmcloud_host: {host_id: %(host)s, state: stopped}
   ignore_errors: true
 """ % {"http": HTTP, "echo": ECHO, "host": host}
-    # timeout 10: a refusal that surfaced as a request timeout would cost 10 s per task
-    book = write_playbook(tmp_path, lattice, tasks, timeout=10, **case.reader)
+    # A refusal that surfaced as a request timeout would alone make the run outlast this timeout.
+    timeout = 30
+    book = write_playbook(tmp_path, lattice, tasks, timeout=timeout, **case.reader)
     lattice.clear_records()
     result, took = timed_playbook(book)
     assert result.returncode == 0, result.output[-3000:]
@@ -440,7 +468,7 @@ def test_read_only_user_reads_and_is_refused_writes_at_once(auth_cases, lattices
     assert provider["failed"] and re.search(r"not permitted to publish to %s\.cmd\.N[A-Z0-9]{55}\.lp "
                                             % re.escape(base), provider["msg"]), provider["msg"]
     assert lattice.commands() == [] and len(lattice.hosts) == 2
-    assert took < 25, "refusals should be immediate; the run took %.1fs" % took
+    assert took < timeout, "a refusal waited for the request timeout: the run took %.1fs" % took
     assert_no_traceback(result)
 
 
@@ -448,16 +476,17 @@ def test_refused_publish_and_subscribe_are_reported_not_timed_out(auth_cases, la
     case = auth_cases["password"]
     lattice = lattices.start(case.url, 1, connect_options=case.host_options)
     host = lattice.hosts[0]
-    with client_for(case.url, lattice.lattice, timeout=10, **case.reader).connect() as client:
+    timeout = 30  # a denial reported only once the request timed out would take this long
+    with client_for(case.url, lattice.lattice, timeout=timeout, **case.reader).connect() as client:
         for attempt in range(3):  # the second and third must not be confused by the first one's denial
             began = time.monotonic()
             with pytest.raises(PermissionDeniedError) as denied:
                 client.start_actor(host, ECHO)
-            assert time.monotonic() - began < 1.0 and host in str(denied.value), (attempt, str(denied.value))
+            assert time.monotonic() - began < timeout and host in str(denied.value), (attempt, str(denied.value))
             began = time.monotonic()
             with pytest.raises(PermissionDeniedError, match="registries.put"):
                 client.put_registries({"registry.example": {"username": "u", "password": "p"}})
-            assert time.monotonic() - began < 1.0
+            assert time.monotonic() - began < timeout
             assert client.get_host_inventory(host).host_id == host  # reads still work
     with client_for(case.url, lattice.lattice, **case.good).connect() as admin:
         admin.start_actor(host, ECHO)  # the same command with a permitted user works
@@ -639,16 +668,12 @@ def test_client_rides_out_the_loss_of_its_node(spread):
         assert len(client.get_hosts()) == 6
         stream = client.events()
         spread.cluster.kill(0)
-        # A read sent right after the crash is resent once the client has reconnected.
-        began = time.monotonic()
+        # A read sent right after the crash is resent once the client has reconnected: without the resend
+        # it would fail with NoResponseError after the request timeout.
         assert client.get_host_inventory(survivor).host_id == survivor
-        resend = time.monotonic() - began
-        assert resend < 1.5, "the inventory read took %.2fs" % resend
         client.start_actor(survivor, ECHO)
-        waited = stream.wait(CountEvents("actor_started", 1, lambda e: e.kind == "actor_started"
-                                         and e.source == survivor), 5)
+        stream.wait(CountEvents("actor_started", 1, lambda e: e.kind == "actor_started" and e.source == survivor), 5)
         stream.close()
-        assert waited < 5
         # the killed node's hosts reconnect to the others, then answer again
         deadline = time.monotonic() + 30
         seen = []
@@ -662,15 +687,14 @@ def test_every_node_gone_is_a_clear_failure(spread):
     with client_for(spread.cluster.urls, spread.lattice).connect() as client:
         for index in range(3):
             spread.cluster.kill(index)
-        began = time.monotonic()
         with pytest.raises(LatticeError) as lost:
             client.get_host_inventory(spread.hosts_on(1)[0])
-        assert time.monotonic() - began < 10
         assert lost.value.__class__.__name__ in ("ConnectionFailedError", "NoResponseError"), lost.value
-    began = time.monotonic()
     with pytest.raises(ConnectionFailedError) as refused:
         client_for(spread.cluster.urls, spread.lattice).connect()
-    assert all(url in str(refused.value) for url in spread.cluster.urls) and time.monotonic() - began < 10
+    # Ended by the refusals themselves, not by the client's bound on a connect that hangs.
+    assert all(url in str(refused.value) for url in spread.cluster.urls), refused.value
+    assert "no connection within" not in str(refused.value) and "Connect call failed" in str(refused.value), refused.value
 
 
 # --- hosts vanishing during a wait ---------------------------------------------------------
@@ -693,7 +717,7 @@ def test_host_vanishing_after_the_start_command_times_out_with_partial(sandbox_l
 
     killer = threading.Thread(target=kill_once_commanded, daemon=True)
     killer.start()
-    result, took = timed_playbook(book)
+    result = playbook(book)
     killer.join(5)
     assert result.returncode == 2, result.output[-3000:]
     failure = results_of(result)[0]
@@ -703,7 +727,6 @@ def test_host_vanishing_after_the_start_command_times_out_with_partial(sandbox_l
     assert failure["changed"] and len(failure["actions"]) == 2  # it says what it sent
     assert victim not in lattice.hosts and len(lattice.inventory(keeper)["actors"][0]["instances"]) == 2
     assert_no_traceback(result)
-    assert took < 15
 
 
 # --- concurrent runs -----------------------------------------------------------------------
