@@ -187,6 +187,28 @@ def test_role_refuses_a_malformed_inline_spec_before_sending_anything(trio, tmp_
     assert trio.records == []
 
 
+def test_role_refuses_a_spec_file_that_yaml_1_1_would_misread(trio, tmp_path):
+    spec = tmp_path / "app.yml"
+    # from_yaml would read link_name: no as False and count: 010 as 8, and apply that
+    spec.write_text("providers:\n  - {name: http, provider_ref: %s, link_name: no}\nactors:\n"
+                    "  - {name: echo, image_ref: %s, count: 010}\n" % (HTTP, ECHO))
+    trio.clear_records()
+    result = play("deploy.yml", *extra(spec_file=str(spec), app="demo"), env=lattice_env(trio))
+    assert result.returncode == 2, result.output
+    message = [r for r in result.results() if r.get("failed")][-1]["msg"]
+    assert "spec.providers[0].link_name is written no" in message and str(spec) in message, message
+    assert "spec.actors[0].count is written 010" in message, message
+    assert trio.records == []
+    assert_no_traceback(result)
+
+    spec.write_text(spec.read_text().replace("link_name: no", "link_name: 'no'").replace("count: 010", "count: 2"))
+    checked = play("deploy.yml", *extra(spec_file=str(spec), app="demo"), "--check", env=lattice_env(trio))
+    assert checked.returncode == 0, checked.output
+    plan = fact(checked, "wasmcloud_application_status")
+    assert plan["providers"]["http"]["link_name"] == "no" and plan["actors"]["echo"]["wanted"] == 2, plan
+    assert commands(trio) == []
+
+
 # -- rolling_update.yml ----------------------------------------------------------------------------
 
 
