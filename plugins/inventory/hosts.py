@@ -229,7 +229,6 @@ compose:
 connection: ""
 """
 
-import asyncio
 import copy
 import hashlib
 import json
@@ -252,8 +251,6 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection impo
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     InputError,
     LatticeError,
-    MalformedReplyError,
-    NoResponseError,
 )
 from ansible_collections.wasmcloud.lattice.plugins.plugin_utils._unsafe import make_unsafe
 
@@ -432,18 +429,24 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         warnings: List[str] = []
         try:
             with ControlClient(target.settings) as client:
-                hosts = sorted(client.get_hosts(stall=stall), key=lambda host: host.id)
-                entry["protocol"] = client.generation or ""
                 inventories: Dict[str, Any] = {}
-                if fetch_inventory and hosts:
-                    inventories = _inventories(client, [host.id for host in hosts], warnings)
+                if fetch_inventory:  # each host is asked for its inventory as soon as it has answered
+                    found, inventories = client.discover_hosts(stall)
+                else:
+                    found = client.get_hosts(stall=stall)
+                hosts = sorted(found, key=lambda host: host.id)
+                entry["protocol"] = client.generation or ""
                 warnings.extend(client.warnings)
         except LatticeError as exc:
             return entry, warnings, exc
         for host in hosts:
             data = host.to_dict()
-            if host.id in inventories:
-                data["inventory"] = inventories[host.id].to_dict()
+            inventory = inventories.get(host.id)
+            if isinstance(inventory, LatticeError):
+                warnings.append("host %s did not return its inventory, so it has no variables for what runs on it "
+                                "(wasmcloud_actors or wasmcloud_components, wasmcloud_providers): %s" % (host.id, inventory))
+            elif inventory is not None:
+                data["inventory"] = inventory.to_dict()
             entry["hosts"].append(data)
         return entry, warnings, None
 
@@ -596,31 +599,3 @@ def _v2_host_vars(entry: Mapping[str, Any], host: Mapping[str, Any]) -> Dict[str
         "wasmcloud_protocol": "2.x",
         "wasmcloud_nats_url": list(entry.get("nats_url") or []),
     }
-
-
-def _inventories(client: ControlClient, host_ids: List[str], warnings: List[str]) -> Dict[str, Any]:
-    """Every host's inventory, fetched concurrently; a host that does not answer is left out."""
-    try:
-        return client.get_inventories(host_ids)
-    except (NoResponseError, MalformedReplyError):
-        pass  # someone did not answer: ask again, keeping what each host says on its own
-
-    async def each() -> List[Any]:
-        gate = asyncio.Semaphore(64)
-
-        async def one(host_id: str) -> Any:
-            async with gate:
-                return await client.aio.get_host_inventory(host_id)
-
-        return await asyncio.gather(*(one(host_id) for host_id in host_ids), return_exceptions=True)
-
-    inventories = {}
-    for host_id, result in zip(host_ids, client.run(each())):
-        if isinstance(result, (NoResponseError, MalformedReplyError)):
-            warnings.append("host %s did not return its inventory, so it has no wasmcloud_actors or "
-                            "wasmcloud_providers: %s" % (host_id, result))
-        elif isinstance(result, BaseException):
-            raise result
-        else:
-            inventories[host_id] = result
-    return inventories

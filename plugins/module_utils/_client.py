@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar, Union
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
@@ -440,7 +440,20 @@ class AsyncControlClient(ComponentOperations):
         """The inventory of every host that answers discovery, each asked for as soon as its host answers.
 
         What ``get_inventories`` of ``get_hosts`` gives, but the reads overlap the rest of the
-        discovery instead of following it.
+        discovery instead of following it. The first host that does not return its inventory fails it.
+        """
+        _hosts, inventories = await self.discover_hosts(stall, concurrency)
+        for outcome in inventories.values():
+            if isinstance(outcome, LatticeError):
+                raise outcome
+        return inventories  # type: ignore[return-value]
+
+    async def discover_hosts(self, stall: Optional[float] = None, concurrency: int = 64
+                             ) -> "Tuple[List[Host], Dict[str, Union[HostInventory, LatticeError]]]":
+        """Every host that answers discovery, and its inventory read as soon as it has answered.
+
+        A host that does not return its inventory (no reply, or one that cannot be decoded) has the
+        error in place of it; any other failure fails the whole call.
         """
         gate = asyncio.Semaphore(concurrency)
         asked: Dict[str, "asyncio.Future[HostInventory]"] = {}
@@ -464,14 +477,17 @@ class AsyncControlClient(ComponentOperations):
             for host_id in ids:
                 if host_id not in asked:
                     asked[host_id] = asyncio.ensure_future(read(host_id, self.dialect))
-            results = await asyncio.gather(*(asked[host_id] for host_id in ids))
+            results = await asyncio.gather(*(asked[host_id] for host_id in ids), return_exceptions=True)
         finally:
             pending = [future for future in asked.values() if not future.done()]
             for future in pending:
                 future.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
-        return dict(zip(ids, results))
+        for outcome in results:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, (NoResponseError, MalformedReplyError)):
+                raise outcome
+        return hosts, dict(zip(ids, results))
 
     async def get_inventories(self, host_ids: Iterable[str], concurrency: int = 64) -> Dict[str, HostInventory]:
         """Inventories of many hosts, fetched concurrently."""
@@ -723,6 +739,7 @@ class ControlClient:
     get_host_inventory = _blocking("get_host_inventory")
     get_inventories = _blocking("get_inventories")
     discover_inventories = _blocking("discover_inventories")
+    discover_hosts = _blocking("discover_hosts")
     get_claims = _blocking("get_claims")
     query_links = _blocking("query_links")
     perform_actor_auction = _blocking("perform_actor_auction")

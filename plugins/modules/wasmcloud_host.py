@@ -34,7 +34,9 @@ options:
     choices: [stopped, present]
     default: stopped
   host_timeout:
-    description: Milliseconds the host may take to stop gracefully, passed to the host with the stop command.
+    description:
+      - Milliseconds the host may take to stop gracefully, passed to the host with the stop command.
+      - At most 86400000 (one day).
     type: int
   wait_timeout:
     description: Seconds to wait until the host is gone (V(stopped)) or answers (V(present)).
@@ -115,8 +117,10 @@ def answers(client, host_id: str):
 
 
 def host_options(params: dict) -> str:
-    if params["host_timeout"] is not None and params["host_timeout"] < 0:
-        raise check.InputError("host_timeout must be a non-negative number of milliseconds")
+    if params["host_timeout"] is not None and not 0 <= params["host_timeout"] <= check.MAX_SECONDS * 1000:
+        # the host reads it as an unsigned 64-bit number: an absurd value is a typo, not a wish
+        raise check.InputError("host_timeout must be between 0 and %d milliseconds (one day), got %d"
+                               % (check.MAX_SECONDS * 1000, params["host_timeout"]))
     return check.public_key(params["host_id"], "host", "host_id")
 
 

@@ -17,7 +17,7 @@ description:
   - "On wasmCloud 1.x lattices a provider is named by O(provider_id), an ID you choose, gets named configs
     (O(config)) instead of a configuration, and runs on O(host_id), on O(replicas) distinct hosts in scope, or on
     every host in scope (O(daemon=true)). O(link_name), O(contract_id) and O(configuration) are 0.x options."
-  - On 1.x a provider running from another O(provider_ref) is left running, since 1.x cannot update providers in
+  - On 1.x a provider running from another O(provider_ref) is left running, with a warning, since 1.x cannot update providers in
     place; stop it (O(state=absent)) and start it again to change its reference.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
@@ -284,6 +284,11 @@ def main() -> None:
             spec.image_ref or _needs_ref(), constraints=spec.constraints, stall=params["discovery_stall"],
             provider_id=spec.workload_id))
         lattice.result["provider"] = {"provider_id": spec.workload_id, "hosts": plan.after}
+        for host, view in sorted(plan.after.items()):
+            if spec.image_ref and view.get("image_ref") not in (None, spec.image_ref):
+                lattice.module.warn("provider %s on host %s runs %s, not %s: wasmCloud 1.x cannot update a provider in "
+                                    "place, so it is left running; stop it (state=absent) and start it again to "
+                                    "change its reference" % (spec.workload_id, host, view["image_ref"], spec.image_ref))
         if lattice.report_plan(plan):
             lattice.apply(client, plan.actions, inventories)
 

@@ -60,17 +60,25 @@ class LatticeState:
     # Whole-bucket reads ------------------------------------------------------------------
     @staticmethod
     async def entries(kv: KeyValue, prefix: str = "") -> dict[str, bytes]:
-        """Current value of every key starting with ``prefix`` (deleted and purged keys left out)."""
-        watcher = await kv.watchall(ignore_deletes=True)
+        """Current value of every key starting with ``prefix`` (deleted and purged keys left out).
+
+        Why not ``kv.watchall()``: nats-py can put its "initial values done" marker ahead of values
+        already on their way (it checks the consumer's pending count before its callback has run), so
+        a bucket with entries could read as empty. The stream's subjects and each one's last message
+        are plain requests with nothing to race.
+        """
+        stream, head = kv._stream, kv._pre  # pylint: disable=protected-access  # nats-py keeps no public names
+        info = await kv._js.stream_info(stream, subjects_filter=head + ">")  # pylint: disable=protected-access
         found: dict[str, bytes] = {}
-        try:
-            async for entry in watcher:
-                if entry is None:  # the watcher's "initial values done" marker
-                    break
-                if entry.key.startswith(prefix) and entry.operation is None:
-                    found[entry.key] = entry.value or b""
-        finally:
-            await watcher.stop()
+        for subject in sorted(info.state.subjects or {}):
+            key = subject[len(head):]
+            if not key.startswith(prefix):
+                continue
+            try:
+                entry = await kv.get(key)
+            except KeyNotFoundError:  # deleted or purged: the subject keeps its marker
+                continue
+            found[key] = entry.value or b""
         return found
 
     async def latticedata_entries(self) -> dict[str, Any]:

@@ -264,17 +264,28 @@ def test_host_stop_present_and_already_gone(trio, tmp_path):
 - wasmcloud.lattice.wasmcloud_host: {host_id: %(h)s, state: stopped}
   check_mode: true
   register: check
-- wasmcloud.lattice.wasmcloud_host: {host_id: %(h)s, state: stopped, wait_timeout: 10}
+- wasmcloud.lattice.wasmcloud_host: {host_id: %(h)s, state: stopped, host_timeout: -1}
+  register: negative
+  ignore_errors: true
+- wasmcloud.lattice.wasmcloud_host: {host_id: %(h)s, state: stopped, host_timeout: 100000000000000000000}
+  register: absurd
+  ignore_errors: true
+- wasmcloud.lattice.wasmcloud_host: {host_id: %(h)s, state: stopped, wait_timeout: 10, host_timeout: 2500}
   register: stopped
 - wasmcloud.lattice.wasmcloud_host: {host_id: %(h)s, state: stopped}
   register: again
 """ % {"h": victim})
+    trio.clear_records()
     result = playbook(book)
     assert result.returncode == 0, result.output
-    present, check, stopped, again = result.results()
+    present, check, negative, absurd, stopped, again = result.results()
     assert not present["changed"] and present["answering"]
     assert check["changed"] and check["answering"]
+    for refused in (negative, absurd):
+        assert refused["failed"] and "host_timeout must be between 0 and 86400000 milliseconds" in refused["msg"], refused
     assert stopped["changed"] and not stopped["answering"] and victim not in trio.hosts
+    [stop] = trio.commands()  # the refused ones sent nothing
+    assert stop.operation == "stop" and stop.body["timeout"] == 2500
     assert not again["changed"] and again["actions"] == [] and not again["found"]
 
 

@@ -171,6 +171,26 @@ def test_config_provider_and_link_converge_then_send_nothing(trio, tmp_path):
     assert [link["target"] for link in trio.links] == ["hello-2"]
 
 
+def test_provider_running_another_ref_is_left_running_with_a_warning(trio, tmp_path):
+    host = trio.hosts[0]
+    book = write_playbook(tmp_path, trio, """
+- wasmcloud.lattice.wasmcloud_provider:
+    provider_id: http-server
+    provider_ref: "{{ ref }}"
+    host_id: %s
+""" % host)
+    assert playbook(book, "-e", "ref=%s" % HTTP).returncode == 0
+    trio.clear_records()
+    other = HTTP.replace(":0.22.0", ":0.23.0")
+    result = playbook(book, "-e", "ref=%s" % other, "--diff")
+    assert result.returncode == 0, result.output
+    [outcome] = result.results()
+    assert not outcome["changed"] and outcome["actions"] == [] and commands(trio) == []
+    assert outcome["provider"]["hosts"][host]["image_ref"] == HTTP  # what runs, not what was asked for
+    assert any("provider http-server on host %s runs %s, not %s" % (host, HTTP, other) in w
+               for w in outcome.get("warnings", [])), outcome
+
+
 def test_link_and_config_removal_and_a_refused_link_fails_with_the_hosts_reason(trio, tmp_path):
     trio.put_config("kv-url", {"url": "redis://127.0.0.1:6379"})
     book = write_playbook(tmp_path, trio, """
