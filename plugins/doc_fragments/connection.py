@@ -18,6 +18,8 @@ options:
         is then TLS or nothing; a server that does not offer TLS is refused before any credential is sent.
       - Credentials may be written into the URL (V(nats://user:password@host:4222)); the password is then kept
         out of results like O(password).
+      - V(ws://) and V(wss://) URLs reach the server's WebSocket listener (V(wss://) with TLS); they need the Python
+        package C(aiohttp) where the task runs.
       - When not set, the environment variable E(WASMCLOUD_NATS_URL) is used; then
         E(WASMCLOUD_CTL_HOST) with E(WASMCLOUD_CTL_PORT) (the variables C(wash) uses); then E(NATS_URL).
     type: list
@@ -130,6 +132,8 @@ options:
         is then TLS or nothing; a server that does not offer TLS is refused before any credential is sent.
       - Credentials may be written into the URL (V(nats://user:password@host:4222)); the password is then kept
         out of results like O(password).
+      - V(ws://) and V(wss://) URLs reach the server's WebSocket listener (V(wss://) with TLS); they need the Python
+        package C(aiohttp) where the task runs.
       - When neither this option nor E(WASMCLOUD_NATS_URL) is set, E(WASMCLOUD_CTL_HOST) with
         E(WASMCLOUD_CTL_PORT) and then E(NATS_URL) are used, and finally V(nats://127.0.0.1:4222).
     type: list

@@ -138,7 +138,7 @@ def _normalise_url(url: str) -> str:
         url = "nats://" + url
     scheme = url.split("://", 1)[0].lower()
     if scheme not in ("nats", "tls", "ws", "wss"):
-        raise InputError("nats_url %r has an unsupported scheme %r (use nats:// or tls://)" % (redact_url(url), scheme))
+        raise InputError("nats_url %r has an unsupported scheme %r (use nats://, tls://, or ws:// and wss:// for WebSocket)" % (redact_url(url), scheme))
     try:
         port = urlsplit(url).port
     except ValueError:

@@ -146,7 +146,21 @@ class _TlsOnlyClient(_Client):
         return super()._connect_command()
 
 
+def _require_websocket_support(settings: ConnectionSettings) -> None:
+    """ws:// and wss:// go through nats-py's WebSocket transport, which needs aiohttp (an optional package)."""
+    websocket = [redact_url(url) for url in settings.servers if url.lower().startswith(("ws://", "wss://"))]
+    if not websocket:
+        return
+    try:
+        import aiohttp  # noqa: F401  pylint: disable=unused-import
+    except ImportError:
+        raise MissingDependencyError(
+            "nats_url %s is a WebSocket URL, which needs the Python package aiohttp on the machine that runs this "
+            "(pip install aiohttp); use a nats:// or tls:// URL otherwise" % websocket[0])
+
+
 def _new_client(settings: ConnectionSettings) -> Any:
+    _require_websocket_support(settings)
     if not settings.uses_tls:
         return _Client()
     if not (hasattr(NATS, "_process_info") and hasattr(NATS, "_connect_command")):
