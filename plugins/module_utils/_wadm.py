@@ -10,7 +10,8 @@ daemonscaler and link traits, named configs) and refuses anything else, naming w
 manifest, before anything is sent. docs/wadm-manifests.md says what is supported and how it is placed.
 
 Everything the manifest starts is annotated ``wasmcloud.lattice/application=<name>`` (the same
-annotation the 0.x application specs use): that is how prune knows what this application owns.
+annotation the 0.x application specs use); what wadm started for the application carries
+``wasmcloud.dev/appspec=<name>``. Either one is how prune knows what this application owns.
 """
 
 from __future__ import annotations
@@ -43,13 +44,15 @@ SPREADSCALER = "spreadscaler"
 DAEMONSCALER = "daemonscaler"
 LINK = "link"
 DEFAULT_WEIGHT = 100  # wadm's weight for a spread that names none
+WADM_APP_ANNOTATION = "wasmcloud.dev/appspec"  # wadm marks what it starts with the application's name
 
 _NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]")
 
 
 def wadm_component_id(app_name: str, component_name: str) -> str:
     """The ID wadm gives a component that names no ``id``: both names lower-cased, non-alphanumerics as ``_``,
-    joined by ``-``; a lattice wadm managed before keeps its IDs."""
+    joined by ``-``; a lattice wadm managed before keeps its IDs. wadm names the configs a manifest defines
+    (with properties) by the same rule, from the config's name."""
     return "%s-%s" % (_NOT_ALPHANUMERIC.sub("_", app_name.lower()), _NOT_ALPHANUMERIC.sub("_", component_name.lower()))
 
 
@@ -86,7 +89,7 @@ class Manifest:
     name: str
     version: str
     workloads: List[ManifestWorkload]
-    configs: Dict[str, Dict[str, str]]  # configs the manifest defines (with properties): it puts them
+    configs: Dict[str, Dict[str, str]]  # configs the manifest defines (with properties), by derived name: put
     external_configs: Dict[str, str]  # configs referenced without properties: they must exist; name -> where
     links: List[Tuple[Link, str]] = field(default_factory=list)
 
@@ -131,14 +134,21 @@ _SECRETS = "secrets need a secrets backend policy, which this collection does no
 
 
 class _Configs:
-    """Named configs met in the manifest: defined (with properties, to put) or referenced (must exist)."""
+    """Named configs met in the manifest: defined (with properties, to put) or referenced (must exist).
 
-    def __init__(self) -> None:
-        self.defined: Dict[str, Dict[str, str]] = {}
+    As wadm does, a defined config is stored under a name derived from the application's and its own
+    (``wadm_component_id``), so two applications defining ``default-http`` do not overwrite each other; a
+    reference without properties names a config kept elsewhere and keeps its plain name.
+    """
+
+    def __init__(self, app_name: str) -> None:
+        self.app_name = app_name
+        self.defined: Dict[str, Dict[str, str]] = {}  # derived name -> properties
         self.defined_at: Dict[str, str] = {}
-        self.referenced: Dict[str, str] = {}
+        self.referenced: Dict[str, str] = {}  # plain name -> where
 
     def read(self, value: Any, where: str) -> List[str]:
+        """The names the workload or link is handed: derived for defined configs, plain for references."""
         names = []
         for index, item in enumerate(_listing(value, where)):
             at = "%s[%d]" % (where, index)
@@ -147,8 +157,10 @@ class _Configs:
             name = v1.config_name(item.get("name"), at + ".name")
             if item.get("properties") is not None:
                 values = check.string_map(_mapping(item["properties"], at + ".properties"), at + ".properties")
+                name = wadm_component_id(self.app_name, name)
                 if name in self.defined and self.defined[name] != values:
-                    raise InputError("%s defines config %r with other properties than %s" % (at, name, self.defined_at[name]))
+                    raise InputError("%s and %s both define config %r (stored as %r) with different properties"
+                                     % (self.defined_at[name], at, item["name"], name))
                 self.defined.setdefault(name, values)
                 self.defined_at.setdefault(name, at)
             else:
@@ -240,9 +252,9 @@ def parse_manifest(manifest: Any) -> Manifest:
     if not entries:
         raise InputError("spec.components must list at least one component")
 
-    configs = _Configs()
+    configs = _Configs(name)
     workloads: List[ManifestWorkload] = []
-    pending_links: List[Tuple[int, str, Dict[str, Any], str]] = []  # (source index, target name, fields, where)
+    pending_links: List[Tuple[int, str, Dict[str, Any], str]] = []  # (source index, target name, fields, trait)
     seen_names: Dict[str, str] = {}
     seen_ids: Dict[str, str] = {}
     for index, entry in enumerate(entries):
@@ -281,11 +293,14 @@ def parse_manifest(manifest: Any) -> Manifest:
             elif trait_type == LINK:
                 target_name, fields = _link(_mapping(trait.get("properties"), at + ".properties"),
                                             at + ".properties", configs)
-                pending_links.append((len(workloads), target_name, fields, at + ".properties"))
+                pending_links.append((len(workloads), target_name, fields, at))
             else:
                 raise InputError("%s.type %r is not supported: this collection carries out spreadscaler, "
                                  "daemonscaler and link traits" % (at, trait_type))
-        if scaler is None:
+        if scaler is None and kind == PROVIDER:  # wadm's default for a provider: one instance on any host
+            default_at = "%s (no scaler trait: wadm's default, one instance on any host)" % where
+            scaler = Scaler(SPREADSCALER, 1, [Spread({}, DEFAULT_WEIGHT, default_at)], default_at)
+        if scaler is None:  # wadm gives a component none, so nothing would run it
             raise InputError("%s (%s) has no spreadscaler or daemonscaler trait, so nothing would run it"
                              % (where, component_name))
         if kind == COMPONENT and scaler.kind == DAEMONSCALER and scaler.instances < 1:
@@ -295,12 +310,16 @@ def parse_manifest(manifest: Any) -> Manifest:
     by_name = {w.name: w for w in workloads}
     links: List[Tuple[Link, str]] = []
     identities: Dict[Tuple[str, str, str, str], str] = {}
-    for source_index, target_name, fields, where in pending_links:
-        target = by_name.get(target_name)
+    for source_index, target_name, fields, trait_at in pending_links:
+        where = trait_at + ".properties"
+        source, target = workloads[source_index], by_name.get(target_name)
         if target is None:
             raise InputError("%s.target names %r, which is not a component of spec.components (%s)"
                              % (where, target_name, ", ".join(sorted(by_name))))
-        link = Link(source_id=workloads[source_index].workload_id, target=target.workload_id, **fields)
+        if source.kind == PROVIDER and target.kind == PROVIDER:
+            raise InputError("%s links capability provider %s to capability provider %s; wadm refuses links "
+                             "between two providers (one end must be a component)" % (trait_at, source.name, target.name))
+        link = Link(source_id=source.workload_id, target=target.workload_id, **fields)
         if link.identity in identities:
             raise InputError("%s repeats the link of %s (same source, WIT namespace, package and link name)"
                              % (where, identities[link.identity]))
@@ -336,8 +355,9 @@ def placement(workload: ManifestWorkload, inventories: Mapping[str, HostInventor
               running: Mapping[str, Any]) -> Dict[str, int]:
     """Host -> instance limit (components) or 1 (providers): where the workload should run.
 
-    spreadscaler: ``instances`` split over the spreads by weight; a component's share is spread evenly over
-    its matching hosts (at most one host per instance), a provider's share is that many distinct hosts.
+    spreadscaler (wadm's rules): ``instances`` split over the spreads by weight; a component's share all goes
+    to one matching host (one running it already, else the first by ID) as its limit there, added to what
+    other spreads put on that host; a provider's share is that many distinct hosts.
     daemonscaler: every host matching a spread; components with ``instances`` each.
     """
     scaler = workload.scaler
@@ -365,10 +385,7 @@ def placement(workload: ManifestWorkload, inventories: Mapping[str, HostInventor
             raise InputError("%s wants %d instance(s) of %s on hosts with labels %s, and no host has them "
                              "(%d host(s) answered)" % (spread.where, share, workload.workload_id,
                                                         spread.requirements or "{}", len(inventories)))
-        used = hosts[:share]
-        for position in range(share):
-            host = used[position % len(used)]
-            wanted[host] = wanted.get(host, 0) + 1
+        wanted[hosts[0]] = wanted.get(hosts[0], 0) + share
     return wanted
 
 
@@ -387,7 +404,9 @@ class ManifestPlan:
 
 
 def _owned(item: Any, app: Manifest) -> bool:
-    return (getattr(item, "annotations", None) or {}).get(OWNER_ANNOTATION) == app.name
+    """Started for this application: by this collection, or by wadm (which marks it with the app's name)."""
+    annotations = getattr(item, "annotations", None) or {}
+    return app.name in (annotations.get(OWNER_ANNOTATION), annotations.get(WADM_APP_ANNOTATION))
 
 
 def _workload_spec(workload: ManifestWorkload, app: Manifest, state: str = "present") -> WorkloadSpec:
@@ -426,7 +445,7 @@ def _plan_workload(workload: ManifestWorkload, app: Manifest, state: str,
 
 
 def _prune_workloads(app: Manifest, inventories: Mapping[str, HostInventory]) -> List[Action]:
-    """Stop what this application started earlier (by its annotation) whose ID the manifest no longer lists."""
+    """Stop what was started for this application (``_owned``) whose ID the manifest no longer lists."""
     listed = {w.workload_id for w in app.workloads}
     actions: List[Action] = []
     for host, inventory in sorted(inventories.items()):
@@ -440,7 +459,7 @@ def _prune_workloads(app: Manifest, inventories: Mapping[str, HostInventory]) ->
 
 
 def owned_ids(app: Manifest, inventories: Mapping[str, HostInventory]) -> List[str]:
-    """IDs of everything the manifest lists, and of what runs with this application's annotation."""
+    """IDs of everything the manifest lists, and of what runs started for this application (``_owned``)."""
     ids = {w.workload_id for w in app.workloads}
     for inventory in inventories.values():
         ids.update(c.id for c in inventory.components if _owned(c, app))

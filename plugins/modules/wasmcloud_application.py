@@ -21,9 +21,11 @@ description:
     given as C(actor_id)/C(provider_id)).
   - On wasmCloud 1.x lattices it takes a wadm application manifest instead (O(manifest) or O(manifest_file),
     C(apiVersion core.oam.dev/v1beta1), C(kind Application)) and converges it without wadm, in one plan of the
-    named configs the manifest defines, then the providers, the components and the links. Component IDs follow
-    wadm's rule, so a lattice wadm managed before looks the same. What the manifest starts carries the same
-    C(wasmcloud.lattice/application) annotation (named after C(metadata.name)), for O(prune). Parts of the
+    named configs the manifest defines, then the providers, the components and the links. Component IDs, the
+    names of the configs the manifest defines (C({app}-{config})) and the placement of spreads follow wadm's
+    rules, so a lattice wadm managed before looks the same. What the manifest starts carries the same
+    C(wasmcloud.lattice/application) annotation (named after C(metadata.name)); that, or wadm's
+    C(wasmcloud.dev/appspec) annotation, marks what O(prune) may stop. Parts of the
     format this collection cannot carry out (secrets, policies, custom traits) are refused, naming where they
     are in the manifest, before anything is sent. See C(docs/wadm-manifests.md) in the collection.
 extends_documentation_fragment:
@@ -89,9 +91,10 @@ options:
     description:
       - Also stop actors and providers this application started earlier that the spec no longer
         lists, and remove its actors' links that the spec no longer lists.
-      - With a manifest, stop components and providers annotated with this application whose ID the manifest no
-        longer lists, and delete the links from this application's components and providers that it does not
-        list. Configs the manifest no longer defines are kept (configs carry no annotation to tell whose they are).
+      - With a manifest, stop components and providers annotated with this application (by this collection, or
+        by wadm with C(wasmcloud.dev/appspec)) whose ID the manifest no longer lists, and delete the links from
+        this application's components and providers that it does not list. Configs the manifest no longer
+        defines are kept (configs carry no annotation to tell whose they are).
     type: bool
     default: false
 author:

@@ -71,7 +71,10 @@ def test_a_wadm_manifest_converges_then_sends_nothing_then_goes_away(sandbox_lat
     assert [(c["id"], c["max_instances"]) for c in components] == [("rust_hello_world-http_component", 4)]
     # the collection's own annotation (it does not pretend to be wadm)
     assert components[0]["annotations"] == {"wasmcloud.lattice/application": "rust-hello-world"}
-    assert lattice.config("listen-8080") == {"address": "0.0.0.0:8080"}
+    # stored under wadm's name for the manifest's config listen-8080, and handed to the link under it
+    assert lattice.config("rust_hello_world-listen_8080") == {"address": "0.0.0.0:8080"}
+    assert lattice.config("listen-8080") is None
+    assert [link["source_config"] for link in lattice.links] == [["rust_hello_world-listen_8080"]]
     assert [(link["source_id"], link["target"]) for link in lattice.links] == [
         ("http-server", "rust_hello_world-http_component")]
     assert sum(len(lattice.inventory(h)["providers"]) for h in lattice.hosts) == 1
@@ -85,7 +88,7 @@ def test_a_wadm_manifest_converges_then_sends_nothing_then_goes_away(sandbox_lat
     assert gone.returncode == 0, gone.output
     assert [a["operation"] for a in gone.results()[0]["actions"]] == [
         "delete_link", "scale_component", "stop_provider", "delete_config"]
-    assert lattice.links == [] and lattice.config("listen-8080") is None
+    assert lattice.links == [] and lattice.config("rust_hello_world-listen_8080") is None
     assert all(lattice.inventory(h)["components"] == [] and lattice.inventory(h)["providers"] == []
                for h in lattice.hosts)
 

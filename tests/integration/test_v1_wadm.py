@@ -15,6 +15,7 @@ from wadm_examples import HELLO_IMAGE, HELLO_WORLD, HTTP_IMAGE, WEIGHTED, manife
 
 OWNER = "wasmcloud.lattice/application"
 COMPONENT_ID, PROVIDER_ID = "rust_hello_world-http_component", "rust_hello_world-httpserver"
+HTTP_CONFIG = "rust_hello_world-default_http"  # wadm's name for the manifest's config default-http
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_hello_world_check_mode_then_deploy_then_nothing_to_send(trio, tmp_path)
     assert [a["operation"] for a in planned["actions"]] == ["put_config", "start_provider", "scale_component",
                                                             "put_link"]
     assert set(planned["diff"]["before"]) == set(planned["diff"]["after"]) == {"components", "configs", "links"}
-    assert commands(trio) == [] and trio.config("default-http") is None
+    assert commands(trio) == [] and trio.config(HTTP_CONFIG) is None
 
     first = playbook(book)
     assert first.returncode == 0, first.output
@@ -68,9 +69,10 @@ def test_hello_world_check_mode_then_deploy_then_nothing_to_send(trio, tmp_path)
     assert running(trio)[host] == {COMPONENT_ID: (HELLO_IMAGE, 1, "rust-hello-world"),
                                    PROVIDER_ID: (HTTP_IMAGE, None, "rust-hello-world")}
     assert sum(len(items) for items in running(trio).values()) == 2
-    assert trio.config("default-http") == {"address": "0.0.0.0:8080"}
+    assert trio.config(HTTP_CONFIG) == {"address": "0.0.0.0:8080"} and trio.config("default-http") is None
     assert [(link["source_id"], link["target"], link["wit_package"], link["source_config"]) for link in trio.links] \
-        == [(PROVIDER_ID, COMPONENT_ID, "http", ["default-http"])]
+        == [(PROVIDER_ID, COMPONENT_ID, "http", [HTTP_CONFIG])]
+    assert result["application"]["configs"] == {HTTP_CONFIG: {"address": "0.0.0.0:8080"}}
     assert result["application"]["components"]["http-component"]["hosts"] == {
         host: {"image_ref": HELLO_IMAGE, "max_instances": 1}}
 
@@ -93,8 +95,9 @@ def test_weighted_spread_then_prune_then_absent(trio, tmp_path):
     placed = playbook(book)
     assert placed.returncode == 0, placed.output
     now = running(trio)
-    assert all(now[h] == {"spread-hello": (HELLO_IMAGE, 2, "spread"), "spread-http": (HTTP_IMAGE, None, "spread")}
-               for h in zone_a)
+    # wadm's rule: each spread's share (6 x 80/120 = 4 on zone a, 2 on zone b) on one host of the spread
+    assert now[zone_a[0]] == {"spread-hello": (HELLO_IMAGE, 4, "spread"), "spread-http": (HTTP_IMAGE, None, "spread")}
+    assert now[zone_a[1]] == {"spread-http": (HTTP_IMAGE, None, "spread")}
     assert now[zone_b[0]] == {"spread-hello": (HELLO_IMAGE, 2, "spread")}
 
     # the provider leaves the manifest: prune stops it where this application started it, nothing else moves
@@ -104,7 +107,8 @@ def test_weighted_spread_then_prune_then_absent(trio, tmp_path):
     pruned = playbook(book)
     assert pruned.returncode == 0, pruned.output
     assert sorted(commands(trio)) == sorted(("provider.stop", h) for h in zone_a)
-    assert all(running(trio)[h] == {"spread-hello": (HELLO_IMAGE, 2, "spread")} for h in trio.hosts)
+    assert running(trio) == {zone_a[0]: {"spread-hello": (HELLO_IMAGE, 4, "spread")}, zone_a[1]: {},
+                             zone_b[0]: {"spread-hello": (HELLO_IMAGE, 2, "spread")}}
 
     gone = playbook(book, "-e", "state=absent")
     assert gone.returncode == 0, gone.output
@@ -155,3 +159,29 @@ def test_a_failing_provider_fails_the_task_with_the_hosts_error_and_says_what_wa
     result = failed.results()[0]
     assert [a["operation"] for a in result["sent"]][:2] == ["put_config", "start_provider"]
     assert "provider_start_failed" in result["msg"] and "manifest unknown" in result["msg"], result["msg"]
+
+
+def test_prune_stops_what_wadm_started_for_the_app_and_the_manifest_dropped(trio, tmp_path):
+    """A component wadm started for the app (its wasmcloud.dev annotations) that the manifest no longer lists."""
+    source = tmp_path / "hello.wadm.json"
+    source.write_text(json.dumps(HELLO_WORLD))
+    host = sorted(trio.hosts)[0]
+    wadm = {"wasmcloud.dev/managed-by": "wadm", "wasmcloud.dev/appspec": "rust-hello-world"}
+    elsewhere = {"wasmcloud.dev/managed-by": "wadm", "wasmcloud.dev/appspec": "another-app"}
+    started_by_wadm = "\n".join("""
+- wasmcloud.lattice.wasmcloud_component:
+    component_id: %s
+    image_ref: %s
+    host_id: %s
+    annotations: %s""" % (component_id, HELLO_IMAGE, host, json.dumps(annotations))
+                                 for component_id, annotations in (("rust_hello_world-old", wadm),
+                                                                   ("another_app-thing", elsewhere)))
+    book = write_playbook(tmp_path, trio, started_by_wadm + "\n" + manifest_task(source, prune=True))
+    applied = playbook(book)
+    assert applied.returncode == 0, applied.output
+    stopped = [a for a in applied.results()[-1]["actions"] if a["operation"] == "scale_component"
+               and a["max_instances"] == 0]
+    assert [(a["host_id"], a["component_id"]) for a in stopped] == [(host, "rust_hello_world-old")]
+    now = running(trio)
+    assert "rust_hello_world-old" not in now[host] and "another_app-thing" in now[host]
+    assert sum(COMPONENT_ID in items for items in now.values()) == 1

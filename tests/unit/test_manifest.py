@@ -43,7 +43,7 @@ def test_ids_follow_wadms_rule():
 
 def test_the_current_form_maps_onto_configs_workloads_and_links():
     app = parse_manifest(MANIFEST)
-    assert app.name == "rust-hello-world" and app.configs == {"listen": {"address": "0.0.0.0:8080"}}
+    assert app.name == "rust-hello-world" and app.configs == {"rust_hello_world-listen": {"address": "0.0.0.0:8080"}}
     component, provider = app.workloads  # manifest order; the plan starts providers first
     assert (provider.name, provider.kind, provider.scaler.kind) == ("httpserver", PROVIDER, DAEMONSCALER)
     assert provider.workload_id == "http-server"
@@ -55,7 +55,7 @@ def test_the_current_form_maps_onto_configs_workloads_and_links():
     (link, where), = app.links
     assert where.endswith("components[1].traits[0].properties")
     assert (link.source_id, link.target, link.wit_package, link.source_config, link.name) == (
-        "http-server", "rust_hello_world-http_component", "http", ["listen"], "default")
+        "http-server", "rust_hello_world-http_component", "http", ["rust_hello_world-listen"], "default")
 
 
 def test_the_older_link_form_is_accepted():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from wadm_examples import DAEMON, HELLO_IMAGE, HELLO_WORLD, HTTP_IMAGE, KEYVALUE, WEIGHTED, manifest
+from wadm_examples import DAEMON, HELLO_IMAGE, HELLO_WORLD, HTTP_IMAGE, KEYVALUE, KV_IMAGE, WEIGHTED, manifest
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import load_spec_text
@@ -15,12 +15,14 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import (
     parse_manifest,
+    placement,
     plan_manifest,
     wadm_component_id,
 )
 
 A, B, C = "N" + "A" * 55, "N" + "B" * 55, "N" + "C" * 55
 OWNER = "wasmcloud.lattice/application"
+HTTP_CONFIG = "rust_hello_world-default_http"  # wadm's name for the config default-http of rust-hello-world
 
 
 def inv(host, zone="a", components=(), providers=()):
@@ -47,17 +49,17 @@ def test_hello_world_parses_to_a_provider_a_component_a_config_and_a_link():
     assert [(w.name, w.kind, w.workload_id, w.image_ref) for w in app.workloads] == [
         ("http-component", "component", "rust_hello_world-http_component", HELLO_IMAGE),
         ("httpserver", "provider", "rust_hello_world-httpserver", HTTP_IMAGE)]
-    assert app.configs == {"default-http": {"address": "0.0.0.0:8080"}} and app.external_configs == {}
+    assert app.configs == {HTTP_CONFIG: {"address": "0.0.0.0:8080"}} and app.external_configs == {}
     assert [link for link, _location in app.links] == [Link(
         source_id="rust_hello_world-httpserver", target="rust_hello_world-http_component", wit_namespace="wasi",
-        wit_package="http", interfaces=["incoming-handler"], source_config=["default-http"])]
+        wit_package="http", interfaces=["incoming-handler"], source_config=[HTTP_CONFIG])]
 
 
 def test_hello_world_plans_config_provider_component_link_in_that_order_then_nothing():
     app = parse_manifest(HELLO_WORLD)
     inventories = {A: inv(A), B: inv(B)}
-    plan = plan_manifest(app, "present", inventories, [], {"default-http": None})
-    assert ops(plan) == [("put_config", "", "default-http", None),
+    plan = plan_manifest(app, "present", inventories, [], {HTTP_CONFIG: None})
+    assert ops(plan) == [("put_config", "", HTTP_CONFIG, None),
                          ("start_provider", A, "rust_hello_world-httpserver", None),
                          ("scale_component", A, "rust_hello_world-http_component", 1),
                          ("put_link", "", "rust_hello_world-httpserver", None)]
@@ -74,7 +76,7 @@ def test_hello_world_plans_config_provider_component_link_in_that_order_then_not
     converged = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
                         providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner)]), B: inv(B)}
     links = [link for link, _location in app.links]
-    again = plan_manifest(app, "present", converged, links, {"default-http": {"address": "0.0.0.0:8080"}})
+    again = plan_manifest(app, "present", converged, links, {HTTP_CONFIG: {"address": "0.0.0.0:8080"}})
     assert again.actions == [] and not again.changed and again.before == again.after
 
 
@@ -84,28 +86,28 @@ def test_a_lattice_wadm_ran_before_is_adopted_without_restarts():
     inventories = {B: inv(B, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, wadm)],
                           providers=[("rust_hello_world-httpserver", HTTP_IMAGE, wadm)]), A: inv(A)}
     plan = plan_manifest(app, "present", inventories, [link for link, _location in app.links],
-                         {"default-http": {"address": "0.0.0.0:8080"}})
+                         {HTTP_CONFIG: {"address": "0.0.0.0:8080"}})
     assert plan.actions == []  # the hosts that run it keep it; nothing moves to A
 
 
 def test_link_configs_on_both_ends_and_component_config():
     app = parse_manifest(KEYVALUE)
     assert [w.workload_id for w in app.workloads] == ["counter", "counter_app-kvredis"]
-    assert app.workloads[0].config == ["counter-settings"]
-    assert app.configs == {"counter-settings": {"greeting": "hi", "start": "1"}, "redis-url": {"url":
-                           "redis://127.0.0.1:6379"}, "bucket-name": {"bucket": "counts"}}
+    assert app.workloads[0].config == ["counter_app-counter_settings"]
+    assert app.configs == {"counter_app-counter_settings": {"greeting": "hi", "start": "1"}, "counter_app-redis_url": {
+                           "url": "redis://127.0.0.1:6379"}, "counter_app-bucket_name": {"bucket": "counts"}}
     link = app.links[0][0]
     assert (link.name, link.interfaces, link.source_config, link.target_config) == (
-        "cache", ["atomics", "store"], ["bucket-name"], ["redis-url"])
+        "cache", ["atomics", "store"], ["counter_app-bucket_name"], ["counter_app-redis_url"])
     plan = plan_manifest(app, "present", {A: inv(A), B: inv(B)}, [], {})
-    expected = ["put_config"] * 3 + ["start_provider", "scale_component", "scale_component", "put_link"]
+    expected = ["put_config"] * 3 + ["start_provider", "scale_component", "put_link"]
     assert [o[0] for o in ops(plan)] == expected
-    assert plan.actions[4].params["config"] == ["counter-settings"]
+    assert plan.actions[4].params["config"] == ["counter_app-counter_settings"]
     # a changed value is one put of that config
-    current = {"counter-settings": {"greeting": "hello", "start": "1"}, "redis-url": {"url": "redis://127.0.0.1:6379"},
-               "bucket-name": {"bucket": "counts"}}
+    current = {"counter_app-counter_settings": {"greeting": "hello", "start": "1"},
+               "counter_app-redis_url": {"url": "redis://127.0.0.1:6379"}, "counter_app-bucket_name": {"bucket": "counts"}}
     changed = plan_manifest(app, "present", {A: inv(A)}, [], current)
-    assert ops(changed)[0] == ("put_config", "", "counter-settings", None)
+    assert ops(changed)[0] == ("put_config", "", "counter_app-counter_settings", None)
 
 
 def test_the_older_link_form_target_name_and_target_config_is_read_the_same():
@@ -116,15 +118,14 @@ def test_the_older_link_form_target_name_and_target_config_is_read_the_same():
     assert parse_manifest(older).links == parse_manifest(KEYVALUE).links
 
 
-def test_weighted_spread_splits_instances_by_weight_and_spreads_each_share_over_its_hosts():
+def test_weighted_spread_splits_instances_by_weight_and_puts_each_share_on_one_host():
     app = parse_manifest(WEIGHTED)
     inventories = {A: inv(A, "a"), B: inv(B, "a"), C: inv(C, "b")}
     plan = plan_manifest(app, "present", inventories, [], {})
-    # 6 x 80/120 = 4 on zone a (2 + 2), 2 on zone b (C); the provider on both zone a hosts
+    # 6 x 80/120 = 4 on zone a, all on its first host (A), 2 on zone b (C); the provider on both zone a hosts
     assert sorted(ops(plan)) == sorted([("start_provider", A, "spread-http", None),
                                         ("start_provider", B, "spread-http", None),
-                                        ("scale_component", A, "spread-hello", 2),
-                                        ("scale_component", B, "spread-hello", 2),
+                                        ("scale_component", A, "spread-hello", 4),
                                         ("scale_component", C, "spread-hello", 2)])
     short = {A: inv(A, "a"), C: inv(C, "b")}
     with pytest.raises(InputError, match=r"spec.components\[1\].traits\[0\].properties.spread\[0\] wants provider "
@@ -132,15 +133,14 @@ def test_weighted_spread_splits_instances_by_weight_and_spreads_each_share_over_
         plan_manifest(app, "present", short, [], {})
 
 
-def test_scaling_a_running_spread_sends_only_the_difference():
+def test_scaling_a_running_spread_keeps_the_host_that_runs_it_and_sends_only_the_difference():
     app = parse_manifest(WEIGHTED)
     owner = {OWNER: "spread"}
-    inventories = {A: inv(A, "a", components=[("spread-hello", HELLO_IMAGE, 4, owner)],
-                          providers=[("spread-http", HTTP_IMAGE, owner)]),
-                   B: inv(B, "a", providers=[("spread-http", HTTP_IMAGE, owner)]), C: inv(C, "b")}
+    inventories = {A: inv(A, "a", providers=[("spread-http", HTTP_IMAGE, owner)]),
+                   B: inv(B, "a", components=[("spread-hello", HELLO_IMAGE, 1, owner)],
+                          providers=[("spread-http", HTTP_IMAGE, owner)]), C: inv(C, "b")}
     plan = plan_manifest(app, "present", inventories, [], {})
-    assert sorted(ops(plan)) == [("scale_component", A, "spread-hello", 2), ("scale_component", B, "spread-hello", 2),
-                                 ("scale_component", C, "spread-hello", 2)]
+    assert sorted(ops(plan)) == [("scale_component", B, "spread-hello", 4), ("scale_component", C, "spread-hello", 2)]
 
 
 def test_daemonscaler_runs_on_every_matching_host():
@@ -161,7 +161,7 @@ def test_prune_stops_what_the_app_started_that_the_manifest_dropped_and_its_link
                                          ("someone-else", HELLO_IMAGE, 1, {})],
                           providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner)])}
     links = [link for link, _location in app.links] + [old_link]
-    configs = {"default-http": {"address": "0.0.0.0:8080"}}
+    configs = {HTTP_CONFIG: {"address": "0.0.0.0:8080"}}
     assert plan_manifest(app, "present", inventories, links, configs).actions == []
     pruned = plan_manifest(app, "present", inventories, links, configs, prune=True)
     assert ops(pruned) == [("scale_component", A, "rust_hello_world-old", 0),
@@ -174,16 +174,16 @@ def test_absent_removes_links_then_components_then_providers_then_configs():
     inventories = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
                           providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner)])}
     plan = plan_manifest(app, "absent", inventories, [link for link, _location in app.links],
-                         {"default-http": {"address": "0.0.0.0:8080"}})
+                         {HTTP_CONFIG: {"address": "0.0.0.0:8080"}})
     assert ops(plan) == [("delete_link", "", "rust_hello_world-httpserver", None),
                          ("scale_component", A, "rust_hello_world-http_component", 0),
                          ("stop_provider", A, "rust_hello_world-httpserver", None),
-                         ("delete_config", "", "default-http", None)]
+                         ("delete_config", "", HTTP_CONFIG, None)]
     assert plan.after == {"components": {
         "http-component": {"kind": "component", "id": "rust_hello_world-http_component", "hosts": {}},
         "httpserver": {"kind": "capability", "id": "rust_hello_world-httpserver", "hosts": {}}},
         "configs": {}, "links": []}
-    gone = plan_manifest(app, "absent", {A: inv(A)}, [], {"default-http": None})
+    gone = plan_manifest(app, "absent", {A: inv(A)}, [], {HTTP_CONFIG: None})
     assert gone.actions == []
 
 
@@ -194,8 +194,8 @@ def test_a_config_referenced_without_properties_must_exist_before_anything_is_se
     assert app.external_configs == {"greeting": "spec.components[0].properties.config[0]"}
     with pytest.raises(InputError, match=r"spec.components\[0\].properties.config\[0\] names config 'greeting', which "
                                          r"does not exist"):
-        plan_manifest(app, "present", {A: inv(A)}, [], {"greeting": None, "default-http": None})
-    plan = plan_manifest(app, "present", {A: inv(A)}, [], {"greeting": {"a": "b"}, "default-http": None})
+        plan_manifest(app, "present", {A: inv(A)}, [], {"greeting": None, HTTP_CONFIG: None})
+    plan = plan_manifest(app, "present", {A: inv(A)}, [], {"greeting": {"a": "b"}, HTTP_CONFIG: None})
     assert "greeting" not in [a.params.get("name") for a in plan.actions]
 
 
@@ -237,7 +237,8 @@ def _broken(change):
                                                                            r"'http-component' repeats"),
     (lambda m: m["spec"]["components"][0]["properties"].update(config=[{"name": "default-http",
                                                                         "properties": {"address": "other"}}]),
-     "defines config 'default-http' with other properties"),
+     r"spec.components\[0\].properties.config\[0\] and spec.components\[1\].traits\[0\].properties.source.config\[0\] "
+     r"both define config 'default-http' \(stored as 'rust_hello_world-default_http'\) with different properties"),
 ])
 def test_unsupported_or_bad_parts_are_refused_naming_their_path(change, message):
     with pytest.raises(InputError, match=message):
@@ -288,3 +289,116 @@ spec:
     with pytest.raises(InputError, match=r"spec.components\[0\].traits\[0\].properties.instances is written 01"):
         load_spec_text(text.replace("instances: 1\n    - name: httpserver", "instances: 01\n    - name: httpserver"),
                        "manifest_file x", "")
+
+
+# -- wadm's own rules (scaler/convert.rs and the component spreadscaler in wadm) ----------------------
+
+
+def _rust_hello(port_config):
+    """App rust-hello: a component with a port config, linked to a provider that has no scaler trait."""
+    return {"apiVersion": "core.oam.dev/v1beta1", "kind": "Application", "metadata": {"name": "rust-hello"},
+            "spec": {"components": [
+                {"name": "hello", "type": "component", "properties": {"image": HELLO_IMAGE, "config": [port_config]},
+                 "traits": [{"type": "spreadscaler", "properties": {"instances": 1}},
+                            {"type": "link", "properties": {"namespace": "wasi", "package": "keyvalue",
+                                                            "interfaces": ["store"], "target": {
+                                                                "name": "kv", "config": [port_config]}}}]},
+                {"name": "kv", "type": "capability", "properties": {"image": HTTP_IMAGE}},
+            ]}}
+
+
+def test_a_defined_config_is_put_started_with_and_linked_under_wadms_derived_name():
+    app = parse_manifest(_rust_hello({"name": "default-port", "properties": {"port": "8080"}}))
+    assert app.configs == {"rust_hello-default_port": {"port": "8080"}} and app.external_configs == {}
+    plan = plan_manifest(app, "present", {A: inv(A)}, [], {"rust_hello-default_port": None})
+    assert ops(plan)[0] == ("put_config", "", "rust_hello-default_port", None)
+    scale = next(a for a in plan.actions if a.operation == "scale_component")
+    assert scale.params["config"] == ["rust_hello-default_port"]
+    put_link = next(a for a in plan.actions if a.operation == "put_link")
+    assert put_link.params["target_config"] == ["rust_hello-default_port"]
+    assert plan.after["configs"] == {"rust_hello-default_port": {"port": "8080"}}
+    absent = plan_manifest(app, "absent", {A: inv(A)}, [], {"rust_hello-default_port": {"port": "8080"}})
+    assert ops(absent) == [("delete_config", "", "rust_hello-default_port", None)]
+
+
+def test_a_config_without_properties_keeps_its_plain_name_and_must_exist():
+    app = parse_manifest(_rust_hello({"name": "default-port"}))
+    assert app.configs == {} and app.external_configs == {"default-port": "spec.components[0].properties.config[0]"}
+    assert app.workloads[0].config == ["default-port"] and app.links[0][0].target_config == ["default-port"]
+    with pytest.raises(InputError, match="names config 'default-port', which does not exist"):
+        plan_manifest(app, "present", {A: inv(A)}, [], {"default-port": None})
+
+
+def test_two_config_names_with_one_derived_name_and_other_properties_are_refused_naming_both():
+    document = _rust_hello({"name": "default-port", "properties": {"port": "8080"}})
+    document["spec"]["components"][0]["traits"][1]["properties"]["target"]["config"] = [
+        {"name": "Default_Port", "properties": {"port": "9090"}}]
+    with pytest.raises(InputError, match=r"spec.components\[0\].properties.config\[0\] and spec.components\[0\]"
+                                         r".traits\[1\].properties.target.config\[0\] both define config "
+                                         r"'Default_Port' \(stored as 'rust_hello-default_port'\)"):
+        parse_manifest(document)
+
+
+def test_a_component_spread_puts_its_whole_share_on_one_host():
+    document = manifest(WEIGHTED)
+    document["spec"]["components"][0]["traits"][0]["properties"] = {
+        "instances": 5, "spread": [{"name": "zone-a", "requirements": {"zone": "a"}}]}
+    app = parse_manifest(document)
+    inventories = {A: inv(A, "a"), B: inv(B, "a"), C: inv(C, "a")}
+    plan = plan_manifest(app, "present", inventories, [], {})
+    assert [o for o in ops(plan) if o[0] == "scale_component"] == [("scale_component", A, "spread-hello", 5)]
+    # where it runs on two hosts already, the first one running it takes the share and the other stops
+    owner = {OWNER: "spread"}
+    spread_over = {A: inv(A, "a"), B: inv(B, "a", components=[("spread-hello", HELLO_IMAGE, 2, owner)]),
+                   C: inv(C, "a", components=[("spread-hello", HELLO_IMAGE, 3, owner)])}
+    moved = plan_manifest(app, "present", spread_over, [], {})
+    assert [o for o in ops(moved) if o[0] == "scale_component"] == [("scale_component", C, "spread-hello", 0),
+                                                                     ("scale_component", B, "spread-hello", 5)]
+
+
+def test_two_spreads_on_the_same_first_host_add_up():
+    document = manifest(WEIGHTED)
+    document["spec"]["components"][0]["traits"][0]["properties"] = {"instances": 4, "spread": [
+        {"name": "any", "requirements": {}}, {"name": "zone-a", "requirements": {"zone": "a"}}]}
+    plan = plan_manifest(parse_manifest(document), "present", {A: inv(A, "a"), B: inv(B, "a")}, [], {})
+    assert [o for o in ops(plan) if o[0] == "scale_component"] == [("scale_component", A, "spread-hello", 4)]
+
+
+def test_a_provider_without_a_scaler_trait_runs_once_on_any_host():
+    app = parse_manifest(_rust_hello({"name": "default-port", "properties": {"port": "8080"}}))
+    provider = app.workloads[1]
+    assert (provider.scaler.kind, provider.scaler.instances) == ("spreadscaler", 1)
+    plan = plan_manifest(app, "present", {A: inv(A), B: inv(B), C: inv(C)}, [], {})
+    assert [o for o in ops(plan) if o[0] == "start_provider"] == [("start_provider", A, "rust_hello-kv", None)]
+    with pytest.raises(InputError, match=r"spec.components\[1\] \(no scaler trait: wadm's default, one instance on "
+                                         r"any host\) wants provider rust_hello-kv on 1 host"):
+        placement(provider, {}, {})
+
+
+def test_a_link_between_two_providers_is_refused_with_the_traits_path():
+    document = manifest(HELLO_WORLD)
+    document["spec"]["components"].append({"name": "other", "type": "capability",
+                                           "properties": {"image": KV_IMAGE}})
+    document["spec"]["components"][1]["traits"][0]["properties"]["target"]["name"] = "other"
+    with pytest.raises(InputError, match=r"^spec.components\[1\].traits\[0\] links capability provider httpserver to "
+                                         r"capability provider other; wadm refuses"):
+        parse_manifest(document)
+
+
+def test_prune_stops_what_wadm_started_for_the_app_that_the_manifest_dropped():
+    app = parse_manifest(HELLO_WORLD)
+    wadm = {"wasmcloud.dev/managed-by": "wadm", "wasmcloud.dev/appspec": "rust-hello-world"}
+    other_app = {"wasmcloud.dev/managed-by": "wadm", "wasmcloud.dev/appspec": "another-app"}
+    old_link = Link("rust_hello_world-old", "rust_hello_world-httpserver", "wasi", "keyvalue", ["store"])
+    inventories = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, wadm),
+                                         ("rust_hello_world-old", HELLO_IMAGE, 1, wadm),
+                                         ("another_app-thing", HELLO_IMAGE, 1, other_app)],
+                          providers=[("rust_hello_world-httpserver", HTTP_IMAGE, wadm),
+                                     ("rust_hello_world-old_kv", KV_IMAGE, wadm)])}
+    links = [link for link, _location in app.links] + [old_link]
+    configs = {HTTP_CONFIG: {"address": "0.0.0.0:8080"}}
+    assert plan_manifest(app, "present", inventories, links, configs).actions == []
+    pruned = plan_manifest(app, "present", inventories, links, configs, prune=True)
+    assert ops(pruned) == [("scale_component", A, "rust_hello_world-old", 0),
+                           ("stop_provider", A, "rust_hello_world-old_kv", None),
+                           ("delete_link", "", "rust_hello_world-old", None)]

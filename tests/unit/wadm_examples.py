@@ -1,4 +1,8 @@
-"""wadm application manifests written for these tests, in the shapes of the wadm-types 0.8.x format."""
+"""wadm application manifests written for these tests, in the shapes of the wadm-types 0.8.x format.
+
+A config given with properties is stored under wadm's derived name ``{app}-{config}`` (both lower-cased,
+non-alphanumerics as ``_``): default-http of rust-hello-world is rust_hello_world-default_http.
+"""
 
 from __future__ import annotations
 
