@@ -352,8 +352,8 @@ def test_a_component_spread_puts_its_whole_share_on_one_host():
     spread_over = {A: inv(A, "a"), B: inv(B, "a", components=[("spread-hello", HELLO_IMAGE, 2, owner)]),
                    C: inv(C, "a", components=[("spread-hello", HELLO_IMAGE, 3, owner)])}
     moved = plan_manifest(app, "present", spread_over, [], {})
-    assert [o for o in ops(moved) if o[0] == "scale_component"] == [("scale_component", C, "spread-hello", 0),
-                                                                     ("scale_component", B, "spread-hello", 5)]
+    assert [o for o in ops(moved) if o[0] == "scale_component"] == [
+        ("scale_component", C, "spread-hello", 0), ("scale_component", B, "spread-hello", 5)]
 
 
 def test_two_spreads_on_the_same_first_host_add_up():
