@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import sys
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings, redact_url
@@ -28,6 +29,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     PermissionDeniedError,
 )
 
+# Why aiohttp is hidden while nats-py is imported: nats-py imports it (for its WebSocket transport) as soon as
+# it is itself imported, whenever it is installed, which costs every process about 0.15 s and several MiB for
+# URLs few use. It is handed to nats-py when a ws:// or wss:// URL is used (_require_websocket_support).
+_HIDE_AIOHTTP = "aiohttp" not in sys.modules
+if _HIDE_AIOHTTP:
+    sys.modules["aiohttp"] = None  # type: ignore[assignment]  # makes "import aiohttp" fail, inside nats-py only
 try:
     from nats import errors as nats_errors
     from nats.aio.client import Client as NATS
@@ -38,6 +45,9 @@ except ImportError as _exc:  # checked when a client is created, so sanity impor
     HAS_NATS = False
     NATS_IMPORT_ERROR = _exc
     NATS = object  # type: ignore[misc,assignment]  # only so the classes below can be defined
+finally:
+    if _HIDE_AIOHTTP and "aiohttp" in sys.modules and sys.modules["aiohttp"] is None:
+        del sys.modules["aiohttp"]  # anyone else importing aiohttp later gets the real one
 
 _NatsError: Any = nats_errors.Error if HAS_NATS else Exception
 
@@ -152,11 +162,15 @@ def _require_websocket_support(settings: ConnectionSettings) -> None:
     if not websocket:
         return
     try:
-        import aiohttp  # noqa: F401  pylint: disable=unused-import
+        import aiohttp
     except ImportError:
         raise MissingDependencyError(
             "nats_url %s is a WebSocket URL, which needs the Python package aiohttp on the machine that runs this "
             "(pip install aiohttp); use a nats:// or tls:// URL otherwise" % websocket[0])
+    from nats.aio import transport as nats_transport
+
+    if getattr(nats_transport, "aiohttp", None) is None:  # hidden from nats-py at import (see the top)
+        nats_transport.aiohttp = aiohttp
 
 
 def _new_client(settings: ConnectionSettings) -> Any:

@@ -145,3 +145,26 @@ except MissingDependencyError as exc:
     assert done.returncode == 0, done.stderr
     assert ("nats_url %s is a WebSocket URL, which needs the Python package aiohttp" % websocket.plain_ws
             in done.stdout), done.stdout + done.stderr
+
+
+def test_aiohttp_is_loaded_only_for_websocket_urls(websocket: WebSocketServers) -> None:
+    # nats-py would import aiohttp (installed here) with itself; the client keeps it out until a ws:// URL needs it.
+    code = """
+import sys
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
+assert "aiohttp" not in sys.modules, "imported with nats-py"
+with ControlClient(ConnectionSettings.from_options({"nats_url": [sys.argv[1]], "user": "admin",
+                                                   "password": sys.argv[3]})) as client:
+    client.get_hosts(stall=0.1)
+assert "aiohttp" not in sys.modules, "imported for a nats:// URL"
+with ControlClient(ConnectionSettings.from_options({"nats_url": [sys.argv[2]], "user": "admin",
+                                                   "password": sys.argv[3]})) as client:
+    client.get_hosts(stall=0.1)
+import aiohttp
+assert sys.modules["aiohttp"] is aiohttp and aiohttp.ClientSession
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code, websocket.plain.url, websocket.plain_ws, PASSWORD],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr
