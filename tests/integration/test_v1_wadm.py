@@ -176,7 +176,7 @@ def test_prune_stops_what_wadm_started_for_the_app_and_the_manifest_dropped(trio
     annotations: %s"""
     leftovers = (("rust_hello_world-old", wadm), ("another_app-thing", elsewhere))
     started_by_wadm = "\n".join(start % (component_id, HELLO_IMAGE, host, json.dumps(annotations))
-                                 for component_id, annotations in leftovers)
+                                for component_id, annotations in leftovers)
     book = write_playbook(tmp_path, trio, started_by_wadm + "\n" + manifest_task(source, prune=True))
     applied = playbook(book)
     assert applied.returncode == 0, applied.output
