@@ -467,6 +467,23 @@ def owned_ids(app: Manifest, inventories: Mapping[str, HostInventory]) -> List[s
     return sorted(ids)
 
 
+def stale_providers(app: Manifest, plan: ManifestPlan) -> List[str]:
+    """One line per host where a manifest's provider runs from another image than the manifest's: it is left so
+    (1.x cannot update providers in place), and the task says so rather than reporting ok in silence."""
+    found = []
+    for workload in app.workloads:
+        if workload.kind != PROVIDER:
+            continue
+        hosts = plan.after.get("components", {}).get(workload.name, {}).get("hosts", {})
+        for host, view in sorted(hosts.items()):
+            if view.get("image_ref") not in (None, workload.image_ref):
+                found.append("provider %s (%s) on host %s runs %s, not %s: wasmCloud 1.x cannot update a provider "
+                             "in place, so it is left running; remove it (state=absent, or drop it and prune) and "
+                             "apply again to change its image" % (workload.workload_id, workload.where, host,
+                                                                 view["image_ref"], workload.image_ref))
+    return found
+
+
 def plan_manifest(app: Manifest, state: str, inventories: Mapping[str, HostInventory], links: List[Link],
                   configs: Mapping[str, Optional[Mapping[str, str]]], prune: bool = False) -> ManifestPlan:
     """One plan: configs, providers, components, links (present); links, components, providers, configs (absent).

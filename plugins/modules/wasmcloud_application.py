@@ -249,7 +249,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import (
     LatticeModule,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import read_spec_file
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import parse_manifest, plan_manifest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import parse_manifest, plan_manifest, stale_providers
 
 ARGSPEC = {
     "name": {"type": "str"},
@@ -292,6 +292,8 @@ def converge_manifest(lattice: LatticeModule, manifest) -> None:
         names = sorted(set(manifest.configs) | set(manifest.external_configs))
         configs = {name: client.get_config(name) for name in names} if names else {}
         plan = plan_manifest(manifest, params["state"], inventories, links, configs, prune=params["prune"])
+        for warning in stale_providers(manifest, plan):
+            lattice.module.warn(warning)
         result = lattice.result
         result["application"] = dict(plan.after, name=manifest.name, version=manifest.version)
         if lattice.report_plan(plan):

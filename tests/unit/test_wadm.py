@@ -17,6 +17,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import (
     parse_manifest,
     placement,
     plan_manifest,
+    stale_providers,
     wadm_component_id,
 )
 
@@ -150,6 +151,24 @@ def test_daemonscaler_runs_on_every_matching_host():
     assert sorted(ops(plan)) == sorted([("start_provider", h, "metrics-http", None) for h in (A, B, C)] +
                                        [("scale_component", h, "metrics-collector", 3) for h in (A, B)])
     assert [a.operation for a in plan.actions][:3] == ["start_provider"] * 3  # providers before components
+
+
+def test_a_provider_running_another_image_is_left_and_named():
+    app = parse_manifest(HELLO_WORLD)
+    owner = {OWNER: "rust-hello-world"}
+    older = HTTP_IMAGE.rsplit(":", 1)[0] + ":0.0.1"
+    inventories = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
+                          providers=[("rust_hello_world-httpserver", older, owner)])}
+    links = [link for link, _location in app.links]
+    plan = plan_manifest(app, "present", inventories, links, {HTTP_CONFIG: {"address": "0.0.0.0:8080"}})
+    assert plan.actions == []  # no restart: 1.x cannot update a provider in place
+    [line] = stale_providers(app, plan)
+    assert line.startswith("provider rust_hello_world-httpserver (spec.components[1]) on host %s runs %s, not %s"
+                           % (A, older, HTTP_IMAGE)), line
+    converged = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
+                        providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner)])}
+    plan = plan_manifest(app, "present", converged, links, {HTTP_CONFIG: {"address": "0.0.0.0:8080"}})
+    assert stale_providers(app, plan) == []
 
 
 def test_prune_stops_what_the_app_started_that_the_manifest_dropped_and_its_links():
