@@ -372,13 +372,14 @@ def placement(workload: ManifestWorkload, inventories: Mapping[str, HostInventor
             continue
         hosts = _eligible(spread.requirements, inventories, running)
         if workload.kind == PROVIDER:
-            hosts = [h for h in hosts if h not in wanted] + [h for h in hosts if h in wanted]
-            fresh = [h for h in hosts if h not in wanted][:share]
-            if len(fresh) < share:
-                raise InputError("%s wants provider %s on %d host(s) with labels %s, but %d such host(s) are free "
-                                 "(%d host(s) answered)" % (spread.where, workload.workload_id, share,
-                                                            spread.requirements or "{}", len(fresh), len(inventories)))
-            for host in fresh:
+            # Hosts no earlier spread took come first; as in wadm, a host another spread already runs it on may
+            # count toward this one too when there are not enough others (a provider runs once per host).
+            chosen = ([h for h in hosts if h not in wanted] + [h for h in hosts if h in wanted])[:share]
+            if len(chosen) < share:
+                raise InputError("%s wants provider %s on %d host(s) with labels %s, but %d such host(s) answered "
+                                 "(of %d host(s) in all)" % (spread.where, workload.workload_id, share,
+                                                             spread.requirements or "{}", len(chosen), len(inventories)))
+            for host in chosen:
                 wanted[host] = 1
             continue
         if not hosts:

@@ -421,3 +421,18 @@ def test_prune_stops_what_wadm_started_for_the_app_that_the_manifest_dropped():
     assert ops(pruned) == [("scale_component", A, "rust_hello_world-old", 0),
                            ("stop_provider", A, "rust_hello_world-old_kv", None),
                            ("delete_link", "", "rust_hello_world-old", None)]
+
+
+def test_overlapping_provider_spreads_share_a_host_only_when_they_must():
+    document = manifest(WEIGHTED)
+    document["spec"]["components"][1]["traits"][0]["properties"] = {"instances": 4, "spread": [
+        {"name": "zone-a", "requirements": {"zone": "a"}}, {"name": "any", "requirements": {}}]}
+    app = parse_manifest(document)
+    provider = app.workloads[1]
+    # 2 on zone a (A, B), 2 anywhere: C is free, then a zone a host counts again rather than failing
+    assert placement(provider, {A: inv(A, "a"), B: inv(B, "a"), C: inv(C, "b")}, {}) == {A: 1, B: 1, C: 1}
+    # two hosts in all, both in zone a: each spread has its two, the same two
+    assert placement(provider, {A: inv(A, "a"), B: inv(B, "a")}, {}) == {A: 1, B: 1}
+    with pytest.raises(InputError, match=r"spread\[0\] wants provider spread-http on 2 host\(s\) with labels "
+                                         r"\{'zone': 'a'\}, but 1 such host\(s\) answered \(of 2 host\(s\) in all\)"):
+        placement(provider, {A: inv(A, "a"), C: inv(C, "b")}, {})
