@@ -83,6 +83,9 @@ def test_the_installed_tarball_is_usable(tarball, tmp_path):
     listed = run([str(BIN / "ansible-doc"), "-t", "module", "-l", "wasmcloud.lattice"], env=env)
     assert listed.returncode == 0, listed.output
     assert "wasmcloud.lattice.wasmcloud_application" in listed.stdout
+    for kind, plugin in (("inventory", "hosts"), ("lookup", "spec_file")):  # the other plugins render too
+        shown = run([str(BIN / "ansible-doc"), "-t", kind, "wasmcloud.lattice." + plugin], env=env)
+        assert shown.returncode == 0 and "wasmcloud.lattice." + plugin in shown.stdout, shown.output
     assert not (target / "ansible_collections/wasmcloud/lattice/Makefile").exists()
 
 
