@@ -478,10 +478,10 @@ def stale_providers(app: Manifest, plan: ManifestPlan) -> List[str]:
         hosts = plan.after.get("components", {}).get(workload.name, {}).get("hosts", {})
         for host, view in sorted(hosts.items()):
             if view.get("image_ref") not in (None, workload.image_ref):
-                found.append("provider %s (%s) on host %s runs %s, not %s: wasmCloud 1.x cannot update a provider "
-                             "in place, so it is left running; remove it (state=absent, or drop it and prune) and "
-                             "apply again to change its image" % (workload.workload_id, workload.where, host,
-                                                                 view["image_ref"], workload.image_ref))
+                found.append(
+                    "provider %s (%s) on host %s runs %s, not %s: wasmCloud 1.x cannot update a provider in place, "
+                    "so it is left running; remove it (state=absent, or drop it and prune) and apply again to change "
+                    "its image" % (workload.workload_id, workload.where, host, view["image_ref"], workload.image_ref))
     return found
 
 
