@@ -249,6 +249,14 @@ def test_ids_that_are_not_one_token_are_refused(value):
         v1.workload_id(value, "component_id")
 
 
+def test_ids_and_config_names_longer_than_a_subject_can_carry_are_refused_in_short():
+    v1.workload_id("x" * 255, "component_id")
+    for check_one in (lambda v: v1.workload_id(v, "component_id"), v1.config_name):
+        with pytest.raises(InputError, match="too long: at most 255 characters") as refused:
+            check_one("x" * 5000)
+        assert len(str(refused.value)) < 300 and "(5000 characters)" in str(refused.value)
+
+
 def test_config_names_wit_names_and_counts():
     assert v1.config_names(["a", "SECRET_b"], "config") == ["a", "SECRET_b"]
     for bad in ("a", ["a.b"], [""], [1]):

@@ -53,26 +53,22 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 impo
 
 # --- identifiers -----------------------------------------------------------------------------
 
-# IDs and config names become one NATS subject token (wRPC subjects, the config subject's last token).
-_TOKEN = re.compile(r"^[^.*>\s]+$")
 _WIT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")  # WIT namespaces, packages and interfaces: kebab-case
 MAX_INSTANCES = 4294967295  # `count` is a u32 on the wire
 
 
 def workload_id(value: Any, what: str) -> str:
-    """A component or provider ID: caller-chosen, one NATS token (hosts use it in subjects)."""
-    if not isinstance(value, str) or not _TOKEN.match(value):
-        raise InputError("%s %r must be a single NATS subject token: non-empty, without '.', '*', '>' or spaces, "
-                         "e.g. 'http-hello' (1.x component and provider IDs are names you choose)" % (what, value))
-    return value
+    """A component or provider ID: caller-chosen, one NATS token of bounded length (hosts put it into their
+    wRPC subjects, which must fit the server's control line)."""
+    try:
+        return check.nats_token(value, what)
+    except InputError as exc:
+        raise InputError("%s (1.x component and provider IDs are names you choose, e.g. 'http-hello')" % exc)
 
 
 def config_name(value: Any, what: str = "config name") -> str:
-    """A named config: one NATS token (it is the last token of the config subjects)."""
-    if not isinstance(value, str) or not _TOKEN.match(value):
-        raise InputError("%s %r must be a single NATS subject token: non-empty, without '.', '*', '>' or spaces"
-                         % (what, value))
-    return value
+    """A named config: one NATS token of bounded length (it is the last token of the config subjects)."""
+    return check.nats_token(value, what)
 
 
 def config_names(values: Optional[Sequence[Any]], what: str) -> List[str]:
