@@ -761,5 +761,6 @@ class ControlClient:
     put_config = _blocking("put_config")
     get_config = _blocking("get_config")
     delete_config = _blocking("delete_config")
+    config_names = _blocking("config_names")
     put_label = _blocking("put_label")
     delete_label = _blocking("delete_label")

@@ -148,6 +148,19 @@ class ComponentOperations:
         dialect = self._v1("delete_config")
         return await self._command(dialect.delete_config(v1.config_name(name, "name")), dialect)
 
+    async def config_names(self: "AsyncControlClient") -> Optional[List[str]]:
+        """Names with an entry in the lattice's config bucket (``CONFIGDATA_<lattice>``, where 1.x hosts keep named
+        configs; deleted ones may still be listed, ``get_config`` tells), or None when it cannot be read (no
+        JetStream, hosts on another JetStream domain, not permitted). The control interface cannot list configs."""
+        bucket = "CONFIGDATA_%s" % self.settings.lattice
+        try:
+            jsm = self.transport.nc.jsm(timeout=min(self.settings.timeout, 5.0))
+            info = await jsm.stream_info("KV_" + bucket, subjects_filter="$KV.%s.>" % bucket)
+        except Exception:  # nats-py raises many types here; any of them means "cannot list"
+            return None
+        head = "$KV.%s." % bucket
+        return sorted(subject[len(head):] for subject in (info.state.subjects or {}) if subject.startswith(head))
+
     # -- labels -----------------------------------------------------------------------
 
     async def put_label(self: "AsyncControlClient", host_id: str, key: str, value: str,

@@ -445,6 +445,13 @@ def _plan_workload(workload: ManifestWorkload, app: Manifest, state: str,
     return actions, before, after
 
 
+def app_config(app: Manifest, name: str) -> bool:
+    """Whether ``name`` is a config this application defines or once defined: the name wadm derives,
+    ``<app>-<config>``, each part without '-' (every character but letters and digits became '_')."""
+    prefix = wadm_component_id(app.name, "x")[:-1]
+    return name.startswith(prefix) and len(name) > len(prefix) and "-" not in name[len(prefix):]
+
+
 def _prune_workloads(app: Manifest, inventories: Mapping[str, HostInventory]) -> List[Action]:
     """Stop what was started for this application (``_owned``) whose ID the manifest no longer lists."""
     listed = {w.workload_id for w in app.workloads}
@@ -489,7 +496,8 @@ def plan_manifest(app: Manifest, state: str, inventories: Mapping[str, HostInven
                   configs: Mapping[str, Optional[Mapping[str, str]]], prune: bool = False) -> ManifestPlan:
     """One plan: configs, providers, components, links (present); links, components, providers, configs (absent).
 
-    ``configs`` holds the current values (None: missing) of every config the manifest names.
+    ``configs`` holds the current values (None: missing) of every config the manifest names, and of the other
+    configs of this application (``app_config``) found in the lattice: ``prune`` deletes those, last.
     """
     plan = ManifestPlan()
     if state == "present":
@@ -522,6 +530,12 @@ def plan_manifest(app: Manifest, state: str, inventories: Mapping[str, HostInven
         before_workloads[workload.name] = dict(view, hosts=before)
         after_workloads[workload.name] = dict(view, hosts=after)
     prune_actions = _prune_workloads(app, inventories) if prune and state == "present" else []
+    dropped_configs: List[Action] = []
+    if prune and state == "present":
+        for name, current in sorted(configs.items()):
+            if current is not None and name not in app.configs and app_config(app, name):
+                dropped_configs.append(Action("delete_config", "", {"name": name}))
+                before_configs[name] = dict(current)
 
     link_actions: List[Action] = []
     before_links: List[Dict[str, Any]] = []
@@ -547,7 +561,7 @@ def plan_manifest(app: Manifest, state: str, inventories: Mapping[str, HostInven
 
     if state == "present":
         plan.actions = config_actions + workload_actions[PROVIDER] + workload_actions[COMPONENT] + prune_actions \
-            + link_actions
+            + link_actions + dropped_configs
     else:
         plan.actions = link_actions + workload_actions[COMPONENT] + workload_actions[PROVIDER] + config_actions
     # before and after have one shape, so --diff shows only what changes

@@ -93,8 +93,10 @@ options:
         lists, and remove its actors' links that the spec no longer lists.
       - With a manifest, stop components and providers annotated with this application (by this collection, or
         by wadm with C(wasmcloud.dev/appspec)) whose ID the manifest no longer lists, and delete the links from
-        this application's components and providers that it does not list. Configs the manifest no longer
-        defines are kept (configs carry no annotation to tell whose they are).
+        this application's components and providers that it does not list, and, last, configs this application
+        defined before (named C(<app>-<config>) by wadm's rule) that the manifest no longer defines. Those are
+        found in the lattice's C(CONFIGDATA_<lattice>) bucket over JetStream; without access to it the task warns
+        and keeps them.
     type: bool
     default: false
 author:
@@ -249,7 +251,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import (
     LatticeModule,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import read_spec_file
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import parse_manifest, plan_manifest, stale_providers
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import (
+    app_config,
+    parse_manifest,
+    plan_manifest,
+    stale_providers,
+)
 
 ARGSPEC = {
     "name": {"type": "str"},
@@ -289,8 +296,10 @@ def converge_manifest(lattice: LatticeModule, manifest) -> None:
         check_values(client, [("config %s of the manifest" % name, values) for name, values in manifest.configs.items()])
         inventories = read_inventories(client, stall=params["discovery_stall"])
         links = read_links(client, inventories)
-        names = sorted(set(manifest.configs) | set(manifest.external_configs))
-        configs = {name: client.get_config(name) for name in names} if names else {}
+        names = set(manifest.configs) | set(manifest.external_configs)
+        if params["prune"] and params["state"] == "present":
+            names.update(stale_configs(client, manifest))
+        configs = {name: client.get_config(name) for name in sorted(names)}
         plan = plan_manifest(manifest, params["state"], inventories, links, configs, prune=params["prune"])
         for warning in stale_providers(manifest, plan):
             lattice.module.warn(warning)
@@ -300,6 +309,16 @@ def converge_manifest(lattice: LatticeModule, manifest) -> None:
             lattice.apply(client, plan.actions, inventories)
 
     lattice.run(converge)
+
+
+def stale_configs(client, manifest):
+    """Configs of this application (by wadm's naming) that the manifest no longer defines, for prune to delete."""
+    names = client.config_names()
+    if names is None:
+        client.warnings.append("the lattice's configs cannot be listed (its CONFIGDATA bucket is not readable over "
+                               "JetStream here), so prune keeps configs the manifest no longer defines")
+        return []
+    return [name for name in names if app_config(manifest, name) and name not in manifest.configs]
 
 
 def read_links(client, inventories):

@@ -186,3 +186,37 @@ def test_prune_stops_what_wadm_started_for_the_app_and_the_manifest_dropped(trio
     now = running(trio)
     assert "rust_hello_world-old" not in now[host] and "another_app-thing" in now[host]
     assert sum(COMPONENT_ID in items for items in now.values()) == 1
+
+
+def test_prune_deletes_the_configs_the_manifest_stopped_defining_and_only_those(trio, tmp_path):
+    two = manifest(HELLO_WORLD)
+    component = two["spec"]["components"][0]
+    component["properties"]["config"] = [{"name": "greeting", "properties": {"text": "hi"}},
+                                         {"name": "Old-Setting", "properties": {"level": "3"}}]
+    source = tmp_path / "hello.wadm.json"
+    source.write_text(json.dumps(two))
+    book = write_playbook(tmp_path, trio, manifest_task(source, prune=True))
+    first = playbook(book)
+    assert first.returncode == 0, first.output
+    kept, dropped = "rust_hello_world-greeting", "rust_hello_world-old_setting"
+    assert trio.config(kept) == {"text": "hi"} and trio.config(dropped) == {"level": "3"}
+    # configs that are not this application's: a plain one, and one of an application whose name extends it
+    trio.put_config("old_setting", {"x": "1"})
+    trio.put_config("rust_hello_world_v2-old_setting", {"x": "2"})
+
+    component["properties"]["config"] = [{"name": "greeting", "properties": {"text": "hi"}}]
+    source.write_text(json.dumps(two))
+    planned = playbook(book, "--check", "--diff")
+    assert planned.returncode == 0, planned.output
+    plan = planned.results()[0]
+    assert [a["name"] for a in plan["actions"] if a["operation"] == "delete_config"] == [dropped]
+    assert plan["actions"][-1]["operation"] == "delete_config" and trio.config(dropped) is not None  # last, unsent
+    assert dropped in plan["diff"]["before"]["configs"] and dropped not in plan["diff"]["after"]["configs"]
+    trio.clear_records()
+    pruned = playbook(book)
+    assert pruned.returncode == 0, pruned.output
+    assert [e["kind"] for e in pruned.results()[0]["events"] if e["kind"].startswith("config")] == ["config_deleted"]
+    assert trio.config(dropped) is None and trio.config(kept) == {"text": "hi"}
+    assert trio.config("old_setting") == {"x": "1"} and trio.config("rust_hello_world_v2-old_setting") == {"x": "2"}
+    again = playbook(book)
+    assert again.returncode == 0 and not again.results()[0]["changed"]

@@ -14,6 +14,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
     ProviderDescription,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import (
+    app_config,
     parse_manifest,
     placement,
     plan_manifest,
@@ -436,3 +437,26 @@ def test_overlapping_provider_spreads_share_a_host_only_when_they_must():
     with pytest.raises(InputError, match=r"spread\[0\] wants provider spread-http on 2 host\(s\) with labels "
                                          r"\{'zone': 'a'\}, but 1 such host\(s\) answered \(of 2 host\(s\) in all\)"):
         placement(provider, {A: inv(A, "a"), C: inv(C, "b")}, {})
+
+
+def test_configs_of_the_application_by_wadms_naming():
+    app = parse_manifest(HELLO_WORLD)  # rust-hello-world
+    assert app_config(app, HTTP_CONFIG) and app_config(app, "rust_hello_world-anything_else")
+    for other in ("rust_hello_world-", "rust_hello_world", "default_http", "rust_hello_world_v2-default_http",
+                  "rust_hello_world-default-http", "x-rust_hello_world-default_http"):
+        assert not app_config(app, other), other
+
+
+def test_prune_deletes_the_applications_dropped_configs_last_and_keeps_the_rest():
+    app = parse_manifest(HELLO_WORLD)
+    owner = {OWNER: "rust-hello-world"}
+    inventories = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
+                          providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner)])}
+    links = [link for link, _location in app.links]
+    configs = {HTTP_CONFIG: {"address": "0.0.0.0:8080"}, "rust_hello_world-old": {"a": "1"},
+               "rust_hello_world-gone": None, "plain": {"b": "2"}}
+    assert plan_manifest(app, "present", inventories, links, configs).actions == []  # without prune: kept
+    plan = plan_manifest(app, "present", inventories, links, configs, prune=True)
+    assert ops(plan) == [("delete_config", "", "rust_hello_world-old", None)]
+    assert plan.before["configs"]["rust_hello_world-old"] == {"a": "1"}
+    assert "rust_hello_world-old" not in plan.after["configs"] and "plain" not in plan.before["configs"]
