@@ -19,15 +19,12 @@ from typing import Any, Awaitable, Callable, NamedTuple, Optional
 
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 
 from . import images
 from .cloudevents import cloud_event, event_subject, uptime_human
-from .hooks import DEFAULT_START_DELAY, HostHooks
+from .hooks import DEFAULT_START_DELAY
 from .images import ACTOR, PROVIDER, Image, ImageResolutionError
-from .keys import friendly_name as random_friendly_name
-from .keys import public_key, seed_bytes
 from .lifecycle import HostLifecycle
 from .records import Record, RequestLog
 from .store import LatticeStore
@@ -184,21 +181,9 @@ class EmulatedHost(HostLifecycle):
         self.config = config
         self.store = store
         self.log = log
-        self.id = public_key("host", seed_bytes(seed))
-        self.labels = {**BUILTIN_LABELS, **(labels or {})}
-        self.friendly_name = friendly_name or random_friendly_name()
-        self.version = version
-        self.hooks = HostHooks(start_delay=start_delay)
-        self.registries: dict[str, dict[str, Any]] = {}
-        self.running = False
-        self.nc: Optional[NatsClient] = None
-        self._owns_connection = False
-        self._on_stopped = on_stopped
+        self._begin(seed, {**BUILTIN_LABELS, **(labels or {})}, friendly_name, version, start_delay, on_stopped)
         self._actors: dict[str, RunningActor] = {}
         self._providers: dict[tuple[str, str], RunningProvider] = {}
-        self._subs: list[Subscription] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._started_at = time.monotonic()
         self._handlers: dict[str, Callable[[Any], Awaitable[Outcome]]] = {
             "ping": self._on_ping,
             "inv": self._on_inventory,

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable
+import time
+from typing import Any, Awaitable, Callable, Optional
 
 from nats.errors import Error as NatsError
+
+from .hooks import HostHooks
+from .keys import friendly_name as random_friendly_name
+from .keys import public_key, seed_bytes
 
 LOG = logging.getLogger("sandbox.host")
 
@@ -22,6 +27,23 @@ class HostLifecycle:
     _subs: list
     _owns_connection: bool
     _on_stopped: Any
+
+    def _begin(self, seed: Any, labels: dict, friendly_name: Optional[str], version: str, start_delay: float,
+               on_stopped: Optional[Callable[[Any], None]]) -> None:
+        """The identity (key, labels, name, version) and the empty running state every emulated host starts with."""
+        self.id = public_key("host", seed_bytes(seed))
+        self.labels = labels
+        self.friendly_name = friendly_name or random_friendly_name()
+        self.version = version
+        self.hooks = HostHooks(start_delay=start_delay)
+        self.registries: dict = {}
+        self.running = False
+        self.nc = None
+        self._owns_connection = False
+        self._on_stopped = on_stopped
+        self._subs = []
+        self._tasks = set()
+        self._started_at = time.monotonic()
 
     def _forget(self) -> None:
         raise NotImplementedError

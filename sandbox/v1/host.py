@@ -17,14 +17,11 @@ from typing import Any, Awaitable, Callable, Optional
 
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
 
-from ..hooks import DEFAULT_START_DELAY, HostHooks
+from ..hooks import DEFAULT_START_DELAY
 from ..host import BUILTIN_LABELS, LatticeConfig, Outcome, _decode
 from ..images import PROVIDER, Image, ImageResolutionError
-from ..keys import friendly_name as random_friendly_name
-from ..keys import public_key, seed_bytes
 from ..lifecycle import HostLifecycle
 from ..records import Record, RequestLog
 from . import artifacts
@@ -150,25 +147,13 @@ class EmulatedHostV1(HostLifecycle):
         self.config = config
         self.state = state
         self.log = log
-        self.id = public_key("host", seed_bytes(seed))
-        self.labels = {**BUILTIN_LABELS, **(labels or {})}
-        self.friendly_name = friendly_name or random_friendly_name()
-        self.version = version
+        self._begin(seed, {**BUILTIN_LABELS, **(labels or {})}, friendly_name, version, start_delay, on_stopped)
         self.version_info = version_tuple(version)
-        self.hooks = HostHooks(start_delay=start_delay)
-        self.registries: dict[str, dict[str, Any]] = {}
-        self.running = False
-        self.nc: Optional[NatsClient] = None
-        self._owns_connection = False
-        self._on_stopped = on_stopped
         self._components: dict[str, RunningComponent] = {}
         self._providers: dict[str, RunningProvider] = {}
         self._starting_components: set[str] = set()
         self._starting_providers: set[str] = set()
         self._component_locks: dict[str, asyncio.Lock] = {}
-        self._subs: list[Subscription] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._started_at = time.monotonic()
         # operation -> (handler, what the subject's last token must be: None, "host" or "name")
         self._handlers: dict[str, tuple[Callable[..., Awaitable[Outcome]], Optional[str]]] = {
             "host.ping": (self._on_ping, None),
