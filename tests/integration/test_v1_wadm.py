@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,29 @@ def test_prune_deletes_the_configs_the_manifest_stopped_defining_and_only_those(
     assert trio.config("old_setting") == {"x": "1"} and trio.config("rust_hello_world_v2-old_setting") == {"x": "2"}
     again = playbook(book)
     assert again.returncode == 0 and not again.results()[0]["changed"]
+
+
+def test_prune_without_access_to_the_config_bucket_warns_and_keeps_the_configs(tmp_path):
+    from sandbox import NatsServer
+    from sandbox.v1 import SandboxLatticeV1
+
+    # The operator may use the control interface but not JetStream's API (where the config bucket is read).
+    users = ('authorization {\n  users = [\n    {user: host, password: hostpw}\n'
+             '    {user: op, password: oppw, permissions: {publish: {deny: ["$JS.API.>"]}}}\n  ]\n}')
+    with NatsServer(users) as server:
+        lattice = SandboxLatticeV1(server.url, lattice="t%s" % uuid.uuid4().hex[:12],
+                                   connect_options={"user": "host", "password": "hostpw"})
+        try:
+            lattice.start(2)
+            lattice.put_config("rust_hello_world-old", {"a": "1"})
+            source = tmp_path / "hello.wadm.json"
+            source.write_text(json.dumps(HELLO_WORLD))
+            book = write_playbook(tmp_path, lattice, manifest_task(source, prune=True), user="op", password="oppw")
+            result = playbook(book)
+            assert result.returncode == 0, result.output
+            outcome = result.results()[0]
+            assert outcome["changed"] and "delete_config" not in [a["operation"] for a in outcome["actions"]]
+            assert any("configs cannot be listed" in w and "prune keeps" in w for w in outcome["warnings"]), outcome
+            assert lattice.config("rust_hello_world-old") == {"a": "1"} and lattice.config(HTTP_CONFIG) is not None
+        finally:
+            lattice.stop()
