@@ -166,15 +166,15 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
     plan_with_auction,
     read_inventories,
     started_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, ONLY_0X, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ActorSpec, actor_view, find_actor, plan_actor
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import CONVERGE_ARGSPEC, ONLY_0X, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import ActorSpec, actor_view, find_actor, plan_actor
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},

@@ -235,23 +235,23 @@ events:
 
 import asyncio
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._application import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import (
     parse_spec,
     plan_application,
     plan_links,
     resolve_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import bidders, check_values, read_inventories
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import bidders, check_values, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError, NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import (
     CONTROL_INTERFACE,
     CONVERGE_ARGSPEC,
     ONLY_0X,
     ONLY_1X,
     LatticeModule,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import read_spec_file
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.spec_file import read_spec_file
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import (
     app_config,
     parse_manifest,
     plan_manifest,

@@ -179,11 +179,11 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import plan_with_auction, read_inventories
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, ONLY_1X, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import COMPONENT, plan_workload
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._workloads import WORKLOAD_ARGSPEC, workload_spec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import plan_with_auction, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import CONVERGE_ARGSPEC, ONLY_1X, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import COMPONENT, plan_workload
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.workload_options import WORKLOAD_ARGSPEC, workload_spec
 
 ARGSPEC = {
     "component_id": {"type": "str", "required": True},

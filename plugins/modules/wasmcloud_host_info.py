@@ -124,9 +124,9 @@ missing:
   elements: str
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import LatticeError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import V2, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import V2Client, host_view
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import V2, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client, host_view
 
 ARGSPEC = {
     "host_ids": {"type": "list", "elements": "str"},

@@ -170,13 +170,13 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client_v1 import checked_link
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import plan_link
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import plan_link_v1
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import LinkDefinition
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import link as checked_link
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import plan_link
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import plan_link_v1
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import LinkDefinition
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},

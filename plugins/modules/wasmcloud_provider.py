@@ -178,17 +178,17 @@ not_sent:
 
 import json
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
     plan_with_auction,
     read_inventories,
     started_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ProviderSpec, plan_provider
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import PROVIDER, plan_workload
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._workloads import workload_spec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import ProviderSpec, plan_provider
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import PROVIDER, plan_workload
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.workload_options import workload_spec
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},

@@ -89,8 +89,8 @@ protocol:
 
 import re
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import LatticeModule
 
 ARGSPEC = {
     "registry": {"type": "str", "required": True},

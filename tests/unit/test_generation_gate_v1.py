@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import (
     CONTROL_INTERFACE,
     ONLY_0X,
     ONLY_1X,

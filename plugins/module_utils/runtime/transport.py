@@ -18,9 +18,9 @@ import ssl
 import sys
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings, redact_url
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._discovery import listen_until
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings, redact_url
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.discovery import listen_until
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
     AuthenticationError,
     ConnectionFailedError,
     InputError,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Dict, Mapping, Optional
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import COMPONENT, WorkloadSpec
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v1
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import COMPONENT, WorkloadSpec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v1
 
 # Where it runs and with what; the modules add their ID, reference and own options.
 WORKLOAD_ARGSPEC: Dict[str, Dict[str, Any]] = {

@@ -15,42 +15,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     ActorDescription,
     HostInventory,
     LinkDefinition,
     ProviderDescription,
 )
-
-
-@dataclass(frozen=True)
-class Action:
-    """One command to send: the client method, its host, and its arguments."""
-
-    operation: str
-    host_id: str = ""
-    params: Dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> Dict[str, Any]:
-        result: Dict[str, Any] = {"operation": self.operation}
-        if self.host_id:
-            result["host_id"] = self.host_id
-        result.update(self.params)
-        return result
-
-
-@dataclass
-class Plan:
-    actions: List[Action] = field(default_factory=list)
-    before: Dict[str, Any] = field(default_factory=dict)
-    after: Dict[str, Any] = field(default_factory=dict)
-    placements_needed: int = 0  # instances (or providers) still to place through an auction
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.actions) or self.placements_needed > 0
 
 
 def labels_match(labels: Mapping[str, str], constraints: Mapping[str, str]) -> bool:
@@ -135,7 +109,7 @@ def plan_actor(spec: ActorSpec, inventories: Mapping[str, HostInventory],
         for host in scope:
             current_ref = refs.get(host)
             if counts.get(host) and current_ref and current_ref != spec.image_ref:
-                plan.actions.append(Action("update_actor", host, {"actor_id": actor_id,
+                plan.actions.append(Intent("update_actor", host, {"actor_id": actor_id,
                                                                   "new_actor_ref": spec.image_ref}))
                 after_refs[host] = spec.image_ref
 
@@ -154,11 +128,11 @@ def plan_actor(spec: ActorSpec, inventories: Mapping[str, HostInventory],
             if not ref:
                 raise InputError("image_ref is needed to start the actor: it does not run anywhere in scope yet")
             _refuse_second_image(inventories[host], actor_id, ref)
-            plan.actions.append(Action("start_actor", host, _without_empty(
+            plan.actions.append(Intent("start_actor", host, _without_empty(
                 {"actor_ref": ref, "count": want - have, "annotations": spec.annotations})))
             after_refs[host] = after_refs.get(host) or ref
         elif want < have:
-            plan.actions.append(Action("stop_actor", host, _without_empty(
+            plan.actions.append(Intent("stop_actor", host, _without_empty(
                 {"actor_id": actor_id, "count": have - want, "annotations": spec.annotations})))
         after_counts[host] = want
     plan.after = _state_view(after_counts, after_refs)
@@ -231,14 +205,14 @@ def find_provider(inventory: HostInventory, spec: ProviderSpec) -> Optional[Prov
     return None
 
 
-def stop_provider_action(host: str, provider: ProviderDescription, contract_id: Optional[str] = None) -> Action:
+def stop_provider_action(host: str, provider: ProviderDescription, contract_id: Optional[str] = None) -> Intent:
     """Stop a provider by key and link name. The contract id goes along when known (given, or reported by
     hosts from OTP 0.60); hosts stop by key and link name and do not need it (docs/protocol-0x.md)."""
     params: Dict[str, Any] = {"provider_id": provider.id, "link_name": provider.link_name}
     contract = contract_id or provider.contract_id
     if contract:
         params["contract_id"] = contract
-    return Action("stop_provider", host, params)
+    return Intent("stop_provider", host, params)
 
 
 def _provider_view(running: Mapping[str, ProviderDescription]) -> Dict[str, Any]:
@@ -279,7 +253,7 @@ def plan_provider(spec: ProviderSpec, inventories: Mapping[str, HostInventory],
                          "matching host already runs it)")
     else:
         target = bidders[0]
-    plan.actions.append(Action("start_provider", target, _without_empty({
+    plan.actions.append(Intent("start_provider", target, _without_empty({
         "provider_ref": spec.provider_ref, "link_name": spec.link_name, "configuration": spec.configuration,
         "annotations": spec.annotations})))
     after[target] = {"provider_id": spec.provider_id, "link_name": spec.link_name,
@@ -304,12 +278,12 @@ def plan_link(state: str, wanted: LinkDefinition, links: List[LinkDefinition]) -
     plan = Plan(before=link_view(current))
     if state == "absent":
         if current is not None:
-            plan.actions.append(Action("remove_link", "", {"actor_id": wanted.actor_id,
+            plan.actions.append(Intent("remove_link", "", {"actor_id": wanted.actor_id,
                                                            "contract_id": wanted.contract_id,
                                                            "link_name": wanted.link_name}))
         return plan
     if current is None or current.provider_id != wanted.provider_id or dict(current.values) != dict(wanted.values):
-        plan.actions.append(Action("advertise_link", "", {
+        plan.actions.append(Intent("advertise_link", "", {
             "actor_id": wanted.actor_id, "provider_id": wanted.provider_id, "contract_id": wanted.contract_id,
             "link_name": wanted.link_name, "values": dict(wanted.values)}))
     plan.after = link_view(wanted)

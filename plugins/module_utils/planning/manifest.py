@@ -20,11 +20,13 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._application import OWNER_ANNOTATION
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action, Plan, labels_match
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import OWNER_ANNOTATION
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import labels_match
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import (
     COMPONENT,
     PROVIDER,
     WorkloadSpec,
@@ -35,8 +37,8 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 impo
     find_workload,
     plan_link_v1,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import HostInventory, Link
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v1
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory, Link
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v1
 
 API_VERSION = "core.oam.dev/v1beta1"
 KIND = "Application"
@@ -395,7 +397,7 @@ def placement(workload: ManifestWorkload, inventories: Mapping[str, HostInventor
 
 @dataclass
 class ManifestPlan:
-    actions: List[Action] = field(default_factory=list)
+    actions: List[Intent] = field(default_factory=list)
     before: Dict[str, Any] = field(default_factory=dict)
     after: Dict[str, Any] = field(default_factory=dict)
 
@@ -416,12 +418,12 @@ def _workload_spec(workload: ManifestWorkload, app: Manifest, state: str = "pres
 
 
 def _plan_workload(workload: ManifestWorkload, app: Manifest, state: str,
-                   inventories: Mapping[str, HostInventory]) -> Tuple[List[Action], Dict[str, Any], Dict[str, Any]]:
+                   inventories: Mapping[str, HostInventory]) -> Tuple[List[Intent], Dict[str, Any], Dict[str, Any]]:
     """(actions, hosts before, hosts after) for one manifest entry."""
     spec = _workload_spec(workload, app, state)
     running = {h: item for h, inv in sorted(inventories.items()) for item in [find_workload(inv, spec)] if item}
     before = _view(spec, running)
-    actions: List[Action] = []
+    actions: List[Intent] = []
     wanted = placement(workload, inventories, running) if state == "present" else {}
     after: Dict[str, Any] = {}
     for host, item in sorted(running.items()):
@@ -452,10 +454,10 @@ def app_config(app: Manifest, name: str) -> bool:
     return name.startswith(prefix) and len(name) > len(prefix) and "-" not in name[len(prefix):]
 
 
-def _prune_workloads(app: Manifest, inventories: Mapping[str, HostInventory]) -> List[Action]:
+def _prune_workloads(app: Manifest, inventories: Mapping[str, HostInventory]) -> List[Intent]:
     """Stop what was started for this application (``_owned``) whose ID the manifest no longer lists."""
     listed = {w.workload_id for w in app.workloads}
-    actions: List[Action] = []
+    actions: List[Intent] = []
     for host, inventory in sorted(inventories.items()):
         for component in inventory.components:
             if component.id not in listed and _owned(component, app):
@@ -505,7 +507,7 @@ def plan_manifest(app: Manifest, state: str, inventories: Mapping[str, HostInven
             if configs.get(name) is None:
                 raise InputError("%s names config %r, which does not exist, and the manifest gives no properties to "
                                  "create it (put it with wasmcloud.lattice.wasmcloud_config first)" % (where, name))
-    config_actions: List[Action] = []
+    config_actions: List[Intent] = []
     before_configs: Dict[str, Any] = {}
     after_configs: Dict[str, Any] = {}
     for name, values in sorted(app.configs.items()):
@@ -514,13 +516,13 @@ def plan_manifest(app: Manifest, state: str, inventories: Mapping[str, HostInven
             before_configs[name] = dict(current)
         if state == "absent":
             if current is not None:
-                config_actions.append(Action("delete_config", "", {"name": name}))
+                config_actions.append(Intent("delete_config", "", {"name": name}))
             continue
         if current is None or dict(current) != values:
-            config_actions.append(Action("put_config", "", {"name": name, "values": dict(values)}))
+            config_actions.append(Intent("put_config", "", {"name": name, "values": dict(values)}))
         after_configs[name] = dict(values)
 
-    workload_actions: Dict[str, List[Action]] = {COMPONENT: [], PROVIDER: []}
+    workload_actions: Dict[str, List[Intent]] = {COMPONENT: [], PROVIDER: []}
     before_workloads: Dict[str, Any] = {}
     after_workloads: Dict[str, Any] = {}
     for workload in app.workloads:
@@ -530,14 +532,14 @@ def plan_manifest(app: Manifest, state: str, inventories: Mapping[str, HostInven
         before_workloads[workload.name] = dict(view, hosts=before)
         after_workloads[workload.name] = dict(view, hosts=after)
     prune_actions = _prune_workloads(app, inventories) if prune and state == "present" else []
-    dropped_configs: List[Action] = []
+    dropped_configs: List[Intent] = []
     if prune and state == "present":
         for name, current in sorted(configs.items()):
             if current is not None and name not in app.configs and app_config(app, name):
-                dropped_configs.append(Action("delete_config", "", {"name": name}))
+                dropped_configs.append(Intent("delete_config", "", {"name": name}))
                 before_configs[name] = dict(current)
 
-    link_actions: List[Action] = []
+    link_actions: List[Intent] = []
     before_links: List[Dict[str, Any]] = []
     after_links: List[Dict[str, Any]] = []
     listed = set()
@@ -554,7 +556,7 @@ def plan_manifest(app: Manifest, state: str, inventories: Mapping[str, HostInven
         sources = set(owned_ids(app, inventories))
         for current in links:
             if current.source_id in sources and current.identity not in listed:
-                link_actions.insert(0, Action("delete_link", "", {
+                link_actions.insert(0, Intent("delete_link", "", {
                     "source_id": current.source_id, "wit_namespace": current.wit_namespace,
                     "wit_package": current.wit_package, "name": current.name}))
                 before_links.append(current.to_dict())

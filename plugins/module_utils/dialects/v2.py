@@ -25,7 +25,7 @@ import json
 import math
 from typing import Any, Dict, List, Mapping, Tuple
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, MalformedReplyError
 
 HEARTBEAT_SUBJECT_PREFIX = "runtime.operator.heartbeat"
 HEARTBEAT_DISCOVERY_SUBJECT = HEARTBEAT_SUBJECT_PREFIX + ".*"

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import _Plain
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import _Plain
 
 EVENT_TYPE_PREFIX = "com.wasmcloud.lattice."
 

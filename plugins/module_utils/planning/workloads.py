@@ -15,15 +15,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Union
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action, Plan, hosts_in_scope
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import hosts_in_scope
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     ComponentDescription,
     HostInventory,
     Link,
     ProviderDescription,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v1 import label_refusal
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import label_refusal
 
 COMPONENT = "component"
 PROVIDER = "provider"
@@ -67,21 +69,21 @@ def _view(spec: WorkloadSpec, running: Mapping[str, Any]) -> Dict[str, Any]:
     return views
 
 
-def _start(spec: WorkloadSpec, host: str) -> Action:
+def _start(spec: WorkloadSpec, host: str) -> Intent:
     if spec.kind == COMPONENT:
-        return Action("scale_component", host, _without_empty({
+        return Intent("scale_component", host, _without_empty({
             "component_id": spec.workload_id, "component_ref": spec.image_ref, "max_instances": spec.max_instances,
             "config": list(spec.config), "annotations": dict(spec.annotations)}))
-    return Action("start_provider", host, _without_empty({
+    return Intent("start_provider", host, _without_empty({
         "provider_id": spec.workload_id, "provider_ref": spec.image_ref, "config": list(spec.config),
         "annotations": dict(spec.annotations)}))
 
 
-def _stop(spec: WorkloadSpec, host: str, item: Running) -> Action:
+def _stop(spec: WorkloadSpec, host: str, item: Running) -> Intent:
     if spec.kind == COMPONENT:
-        return Action("scale_component", host, {"component_id": spec.workload_id,
+        return Intent("scale_component", host, {"component_id": spec.workload_id,
                                                 "component_ref": item.image_ref or "", "max_instances": 0})
-    return Action("stop_provider", host, {"provider_id": spec.workload_id})
+    return Intent("stop_provider", host, {"provider_id": spec.workload_id})
 
 
 def _without_empty(params: Dict[str, Any]) -> Dict[str, Any]:
@@ -150,7 +152,7 @@ def _converge_component(spec: WorkloadSpec, host: str, item: Any, plan: Plan, vi
     new_ref = bool(spec.image_ref) and item.image_ref != spec.image_ref
     new_count = item.max_instances != spec.max_instances
     if new_ref and not new_count:
-        plan.actions.append(Action("update_component", host, _without_empty({
+        plan.actions.append(Intent("update_component", host, _without_empty({
             "component_id": spec.workload_id, "new_component_ref": spec.image_ref,
             "annotations": dict(spec.annotations)})))
     elif new_count:
@@ -159,7 +161,7 @@ def _converge_component(spec: WorkloadSpec, host: str, item: Any, plan: Plan, vi
                   "annotations": dict(spec.annotations)}
         if new_ref:
             params["allow_update"] = True
-        plan.actions.append(Action("scale_component", host, _without_empty(params)))
+        plan.actions.append(Intent("scale_component", host, _without_empty(params)))
     if new_ref:
         view["image_ref"] = spec.image_ref
 
@@ -175,13 +177,13 @@ def plan_link_v1(state: str, wanted: Link, links: List[Link]) -> Plan:
            "wit_package": wanted.wit_package, "name": wanted.name}
     if state == "absent":
         if current is not None:
-            plan.actions.append(Action("delete_link", "", key))
+            plan.actions.append(Intent("delete_link", "", key))
         return plan
     if current != wanted:
         if current is not None and current.target != wanted.target:
             # Hosts from 1.3 refuse a second target under the same name; the old link must go first.
-            plan.actions.append(Action("delete_link", "", key))
-        plan.actions.append(Action("put_link", "", wanted.to_dict()))
+            plan.actions.append(Intent("delete_link", "", key))
+        plan.actions.append(Intent("put_link", "", wanted.to_dict()))
     plan.after = wanted.to_dict()
     return plan
 
@@ -194,10 +196,10 @@ def plan_config(name: str, state: str, values: Mapping[str, str], current: Optio
     plan = Plan(before={"name": name, "values": dict(current)} if current is not None else {})
     if state == "absent":
         if current is not None:
-            plan.actions.append(Action("delete_config", "", {"name": name}))
+            plan.actions.append(Intent("delete_config", "", {"name": name}))
         return plan
     if current is None or dict(current) != dict(values):
-        plan.actions.append(Action("put_config", "", {"name": name, "values": dict(values)}))
+        plan.actions.append(Intent("put_config", "", {"name": name, "values": dict(values)}))
     plan.after = {"name": name, "values": dict(values)}
     return plan
 
@@ -210,7 +212,7 @@ def plan_labels(host_id: str, state: str, labels: Mapping[str, str], inventory: 
     for key, value in sorted(labels.items()):
         if state == "absent":
             if key in current:
-                plan.actions.append(Action("delete_label", host_id, {"key": key}))
+                plan.actions.append(Intent("delete_label", host_id, {"key": key}))
                 after.pop(key)
             continue
         if current.get(key) == value:
@@ -218,7 +220,7 @@ def plan_labels(host_id: str, state: str, labels: Mapping[str, str], inventory: 
         refusal = label_refusal(key, inventory.version)
         if refusal:
             raise InputError(refusal)
-        plan.actions.append(Action("put_label", host_id, {"key": key, "value": value}))
+        plan.actions.append(Intent("put_label", host_id, {"key": key, "value": value}))
         after[key] = value
     plan.after = dict(sorted(after.items()))
     return plan

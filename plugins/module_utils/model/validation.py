@@ -11,8 +11,8 @@ import math
 import re
 from typing import Any, Dict, Mapping, Optional
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._nkeys import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.nkeys import (
     InvalidKeyError,
     validate_public_key,
 )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any, List, Optional, Tuple
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 
 try:
     import yaml

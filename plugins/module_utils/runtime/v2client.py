@@ -21,15 +21,15 @@ import json
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
     LatticeError,
     MalformedReplyError,
     NoResponseError,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import NatsTransport
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.transport import NatsTransport
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 DEFAULT_RECORD_BUCKET = "wasmcloud_lattice_workloads"
 # A JetStream stream that keeps the latest heartbeat of every host, so discovery reads it at once instead of

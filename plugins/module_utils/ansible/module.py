@@ -12,25 +12,25 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import Progress, apply_actions
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import Progress, apply_actions
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import (
     CONNECTION_OPTION_NAMES,
     ConnectionSettings,
     connection_argspec,
     url_secrets,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
     LatticeError,
     MissingDependencyError,
     ProtocolMismatchError,
     UnsupportedOperationError,
     UnsupportedProtocol,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import HAS_NATS, NATS_IMPORT_ERROR
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import HostInventory
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.transport import HAS_NATS, NATS_IMPORT_ERROR
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory
 
 T = TypeVar("T")
 
@@ -217,7 +217,7 @@ class LatticeModule:
             raise outcome
         return outcome
 
-    def apply(self, client: ControlClient, actions: List[Action], inventories: Mapping[str, HostInventory],
+    def apply(self, client: ControlClient, actions: List[Intent], inventories: Mapping[str, HostInventory],
               wait: Optional[bool] = None) -> None:
         """Send the actions, waiting for their events when ``wait`` is on; the events go into the result,
         and so do ``sent``, ``confirmed`` and ``not_sent``, also when a host refuses a command half-way."""

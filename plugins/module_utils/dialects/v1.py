@@ -19,15 +19,30 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, MalformedReplyError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.base import Dialect
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.common import (
+    Request,
+    as_object,
+    bounded,
+    compact_json,
+    field_int,
+    field_list,
+    field_map,
+    field_text,
+    optional_text,
+    read_json,
+    required_text,
+)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import (
     EVENT_TYPE_PREFIX,
     CountEvents,
     Expectation,
     LatticeEvent,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     Ack,
     ComponentBid,
     ComponentDescription,
@@ -36,19 +51,6 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
     Link,
     ProviderBid,
     ProviderDescription,
-)
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import (
-    Request,
-    _bounded,
-    _integer,
-    _json,
-    _list,
-    _load,
-    _object,
-    _optional_text,
-    _required_text,
-    _string_map,
-    _text,
 )
 
 # --- identifiers -----------------------------------------------------------------------------
@@ -125,11 +127,11 @@ def label_refusal(key: str, host_version: str) -> Optional[str]:
 
 def decode_response(payload: bytes, what: str) -> Tuple[bool, str, Any, bool]:
     """(success, message, response, has_response) of a ``CtlResponse``."""
-    obj = _object(_load(payload, what), what)
+    obj = as_object(read_json(payload, what), what)
     success = obj.get("success")
     if not isinstance(success, bool):
         raise MalformedReplyError("%s: field 'success' should be true or false, got %r" % (what, success))
-    return success, _text(obj, "message", what), obj.get("response"), obj.get("response") is not None
+    return success, field_text(obj, "message", what), obj.get("response"), obj.get("response") is not None
 
 
 def _payload(payload: bytes, what: str) -> Any:
@@ -141,18 +143,18 @@ def _payload(payload: bytes, what: str) -> Any:
 
 
 def _strings(obj: Mapping[str, Any], key: str, what: str) -> List[str]:
-    return [item if isinstance(item, str) else _text({"v": item}, "v", what + " " + key)
-            for item in _list(obj, key, what)]
+    return [item if isinstance(item, str) else field_text({"v": item}, "v", what + " " + key)
+            for item in field_list(obj, key, what)]
 
 
 def _link(obj: Dict[str, Any], what: str) -> Link:
     return Link(
-        source_id=_required_text(obj, "source_id", what),
-        target=_text(obj, "target", what),
-        wit_namespace=_text(obj, "wit_namespace", what),
-        wit_package=_text(obj, "wit_package", what),
+        source_id=required_text(obj, "source_id", what),
+        target=field_text(obj, "target", what),
+        wit_namespace=field_text(obj, "wit_namespace", what),
+        wit_package=field_text(obj, "wit_package", what),
         interfaces=_strings(obj, "interfaces", what),
-        name=_text(obj, "name", what) or "default",
+        name=field_text(obj, "name", what) or "default",
         source_config=_strings(obj, "source_config", what),
         target_config=_strings(obj, "target_config", what),
     )
@@ -168,10 +170,46 @@ def link_body(link: Link) -> Dict[str, Any]:
 # --- the dialect -------------------------------------------------------------------------------
 
 
-class ProtocolV1:
+def link(source_id: Any, target: Any, wit_namespace: Any, wit_package: Any, interfaces: Any,
+         name: Any = "default", source_config: Any = None, target_config: Any = None) -> Link:
+    """A 1.x link from user input, every field checked."""
+    if isinstance(interfaces, (str, bytes)) or not isinstance(interfaces, Sequence) or not interfaces:
+        raise InputError("interfaces must be a non-empty list of WIT interface names, e.g. ['store']")
+    if not isinstance(name, str) or not name.strip():
+        raise InputError("link name must be a non-empty string (the default is 'default')")
+    return Link(
+        source_id=workload_id(source_id, "source_id"),
+        target=workload_id(target, "target"),
+        wit_namespace=wit_name(wit_namespace, "wit_namespace"),
+        wit_package=wit_name(wit_package, "wit_package"),
+        interfaces=[wit_name(item, "interfaces[%d]" % index) for index, item in enumerate(interfaces)],
+        name=name,
+        source_config=config_names(source_config, "source_config"),
+        target_config=config_names(target_config, "target_config"),
+    )
+
+
+_LINK_KEY = frozenset({"source_id", "wit_namespace", "wit_package", "name"})
+
+
+class ProtocolV1(Dialect):
     """Subjects, bodies and replies of the wasmCloud 1.x control interface."""
 
     name = "1.x"
+    intents = {
+        "scale_component": frozenset({"component_id", "component_ref", "max_instances", "config", "annotations",
+                                      "allow_update"}),
+        "update_component": frozenset({"component_id", "new_component_ref", "annotations"}),
+        "start_provider": frozenset({"provider_id", "provider_ref", "config", "annotations"}),
+        "stop_provider": frozenset({"provider_id"}),
+        "stop_host": frozenset({"timeout_ms"}),
+        "put_link": _LINK_KEY | {"target", "interfaces", "source_config", "target_config"},
+        "delete_link": _LINK_KEY,
+        "put_config": frozenset({"name", "values"}),
+        "delete_config": frozenset({"name"}),
+        "put_label": frozenset({"key", "value", "host_version"}),
+        "delete_label": frozenset({"key"}),
+    }
 
     def __init__(self, lattice: str = "default", topic_prefix: str = "wasmbus.ctl") -> None:
         self.lattice = lattice
@@ -199,7 +237,7 @@ class ProtocolV1:
         body: Dict[str, Any] = {"host_id": host_id}
         if timeout_ms is not None:
             body["timeout"] = timeout_ms
-        return Request("stop_host", self._subject("host", "stop", host_id), _json(body), host_id=host_id)
+        return Request("stop_host", self._subject("host", "stop", host_id), compact_json(body), host_id=host_id)
 
     def get_claims(self) -> Request:
         return Request("get_claims", self._subject("claims", "get"), b"")
@@ -210,19 +248,19 @@ class ProtocolV1:
             entry = {key: value for key, value in cred.items() if value and key != "registry_type"}
             entry["registryType"] = cred.get("registry_type") or "oci"
             body[url] = entry
-        return Request("put_registries", self._subject("registry", "put"), _json(body))
+        return Request("put_registries", self._subject("registry", "put"), compact_json(body))
 
     # auctions ---------------------------------------------------------------------------------
 
     def perform_component_auction(self, component_ref: str, component_id: str,
                                   constraints: Mapping[str, str]) -> Request:
         body = {"component_ref": component_ref, "component_id": component_id, "constraints": dict(constraints)}
-        return Request("perform_component_auction", self._subject("component", "auction"), _json(body))
+        return Request("perform_component_auction", self._subject("component", "auction"), compact_json(body))
 
     def perform_provider_auction(self, provider_ref: str, provider_id: str,
                                  constraints: Mapping[str, str]) -> Request:
         body = {"provider_ref": provider_ref, "provider_id": provider_id, "constraints": dict(constraints)}
-        return Request("perform_provider_auction", self._subject("provider", "auction"), _json(body))
+        return Request("perform_provider_auction", self._subject("provider", "auction"), compact_json(body))
 
     # components and providers -----------------------------------------------------------------
 
@@ -236,7 +274,7 @@ class ProtocolV1:
             body["annotations"] = dict(annotations)
         if allow_update:  # [ver host >= 1.1] scale, then update to component_ref in one command
             body["allow_update"] = True
-        return Request("scale_component", self._subject("component", "scale", host_id), _json(body),
+        return Request("scale_component", self._subject("component", "scale", host_id), compact_json(body),
                        host_id=host_id)
 
     def update_component(self, host_id: str, component_id: str, new_component_ref: str,
@@ -245,7 +283,7 @@ class ProtocolV1:
                                 "host_id": host_id}
         if annotations:
             body["annotations"] = dict(annotations)
-        return Request("update_component", self._subject("component", "update", host_id), _json(body),
+        return Request("update_component", self._subject("component", "update", host_id), compact_json(body),
                        host_id=host_id)
 
     def start_provider(self, host_id: str, provider_id: str, provider_ref: str, config: Sequence[str],
@@ -254,12 +292,12 @@ class ProtocolV1:
                                 "config": list(config)}
         if annotations:
             body["annotations"] = dict(annotations)
-        return Request("start_provider", self._subject("provider", "start", host_id), _json(body),
+        return Request("start_provider", self._subject("provider", "start", host_id), compact_json(body),
                        host_id=host_id)
 
     def stop_provider(self, host_id: str, provider_id: str) -> Request:
         body = {"provider_id": provider_id, "host_id": host_id}
-        return Request("stop_provider", self._subject("provider", "stop", host_id), _json(body), host_id=host_id)
+        return Request("stop_provider", self._subject("provider", "stop", host_id), compact_json(body), host_id=host_id)
 
     # links, config, labels ----------------------------------------------------------------------
 
@@ -267,14 +305,14 @@ class ProtocolV1:
         return Request("query_links", self._subject("link", "get"), b"")
 
     def put_link(self, link: Link) -> Request:
-        return Request("put_link", self._subject("link", "put"), _json(link_body(link)))
+        return Request("put_link", self._subject("link", "put"), compact_json(link_body(link)))
 
     def delete_link(self, source_id: str, wit_namespace: str, wit_package: str, name: str) -> Request:
         body = {"source_id": source_id, "name": name, "wit_namespace": wit_namespace, "wit_package": wit_package}
-        return Request("delete_link", self._subject("link", "del"), _json(body))
+        return Request("delete_link", self._subject("link", "del"), compact_json(body))
 
     def put_config(self, name: str, values: Mapping[str, str]) -> Request:
-        return Request("put_config", self._subject("config", "put", name), _json(dict(values)))
+        return Request("put_config", self._subject("config", "put", name), compact_json(dict(values)))
 
     def get_config(self, name: str) -> Request:
         return Request("get_config", self._subject("config", "get", name), b"")
@@ -283,91 +321,155 @@ class ProtocolV1:
         return Request("delete_config", self._subject("config", "del", name), b"")
 
     def put_label(self, host_id: str, key: str, value: str) -> Request:
-        return Request("put_label", self._subject("label", "put", host_id), _json({"key": key, "value": value}),
+        return Request("put_label", self._subject("label", "put", host_id), compact_json({"key": key, "value": value}),
                        host_id=host_id)
 
     def delete_label(self, host_id: str, key: str) -> Request:
-        return Request("delete_label", self._subject("label", "del", host_id), _json({"key": key}),
+        return Request("delete_label", self._subject("label", "del", host_id), compact_json({"key": key}),
                        host_id=host_id)
+
+    # intents ----------------------------------------------------------------------------------
+
+    def _encode(self, operation: str, host_id: str, p: Dict[str, Any]) -> Request:
+        if host_id or operation in ("scale_component", "update_component", "start_provider", "stop_provider",
+                                    "put_label", "delete_label", "stop_host"):
+            check.public_key(host_id, "host", "host_id")
+        annotations = check.string_map(p.get("annotations"), "annotations")
+        if operation == "scale_component":
+            count = instance_count(p.get("max_instances"))
+            # stopping (0) sends the running ref back as hosts report it, unchecked
+            ref = artifact_ref(p.get("component_ref"), "component_ref") if count else str(p.get("component_ref") or "")
+            return self.scale_component(host_id, workload_id(p.get("component_id"), "component_id"), ref, count,
+                                        config_names(p.get("config"), "config"), annotations,
+                                        bool(p.get("allow_update")))
+        if operation == "update_component":
+            return self.update_component(host_id, workload_id(p.get("component_id"), "component_id"),
+                                         artifact_ref(p.get("new_component_ref"), "new_component_ref"), annotations)
+        if operation == "start_provider":
+            return self.start_provider(host_id, workload_id(p.get("provider_id"), "provider_id"),
+                                       artifact_ref(p.get("provider_ref"), "provider_ref"),
+                                       config_names(p.get("config"), "config"), annotations)
+        if operation == "stop_provider":
+            return self.stop_provider(host_id, workload_id(p.get("provider_id"), "provider_id"))
+        if operation == "stop_host":
+            return self.stop_host(host_id, p.get("timeout_ms"))
+        if operation == "put_link":
+            return self.put_link(link(p.get("source_id"), p.get("target"), p.get("wit_namespace"),
+                                      p.get("wit_package"), p.get("interfaces"), p.get("name", "default"),
+                                      p.get("source_config"), p.get("target_config")))
+        if operation == "delete_link":
+            return self.delete_link(workload_id(p.get("source_id"), "source_id"),
+                                    wit_name(p.get("wit_namespace"), "wit_namespace"),
+                                    wit_name(p.get("wit_package"), "wit_package"), p.get("name") or "default")
+        if operation == "put_config":
+            return self.put_config(config_name(p.get("name"), "name"), check.string_map(p.get("values"), "values"))
+        if operation == "delete_config":
+            return self.delete_config(config_name(p.get("name"), "name"))
+        if operation == "put_label":
+            key = p.get("key")
+            labels = check.string_map({key: p.get("value")}, "labels")
+            refusal = label_refusal(key, p.get("host_version", ""))
+            if refusal:
+                raise InputError(refusal)
+            return self.put_label(host_id, key, labels[key])
+        check.string_map({p.get("key"): ""}, "labels")
+        return self.delete_label(host_id, p.get("key"))
+
+    def config_name_of(self, name: Any) -> str:
+        return config_name(name, "name")
+
+    # auctions: kind -> what it names the reference and the ID
+    auction_kinds = {"component": ("component_ref", "component_id"), "provider": ("provider_ref", "provider_id")}
+
+    def auction(self, kind: str, ref: Any, constraints: Mapping[str, str], workload: Optional[str],
+                link_name: Optional[str]) -> Tuple[Request, Any]:
+        """The auction request for ``kind`` and the decoder of its bids."""
+        ref_name, id_name = self.auction_kinds[kind]
+        if link_name:
+            raise InputError("link_name is for wasmCloud 0.x lattices")
+        ref, named = artifact_ref(ref, ref_name), workload_id(workload, id_name)
+        if kind == "component":
+            return self.perform_component_auction(ref, named, constraints), self.decode_component_bid
+        return self.perform_provider_auction(ref, named, constraints), self.decode_provider_bid
 
     # replies ----------------------------------------------------------------------------------
 
-    @_bounded
+    @bounded
     def decode_ack(self, payload: bytes, what: str = "command acknowledgement") -> Ack:
         success, message, _response, _present = decode_response(payload, what)
         return Ack(success, "" if success else message, message)
 
-    @_bounded
+    @bounded
     def decode_host(self, payload: bytes) -> Host:
         what = "host ping reply"
-        obj = _object(_payload(payload, what), what)
+        obj = as_object(_payload(payload, what), what)
         js_domain = obj.get("js_domain")
         return Host(
-            id=_required_text(obj, "id", what),
-            uptime_seconds=_integer(obj, "uptime_seconds", what),
-            friendly_name=_text(obj, "friendly_name", what),
-            labels=_string_map(obj, "labels", what),
-            version=_text(obj, "version", what),
-            uptime_human=_text(obj, "uptime_human", what),
+            id=required_text(obj, "id", what),
+            uptime_seconds=field_int(obj, "uptime_seconds", what),
+            friendly_name=field_text(obj, "friendly_name", what),
+            labels=field_map(obj, "labels", what),
+            version=field_text(obj, "version", what),
+            uptime_human=field_text(obj, "uptime_human", what),
             js_domain=js_domain if isinstance(js_domain, str) else None,
-            ctl_host=_text(obj, "ctl_host", what),
-            rpc_host=_text(obj, "rpc_host", what),
-            lattice_prefix=_text(obj, "lattice", what),
+            ctl_host=field_text(obj, "ctl_host", what),
+            rpc_host=field_text(obj, "rpc_host", what),
+            lattice_prefix=field_text(obj, "lattice", what),
         )
 
-    @_bounded
+    @bounded
     def decode_inventory(self, payload: bytes) -> HostInventory:
         what = "host inventory reply"
-        obj = _object(_payload(payload, what), what)
+        obj = as_object(_payload(payload, what), what)
         components: Dict[str, ComponentDescription] = {}
         # `actors` is the pre-1.0 name, still accepted by the reference client
         raw_components = obj.get("components") if obj.get("components") is not None else obj.get("actors")
-        for raw in _list({"components": raw_components}, "components", what):
-            entry = _object(raw, what + " component")
+        for raw in field_list({"components": raw_components}, "components", what):
+            entry = as_object(raw, what + " component")
             component = ComponentDescription(
-                id=_required_text(entry, "id", what + " component"),
-                image_ref=_text(entry, "image_ref", what),
-                name=_optional_text(entry, "name", what),
-                annotations=_string_map(entry, "annotations", what),
-                revision=_integer(entry, "revision", what),
-                max_instances=_integer(entry, "max_instances", what),
+                id=required_text(entry, "id", what + " component"),
+                image_ref=field_text(entry, "image_ref", what),
+                name=optional_text(entry, "name", what),
+                annotations=field_map(entry, "annotations", what),
+                revision=field_int(entry, "revision", what),
+                max_instances=field_int(entry, "max_instances", what),
             )
             components.setdefault(component.id, component)  # IDs are unique per host; keep the first
         providers: Dict[str, ProviderDescription] = {}
-        for raw in _list(obj, "providers", what):
-            entry = _object(raw, what + " provider")
+        for raw in field_list(obj, "providers", what):
+            entry = as_object(raw, what + " provider")
             provider = ProviderDescription(
-                id=_required_text(entry, "id", what + " provider"),
-                image_ref=_optional_text(entry, "image_ref", what),
-                name=_optional_text(entry, "name", what),
-                revision=_integer(entry, "revision", what),
-                annotations=_string_map(entry, "annotations", what),
+                id=required_text(entry, "id", what + " provider"),
+                image_ref=optional_text(entry, "image_ref", what),
+                name=optional_text(entry, "name", what),
+                revision=field_int(entry, "revision", what),
+                annotations=field_map(entry, "annotations", what),
             )
             providers.setdefault(provider.id, provider)
         return HostInventory(
-            host_id=_required_text(obj, "host_id", what),
-            labels=_string_map(obj, "labels", what),
+            host_id=required_text(obj, "host_id", what),
+            labels=field_map(obj, "labels", what),
             providers=list(providers.values()),
-            friendly_name=_text(obj, "friendly_name", what),
+            friendly_name=field_text(obj, "friendly_name", what),
             components=list(components.values()),
-            version=_text(obj, "version", what),
-            uptime_seconds=_integer(obj, "uptime_seconds", what),
+            version=field_text(obj, "version", what),
+            uptime_seconds=field_int(obj, "uptime_seconds", what),
             protocol=self.name,
         )
 
-    @_bounded
+    @bounded
     def decode_links(self, payload: bytes) -> List[Link]:
         what = "link query reply"
         response = _payload(payload, what)
-        return [_link(_object(raw, what + " link"), what + " link") for raw in _list({"r": response}, "r", what)]
+        return [_link(as_object(raw, what + " link"), what + " link") for raw in field_list({"r": response}, "r", what)]
 
-    @_bounded
+    @bounded
     def decode_claims(self, payload: bytes) -> List[Dict[str, str]]:
         what = "claims reply"
         response = _payload(payload, what)
-        return [_string_map({"c": _object(raw, what + " entry")}, "c", what) for raw in _list({"r": response}, "r", what)]
+        return [field_map({"c": as_object(raw, what + " entry")}, "c", what) for raw in field_list({"r": response}, "r", what)]
 
-    @_bounded
+    @bounded
     def decode_config(self, payload: bytes) -> Optional[Dict[str, str]]:
         """The config's values, or None when it does not exist (a success without a response)."""
         what = "config reply"
@@ -376,27 +478,27 @@ class ProtocolV1:
             raise MalformedReplyError("%s: the host answered with an error: %s" % (what, message or "no reason given"))
         if not present:
             return None
-        return _string_map({"c": _object(response, what)}, "c", what)
+        return field_map({"c": as_object(response, what)}, "c", what)
 
-    @_bounded
+    @bounded
     def decode_component_bid(self, payload: bytes) -> ComponentBid:
         what = "component auction bid"
-        obj = _object(_payload(payload, what), what)
-        return ComponentBid(_required_text(obj, "host_id", what), _text(obj, "component_ref", what),
-                            _text(obj, "component_id", what), _string_map(obj, "constraints", what))
+        obj = as_object(_payload(payload, what), what)
+        return ComponentBid(required_text(obj, "host_id", what), field_text(obj, "component_ref", what),
+                            field_text(obj, "component_id", what), field_map(obj, "constraints", what))
 
-    @_bounded
+    @bounded
     def decode_provider_bid(self, payload: bytes) -> ProviderBid:
         what = "provider auction bid"
-        obj = _object(_payload(payload, what), what)
-        return ProviderBid(_required_text(obj, "host_id", what), _text(obj, "provider_ref", what), "default",
-                           _string_map(obj, "constraints", what), _text(obj, "provider_id", what))
+        obj = as_object(_payload(payload, what), what)
+        return ProviderBid(required_text(obj, "host_id", what), field_text(obj, "provider_ref", what), "default",
+                           field_map(obj, "constraints", what), field_text(obj, "provider_id", what))
 
-    @_bounded
+    @bounded
     def decode_event(self, payload: bytes) -> LatticeEvent:
         what = "lattice event"
-        obj = _object(_load(payload, what), what)
-        kind = _required_text(obj, "type", what)
+        obj = as_object(read_json(payload, what), what)
+        kind = required_text(obj, "type", what)
         if kind.startswith(EVENT_TYPE_PREFIX):
             kind = kind[len(EVENT_TYPE_PREFIX):]
         data = obj.get("data")
@@ -404,13 +506,13 @@ class ProtocolV1:
             data = {}
         if not isinstance(data, dict):
             raise MalformedReplyError("%s: field 'data' should be an object, got %s" % (what, type(data).__name__))
-        return LatticeEvent(kind, _text(obj, "source", what), data, _text(obj, "id", what), _text(obj, "time", what))
+        return LatticeEvent(kind, field_text(obj, "source", what), data, field_text(obj, "id", what), field_text(obj, "time", what))
 
     # confirmation -----------------------------------------------------------------------------
 
-    def confirmation(self, operation: str, host_id: str, params: Mapping[str, Any]) -> Optional[Expectation]:
+    def confirmation(self, intent: Intent, observed: Optional[Mapping[str, Any]] = None) -> Optional[Expectation]:
         """The events that prove a command took effect, or None when the reply is the proof."""
-        return _confirmation(operation, host_id, params)
+        return _confirmation(intent.operation, intent.host_id, intent.params)
 
 
 def _from(host: str, kind: str, **fields: Any):

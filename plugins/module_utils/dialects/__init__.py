@@ -8,12 +8,9 @@ between generations: subjects, bodies, reply envelopes, event decoding.
 
 from __future__ import annotations
 
-from typing import Union
-
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import ProtocolV0
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v1 import ProtocolV1
-
-Dialect = Union[ProtocolV0, ProtocolV1]
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.base import Dialect
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v0 import ProtocolV0
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import ProtocolV1
 
 # The generations with a lattice control interface; "auto" chooses among these during discovery.
 DIALECTS = {"0.x": ProtocolV0, "1.x": ProtocolV1}

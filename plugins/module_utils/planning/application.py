@@ -15,12 +15,11 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import (
-    Action,
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import (
     ActorSpec,
-    Plan,
     ProviderSpec,
     find_actor,
     find_provider,
@@ -30,7 +29,8 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import 
     plan_provider,
     stop_provider_action,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import HostInventory, LinkDefinition
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory, LinkDefinition
 
 OWNER_ANNOTATION = "wasmcloud.lattice/application"
 
@@ -227,9 +227,9 @@ class AppPlan:
 
     providers: Dict[str, Plan] = field(default_factory=dict)
     actors: Dict[str, Plan] = field(default_factory=dict)
-    links: List[Action] = field(default_factory=list)
+    links: List[Intent] = field(default_factory=list)
     pending_links: List[Dict[str, Any]] = field(default_factory=list)  # need keys learnt by starting things
-    prune: List[Action] = field(default_factory=list)
+    prune: List[Intent] = field(default_factory=list)
     before: Dict[str, Any] = field(default_factory=dict)
     after: Dict[str, Any] = field(default_factory=dict)
 
@@ -238,13 +238,13 @@ class AppPlan:
             [("actor", n) for n, p in self.actors.items() if p.placements_needed]
 
     @property
-    def start_actions(self) -> List[Action]:
+    def start_actions(self) -> List[Intent]:
         """Providers first, then actors, then what prune stops."""
         return [a for p in self.providers.values() for a in p.actions] + \
             [a for p in self.actors.values() for a in p.actions] + self.prune
 
     @property
-    def actions(self) -> List[Action]:
+    def actions(self) -> List[Intent]:
         return self.start_actions + self.links
 
     @property
@@ -278,9 +278,9 @@ def resolve_keys(app: AppSpec, inventories: Mapping[str, HostInventory]) -> Tupl
 
 
 def plan_links(app: AppSpec, state: str, links: List[LinkDefinition], actor_keys: Mapping[str, str],
-               provider_keys: Mapping[str, str]) -> Tuple[List[Action], List[Dict[str, Any]], List[Dict[str, Any]]]:
+               provider_keys: Mapping[str, str]) -> Tuple[List[Intent], List[Dict[str, Any]], List[Dict[str, Any]]]:
     """(actions, pending links whose keys are not known yet, the links as they will be)."""
-    actions: List[Action] = []
+    actions: List[Intent] = []
     pending: List[Dict[str, Any]] = []
     views: List[Dict[str, Any]] = []
     for entry in app.links:
@@ -361,17 +361,17 @@ def _owned(annotations: Mapping[str, str], app: AppSpec) -> bool:
 
 
 def plan_prune(app: AppSpec, inventories: Mapping[str, HostInventory], links: List[LinkDefinition],
-               actor_keys: Mapping[str, str]) -> List[Action]:
+               actor_keys: Mapping[str, str]) -> List[Intent]:
     """Stop what this application started earlier and its spec no longer lists."""
     owner = {OWNER_ANNOTATION: app.name}
     wanted_actor_refs = {spec.image_ref for spec in app.actors.values()}
     wanted_actor_ids = set(actor_keys.values())
-    actions: List[Action] = []
+    actions: List[Intent] = []
     for host, inventory in sorted(inventories.items()):
         for actor in inventory.actors:
             owned = [i for i in actor.instances if _owned(i.annotations, app)]
             if owned and actor.id not in wanted_actor_ids and actor.image_ref not in wanted_actor_refs:
-                actions.append(Action("stop_actor", host, {"actor_id": actor.id, "count": len(owned),
+                actions.append(Intent("stop_actor", host, {"actor_id": actor.id, "count": len(owned),
                                                            "annotations": dict(owner)}))
         for provider in inventory.providers:
             if not _owned(provider.annotations, app):
@@ -383,7 +383,7 @@ def plan_prune(app: AppSpec, inventories: Mapping[str, HostInventory], links: Li
 
 
 def _prune_links(app: AppSpec, links: List[LinkDefinition], actor_keys: Mapping[str, str],
-                 inventories: Mapping[str, HostInventory]) -> List[Action]:
+                 inventories: Mapping[str, HostInventory]) -> List[Intent]:
     """Links of this application's actors that the spec no longer lists."""
     owned_actors = {a.id for inv in inventories.values() for a in inv.actors
                     if any(_owned(i.annotations, app) for i in a.instances)}
@@ -392,6 +392,6 @@ def _prune_links(app: AppSpec, links: List[LinkDefinition], actor_keys: Mapping[
         actor_id = entry.actor_id or actor_keys.get(entry.actor or "")
         if actor_id:
             listed.add((actor_id, entry.contract_id, entry.link_name))
-    return [Action("remove_link", "", {"actor_id": link.actor_id, "contract_id": link.contract_id,
+    return [Intent("remove_link", "", {"actor_id": link.actor_id, "contract_id": link.contract_id,
                                        "link_name": link.link_name})
             for link in links if link.actor_id in owned_actors and link.identity not in listed]

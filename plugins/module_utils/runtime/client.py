@@ -15,12 +15,11 @@ from __future__ import annotations
 import asyncio
 import json
 
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client_v1 import ComponentOperations
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
     CommandRejectedError,
     ConnectionFailedError,
     InputError,
@@ -32,20 +31,22 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     UnsupportedOperationError,
     WaitTimeoutError,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import (
     Expectation,
     LatticeEvent,
     matches_filter,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import DIALECTS, Dialect, get_dialect
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import Request
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import NatsTransport
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import DIALECTS, Dialect, get_dialect
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.common import Request
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.transport import NatsTransport
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     Ack,
     ActorBid,
+    ComponentBid,
     Host,
     HostInventory,
-    LinkDefinition,
+    Link,
     ProviderBid,
 )
 
@@ -169,12 +170,7 @@ class EventStream:
                 pass
 
 
-def _looks_like_nkey(value: Any, prefix: str) -> bool:
-    """A 0.x identity (an nkey) rather than a 1.x ID, for calls made before the generation is known."""
-    return isinstance(value, str) and len(value) == 56 and value.startswith(prefix)
-
-
-class AsyncControlClient(ComponentOperations):
+class AsyncControlClient:
     """Every control-interface operation over one NATS connection, in the lattice's generation.
 
     With ``protocol: auto`` the generation is learnt from the first answer: discovery pings in
@@ -224,13 +220,31 @@ class AsyncControlClient(ComponentOperations):
         if self.on_generation is not None:
             self.on_generation(generation)
 
-    def speaking(self, generation: str, operation: str) -> Dialect:
-        """The dialect for an operation only ``generation`` has; refused when the lattice speaks another."""
-        if self.generation is not None and self.generation != generation:
-            raise UnsupportedOperationError(
-                "%s exists only in wasmCloud %s lattices, and lattice %r speaks %s"
-                % (operation, generation, self.settings.lattice, self.generation), detected=self.generation)
-        return self._dialects[generation]  # tentatively, until a reply confirms it
+    def _choose(self, has: Callable[[Dialect], bool], build: Callable[[Dialect], T], what: str) -> Tuple[Dialect, T]:
+        """The dialect that carries an operation, and what it built from the arguments.
+
+        Once the generation is known, its dialect (an operation it lacks is refused); before that, the
+        first dialect that has the operation and accepts the arguments: each refuses the arguments of
+        another generation, so the arguments alone choose, tentatively, until a reply confirms it.
+        """
+        if self.generation is not None:
+            if not has(self.dialect):
+                others = [d.name for d in self._dialects.values() if has(d)]
+                raise UnsupportedOperationError(
+                    "%s exists only in wasmCloud %s lattices, and lattice %r speaks %s"
+                    % (what, " and ".join(others) or "no", self.settings.lattice, self.generation),
+                    detected=self.generation)
+            return self.dialect, build(self.dialect)
+        refusals: List[LatticeError] = []
+        for dialect in self._dialects.values():
+            if has(dialect):
+                try:
+                    return dialect, build(dialect)
+                except InputError as exc:
+                    refusals.append(exc)
+        if refusals:
+            raise refusals[0]
+        raise UnsupportedOperationError("%s is an operation of no lattice control dialect" % what)
 
     async def _generation(self) -> str:
         """The lattice's generation, discovering the hosts when it is not known yet."""
@@ -508,108 +522,157 @@ class AsyncControlClient(ComponentOperations):
         """Link definitions (0.x ``LinkDefinition``) or links (1.x ``Link``), as the lattice has them."""
         return await self._read(lambda d: d.query_links(), "decode_links")
 
+    async def auction(self, kind: str, ref: str, constraints: Optional[Mapping[str, Any]] = None,
+                      workload_id: Optional[str] = None, link_name: Optional[str] = None,
+                      stall: Optional[float] = None) -> List[Any]:
+        """The bids of the hosts that would run ``ref`` (an actor or component, or a provider)."""
+        wanted = check.string_map(constraints, "constraints")
+        dialect, (request, decode) = self._choose(
+            lambda d: kind in d.auction_kinds, lambda d: d.auction(kind, ref, wanted, workload_id, link_name),
+            "a %s auction" % kind)
+        return await self._gather(request, decode, stall)
+
     async def perform_actor_auction(self, actor_ref: str, constraints: Optional[Mapping[str, Any]] = None,
                                     stall: Optional[float] = None) -> List[ActorBid]:
-        check.image_ref(actor_ref, "actor_ref")
-        dialect = self.speaking("0.x", "perform_actor_auction")
-        request = dialect.perform_actor_auction(actor_ref, check.string_map(constraints, "constraints"))
-        return await self._gather(request, dialect.decode_actor_bid, stall)
+        return await self.auction("actor", actor_ref, constraints, stall=stall)
+
+    async def perform_component_auction(self, component_ref: str, component_id: str,
+                                        constraints: Optional[Mapping[str, Any]] = None,
+                                        stall: Optional[float] = None) -> List[ComponentBid]:
+        """Hosts whose labels match and that do not run ``component_id`` yet (others stay silent)."""
+        return await self.auction("component", component_ref, constraints, component_id, stall=stall)
 
     async def perform_provider_auction(self, provider_ref: str, link_name: str = "default",
                                        constraints: Optional[Mapping[str, Any]] = None,
                                        stall: Optional[float] = None, provider_id: Optional[str] = None
                                        ) -> List[ProviderBid]:
         """Hosts that would run a provider: 1.x names it by ``provider_id``, 0.x by reference and link name."""
-        if provider_id is not None:
-            return await self._provider_auction_v1(provider_ref, provider_id, constraints, stall)
-        check.provider_ref(provider_ref, "provider_ref")
-        dialect = self.speaking("0.x", "perform_provider_auction without provider_id")
-        request = dialect.perform_provider_auction(provider_ref, check.link_name(link_name or "default"),
-                                                   check.string_map(constraints, "constraints"))
-        return await self._gather(request, dialect.decode_provider_bid, stall)
+        return await self.auction("provider", provider_ref, constraints, provider_id,
+                                  None if link_name in (None, "", "default") else link_name, stall)
 
     # -- commands ---------------------------------------------------------------------
 
+    async def execute(self, intent: Intent) -> Ack:
+        """Send one intent as its dialect's command; a refusal raises CommandRejectedError."""
+        dialect, request = self._choose(lambda d: d.has(intent.operation), lambda d: d.encode(intent),
+                                        intent.operation)
+        return await self._command(request, dialect, dialect.large_values.get(intent.operation, "the command's values"))
+
+    def confirmation(self, intent: Intent, observed: Optional[Mapping[str, Any]] = None) -> Optional[Expectation]:
+        """What proves ``intent`` done, in the lattice's dialect."""
+        return self.dialect.confirmation(intent, observed)
+
     async def start_actor(self, host_id: str, actor_ref: str, count: int = 1,
                           annotations: Optional[Mapping[str, Any]] = None) -> Ack:
-        check.public_key(host_id, "host", "host_id")
-        check.image_ref(actor_ref, "actor_ref")
-        check.count(count)
-        dialect = self.speaking("0.x", "start_actor")
-        return await self._command(dialect.start_actor(host_id, actor_ref, count,
-                                                       check.string_map(annotations, "annotations")))
+        return await self.execute(Intent("start_actor", host_id, {"actor_ref": actor_ref, "count": count,
+                                                                  "annotations": annotations}))
 
     async def stop_actor(self, host_id: str, actor_id: str, count: int = 0,
                          annotations: Optional[Mapping[str, Any]] = None) -> Ack:
         """Stop ``count`` instances (0: all) whose annotations include ``annotations``."""
-        check.public_key(host_id, "host", "host_id")
-        check.public_key(actor_id, "actor", "actor_id")
-        check.count(count)
-        dialect = self.speaking("0.x", "stop_actor")
-        return await self._command(dialect.stop_actor(host_id, actor_id, count,
-                                                      check.string_map(annotations, "annotations")))
+        return await self.execute(Intent("stop_actor", host_id, {"actor_id": actor_id, "count": count,
+                                                                 "annotations": annotations}))
 
     async def update_actor(self, host_id: str, actor_id: str, new_actor_ref: str,
                            annotations: Optional[Mapping[str, Any]] = None) -> Ack:
-        check.public_key(host_id, "host", "host_id")
-        check.public_key(actor_id, "actor", "actor_id")
-        check.image_ref(new_actor_ref, "new_actor_ref")
-        dialect = self.speaking("0.x", "update_actor")
-        return await self._command(dialect.update_actor(host_id, actor_id, new_actor_ref,
-                                                        check.string_map(annotations, "annotations")))
+        return await self.execute(Intent("update_actor", host_id, {"actor_id": actor_id, "new_actor_ref": new_actor_ref,
+                                                                   "annotations": annotations}))
 
     async def start_provider(self, host_id: str, provider_ref: str, link_name: str = "default",
                              configuration: Optional[str] = None,
                              annotations: Optional[Mapping[str, Any]] = None, provider_id: Optional[str] = None,
                              config: Optional[List[str]] = None) -> Ack:
         """Start a provider: 0.x under a link name with a configuration, 1.x by ``provider_id`` with named
-        ``config`` (the arguments given say which)."""
-        check.public_key(host_id, "host", "host_id")
-        if provider_id is not None:
-            return await self._start_provider_v1(host_id, provider_id, provider_ref, config, annotations)
-        check.provider_ref(provider_ref, "provider_ref")
-        if configuration is not None and not isinstance(configuration, str):
-            configuration = json.dumps(configuration)
-        dialect = self.speaking("0.x", "start_provider")
-        return await self._command(dialect.start_provider(host_id, provider_ref, check.link_name(link_name or "default"),
-                                                          configuration, check.string_map(annotations, "annotations")),
-                                   option="configuration")
+        ``config``."""
+        return await self.execute(Intent("start_provider", host_id, {
+            "provider_ref": provider_ref, "link_name": None if link_name in (None, "", "default") else link_name,
+            "configuration": configuration, "annotations": annotations, "provider_id": provider_id,
+            "config": config}))
 
     async def stop_provider(self, host_id: str, provider_id: str, link_name: str = "default",
                             contract_id: Optional[str] = None,
                             annotations: Optional[Mapping[str, Any]] = None) -> Ack:
         """Stop a provider: 0.x by key and link name (``contract_id`` is sent when known; hosts do not need
         it), 1.x by its ID alone."""
-        check.public_key(host_id, "host", "host_id")
-        if self.generation == "1.x" or self.generation is None and not _looks_like_nkey(provider_id, "V"):
-            return await self._stop_provider_v1(host_id, provider_id)
-        check.public_key(provider_id, "provider", "provider_id")
-        if contract_id:
-            check.contract_id(contract_id)
-        dialect = self.speaking("0.x", "stop_provider")
-        return await self._command(dialect.stop_provider(host_id, provider_id, check.link_name(link_name or "default"),
-                                                         contract_id or "",
-                                                         check.string_map(annotations, "annotations")))
+        return await self.execute(Intent("stop_provider", host_id, {
+            "provider_id": provider_id, "link_name": None if link_name in (None, "", "default") else link_name,
+            "contract_id": contract_id or None, "annotations": annotations or None}))
 
     async def stop_host(self, host_id: str, timeout_ms: Optional[int] = None) -> Ack:
         check.public_key(host_id, "host", "host_id")
         if self.generation is None:
             await self.get_host_inventory(host_id)  # tells the generation
-        return await self._command(self.dialect.stop_host(host_id, timeout_ms))
+        return await self.execute(Intent("stop_host", host_id, {"timeout_ms": timeout_ms}))
 
     async def advertise_link(self, actor_id: str, provider_id: str, contract_id: str, link_name: str = "default",
                              values: Optional[Mapping[str, Any]] = None) -> Ack:
-        link = LinkDefinition(check.public_key(actor_id, "actor", "actor_id"),
-                              check.public_key(provider_id, "provider", "provider_id"),
-                              check.contract_id(contract_id), check.link_name(link_name or "default"),
-                              check.string_map(values, "values"))
-        return await self._command(self.speaking("0.x", "advertise_link").advertise_link(link), option="values")
+        return await self.execute(Intent("advertise_link", "", {
+            "actor_id": actor_id, "provider_id": provider_id, "contract_id": contract_id, "link_name": link_name,
+            "values": values}))
 
     async def remove_link(self, actor_id: str, contract_id: str, link_name: str = "default") -> Ack:
-        check.public_key(actor_id, "actor", "actor_id")
-        check.contract_id(contract_id)
-        dialect = self.speaking("0.x", "remove_link")
-        return await self._command(dialect.remove_link(actor_id, contract_id, check.link_name(link_name or "default")))
+        return await self.execute(Intent("remove_link", "", {"actor_id": actor_id, "contract_id": contract_id,
+                                                             "link_name": link_name}))
+
+    async def scale_component(self, host_id: str, component_id: str, component_ref: str, max_instances: int,
+                              config: Optional[Sequence[str]] = None,
+                              annotations: Optional[Mapping[str, Any]] = None, allow_update: bool = False) -> Ack:
+        """Run ``component_id`` with at most ``max_instances`` concurrent instances on a host; 0 stops it.
+
+        ``allow_update``: when it runs from another ref, scale it and then update it to ``component_ref``.
+        """
+        return await self.execute(Intent("scale_component", host_id, {
+            "component_id": component_id, "component_ref": component_ref, "max_instances": max_instances,
+            "config": config, "annotations": annotations, "allow_update": allow_update or None}))
+
+    async def update_component(self, host_id: str, component_id: str, new_component_ref: str,
+                               annotations: Optional[Mapping[str, Any]] = None) -> Ack:
+        return await self.execute(Intent("update_component", host_id, {
+            "component_id": component_id, "new_component_ref": new_component_ref, "annotations": annotations}))
+
+    async def put_link(self, link: Link) -> Ack:
+        """Put a link; hosts replace the one with the same (source, namespace, package, target, name)."""
+        return await self.execute(Intent("put_link", "", link.to_dict()))
+
+    async def delete_link(self, source_id: str, wit_namespace: str, wit_package: str, name: str = "default") -> Ack:
+        return await self.execute(Intent("delete_link", "", {"source_id": source_id, "wit_namespace": wit_namespace,
+                                                             "wit_package": wit_package, "name": name}))
+
+    async def put_config(self, name: str, values: Mapping[str, Any]) -> Ack:
+        """Replace the whole config ``name`` with ``values`` (strings only, as hosts require)."""
+        return await self.execute(Intent("put_config", "", {"name": name, "values": values}))
+
+    async def delete_config(self, name: str) -> Ack:
+        return await self.execute(Intent("delete_config", "", {"name": name}))
+
+    async def put_label(self, host_id: str, key: str, value: str, host_version: str = "") -> Ack:
+        """Set one label on a host; ``host_version`` lets a refusal by newer hosts be said before sending."""
+        return await self.execute(Intent("put_label", host_id, {"key": key, "value": value,
+                                                                "host_version": host_version or None}))
+
+    async def delete_label(self, host_id: str, key: str) -> Ack:
+        return await self.execute(Intent("delete_label", host_id, {"key": key}))
+
+    # -- named configs ----------------------------------------------------------------
+
+    async def get_config(self, name: str) -> Optional[Dict[str, str]]:
+        """The config's values, or None when no config has that name."""
+        dialect, request = self._choose(lambda d: hasattr(d, "get_config"),
+                                        lambda d: d.get_config(d.config_name_of(name)), "get_config")
+        return await self._ask(request, dialect.decode_config, idempotent=True, dialect=dialect)
+
+    async def config_names(self) -> Optional[List[str]]:
+        """Names with an entry in the lattice's config bucket (``CONFIGDATA_<lattice>``, where 1.x hosts keep named
+        configs; deleted ones may still be listed, ``get_config`` tells), or None when it cannot be read (no
+        JetStream, hosts on another JetStream domain, not permitted). The control interface cannot list configs."""
+        bucket = "CONFIGDATA_%s" % self.settings.lattice
+        try:
+            jsm = self.transport.nc.jsm(timeout=min(self.settings.timeout, 5.0))
+            info = await jsm.stream_info("KV_" + bucket, subjects_filter="$KV.%s.>" % bucket)
+        except Exception:  # nats-py raises many types here; any of them means "cannot list"
+            return None
+        head = "$KV.%s." % bucket
+        return sorted(subject[len(head):] for subject in (info.state.subjects or {}) if subject.startswith(head))
 
     async def put_registries(self, registries: Mapping[str, Mapping[str, Any]]) -> None:
         """Hand registry credentials to every host (fire and forget, as the protocol has it)."""
@@ -753,6 +816,8 @@ class ControlClient:
     advertise_link = _blocking("advertise_link")
     remove_link = _blocking("remove_link")
     put_registries = _blocking("put_registries")
+    execute = _blocking("execute")
+    auction = _blocking("auction")
     perform_component_auction = _blocking("perform_component_auction")
     scale_component = _blocking("scale_component")
     update_component = _blocking("update_component")

@@ -15,9 +15,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import spec_digest
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import spec_digest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 PULL_POLICIES = {"always": "IMAGE_PULL_POLICY_ALWAYS", "if_not_present": "IMAGE_PULL_POLICY_IF_NOT_PRESENT",
                  "never": "IMAGE_PULL_POLICY_NEVER"}
