@@ -101,7 +101,7 @@ not_sent:
 """
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import ONLY_1X, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import plan_labels
 
 ARGSPEC = {
@@ -114,7 +114,7 @@ ARGSPEC = {
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, generations=ONLY_1X)
+    lattice = LatticeModule(ARGSPEC)
     params = lattice.params
     host_id, labels = lattice.checked(lambda p: (check.public_key(p["host_id"], "host", "host_id"),
                                                  check.string_map(p["labels"], "labels")))

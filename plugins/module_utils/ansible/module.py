@@ -8,11 +8,13 @@ Private to this collection; may change without notice.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, TypeVar
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import capabilities
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import generation_refusal
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import Progress, apply_actions
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import (
@@ -33,57 +35,6 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.transpor
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory
 
 T = TypeVar("T")
-
-# Generations a module can serve (LatticeModule's ``generations``). The lattice control interface
-# (0.x, 1.x) and the v2 host API share nothing but NATS; within the control interface, 0.x actors and
-# 1.x components differ too. A module asked for a generation it does not serve fails before sending.
-CONTROL_INTERFACE = ("0.x", "1.x")
-ONLY_0X = ("0.x",)
-ONLY_1X = ("1.x",)
-V2 = ("2.x",)
-
-# What to use instead, for the modules of the lattice control interface on a v2 host.
-_V2_INSTEAD = {
-    "wasmcloud_link": "v2 has no links; components in one workload are linked by their WIT imports and "
-                      "exports, and capabilities are chosen with host_interfaces of wasmcloud.lattice.wasmcloud_workload",
-    "wasmcloud_lattice_info": "v2 has no lattice control interface; use wasmcloud.lattice.wasmcloud_host_info",
-    "wasmcloud_host": "v2 hosts cannot be stopped over NATS; stop the wash host process (for example the "
-                      "service of the wasmcloud.lattice.host role) and read hosts with wasmcloud.lattice.wasmcloud_host_info",
-}
-_V2_DEFAULT_INSTEAD = ("v2 has no actors, providers, auctions, events or applications on the bus; deploy with "
-                       "wasmcloud.lattice.wasmcloud_workload (one workload on a host, placed by your play)")
-
-# What to use instead, between the two generations of the lattice control interface.
-_INSTEAD: Dict[Tuple[str, str], str] = {
-    ("wasmcloud_actor", "1.x"): "1.x runs components, named by IDs you choose, instead of actors: use "
-                                "wasmcloud.lattice.wasmcloud_component",
-    ("wasmcloud_component", "0.x"): "0.x runs actors instead of components: use wasmcloud.lattice.wasmcloud_actor",
-    ("wasmcloud_config", "0.x"): "0.x has no named configs: give values to wasmcloud.lattice.wasmcloud_link (values) "
-                                 "or wasmcloud.lattice.wasmcloud_provider (configuration)",
-    ("wasmcloud_label", "0.x"): "this collection changes labels of 1.x hosts only; give 0.x hosts their labels when "
-                                "they start (HOST_* environment variables)",
-    ("wasmcloud_application", "1.x"): "its spec describes 0.x applications (actors); on 1.x give a wadm manifest "
-                                      "(manifest or manifest_file), or use wasmcloud.lattice.wasmcloud_component, "
-                                      "wasmcloud_provider, wasmcloud_link and wasmcloud_config",
-    ("wasmcloud_application", "0.x"): "a wadm manifest describes a 1.x application; on 0.x give spec (actors, "
-                                      "providers, links)",
-}
-
-
-def generation_refusal(module_name: str, protocol: str, generations: Sequence[str]) -> Optional[str]:
-    """Why ``module_name`` cannot serve ``protocol`` (None when it can); "auto" decides later, on detection
-    (control-interface modules) or means the module's own family (v2 modules)."""
-    if protocol == "auto" or protocol in generations:
-        return None
-    if protocol in V2:
-        return "%s does not work with protocol 2.x: %s" % (
-            module_name, _V2_INSTEAD.get(module_name, _V2_DEFAULT_INSTEAD))
-    if tuple(generations) == V2:
-        return ("%s speaks to wasmCloud v2 hosts only (protocol 2.x, the default for it), not to the lattice "
-                "control interface of %s" % (module_name, protocol))
-    instead = _INSTEAD.get((module_name, protocol)) or "it serves %s" % " and ".join(generations)
-    return "%s does not work with wasmCloud %s lattices: %s" % (module_name, protocol, instead)
-
 
 # The options of doc fragment wasmcloud.lattice.converge, for the modules that start and stop things
 # (discovery_stall is a connection option: every module takes it).
@@ -114,8 +65,7 @@ def module_backend(factory: Callable[..., Any]) -> Iterator[None]:
 class LatticeModule:
     """An AnsibleModule with the connection options, a client, and failures without tracebacks."""
 
-    def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True,
-                 generations: Sequence[str] = CONTROL_INTERFACE, **kwargs: Any) -> None:
+    def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True, **kwargs: Any) -> None:
         spec = connection_argspec()
         # A module option named like a connection option (wasmcloud_registry's password, token) is the
         # module's own: never read it as a NATS credential.
@@ -126,7 +76,8 @@ class LatticeModule:
         self.result: Dict[str, Any] = {"changed": False}
         self.progress = Progress()  # what apply() sent, across calls
         self.name = str(self.module._name).rsplit(".", 1)[-1]
-        self.generations = tuple(generations)
+        # the capability table says which generations this module serves, narrowed by the options given
+        self.generations = capabilities.serves(self.name, self.params)
         # An explicit protocol this module cannot serve fails before connecting; "auto" is gated on detection.
         refusal = generation_refusal(self.name, self.params.get("protocol") or "auto", self.generations)
         if refusal:
@@ -158,13 +109,6 @@ class LatticeModule:
         if not settings.tls_verify:
             self.module.warn("tls_verify is false: the NATS server's certificate is not checked, which is insecure")
         return settings
-
-    def serve(self, generations: Sequence[str]) -> None:
-        """Narrow the generations once the options say which (an explicit protocol outside them fails now)."""
-        self.generations = tuple(generations)
-        refusal = generation_refusal(self.name, self.params.get("protocol") or "auto", self.generations)
-        if refusal:
-            self.module.fail_json(msg=refusal, error_type="UnsupportedProtocol", **self.result)
 
     def checked(self, build: Callable[[Dict[str, Any]], T]) -> T:
         """The desired state built from the params; invalid input fails here, before anything is sent."""
@@ -207,7 +151,7 @@ class LatticeModule:
         """What ``checked_by_generation`` built for ``generation`` (or raises its refusal); 0.x first when
         nothing answered, so an empty lattice reads as before."""
         if generation is None:
-            generation = next((g for g in ("0.x", "1.x") if g in outcomes and
+            generation = next((g for g in capabilities.CONTROL_INTERFACE if g in outcomes and
                                not isinstance(outcomes[g], LatticeError)), None) or next(iter(outcomes))
         outcome = outcomes.get(generation)
         if outcome is None:

@@ -348,6 +348,7 @@ class ProtocolV0(Dialect):
             providers=providers,
             friendly_name=field_text(obj, "friendly_name", what),
             issuer=field_text(obj, "issuer", what),
+            protocol=self.name,
         )
 
     def _decode_actor(self, obj: Dict[str, Any], what: str) -> ActorDescription:

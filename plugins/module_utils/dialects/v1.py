@@ -455,6 +455,8 @@ class ProtocolV1(Dialect):
             version=field_text(obj, "version", what),
             uptime_seconds=field_int(obj, "uptime_seconds", what),
             protocol=self.name,
+            hidden=("actors", "issuer"),
+            hidden_provider_fields=("link_name", "contract_id", "instance_id"),  # 0.x identity fields
         )
 
     @bounded

@@ -112,21 +112,20 @@ class HostInventory(_Plain):
     components: List[ComponentDescription] = field(default_factory=list)
     version: str = ""
     uptime_seconds: int = 0
-    protocol: str = "0.x"
+    protocol: str = ""  # the generation whose dialect read it (the dialect sets it)
+    # What results leave out, as the dialect that read it says: each generation keeps its own shape (the
+    # default is the historical one, with actors and without components).
+    hidden: Tuple[str, ...] = field(default=("components", "version", "uptime_seconds", "protocol"), repr=False,
+                                    compare=False)
+    hidden_provider_fields: Tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def to_dict(self) -> Dict[str, Any]:
-        """Each generation's own shape: 0.x keeps its historical keys, 1.x lists components."""
         data = _plain(self)
-        if self.protocol == "1.x":
-            unused: Tuple[str, ...] = ("actors", "issuer")
-        else:
-            unused = ("components", "version", "uptime_seconds", "protocol")
-        for key in unused:
+        for key in self.hidden + ("hidden", "hidden_provider_fields"):
             data.pop(key, None)
-        if self.protocol == "1.x":
-            for provider in data["providers"]:  # 0.x identity fields, meaningless in 1.x
-                for key in ("link_name", "contract_id", "instance_id"):
-                    provider.pop(key, None)
+        for provider in data["providers"]:
+            for key in self.hidden_provider_fields:
+                provider.pop(key, None)
         return data
 
     def actor(self, actor_id: str) -> Optional[ActorDescription]:

@@ -395,17 +395,6 @@ def placement(workload: ManifestWorkload, inventories: Mapping[str, HostInventor
 # -- the plan -------------------------------------------------------------------------------
 
 
-@dataclass
-class ManifestPlan:
-    actions: List[Intent] = field(default_factory=list)
-    before: Dict[str, Any] = field(default_factory=dict)
-    after: Dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.actions)
-
-
 def _owned(item: Any, app: Manifest) -> bool:
     """Started for this application: by this collection, or by wadm (which marks it with the app's name)."""
     annotations = getattr(item, "annotations", None) or {}
@@ -477,7 +466,7 @@ def owned_ids(app: Manifest, inventories: Mapping[str, HostInventory]) -> List[s
     return sorted(ids)
 
 
-def stale_providers(app: Manifest, plan: ManifestPlan) -> List[str]:
+def stale_providers(app: Manifest, plan: Plan) -> List[str]:
     """One line per host where a manifest's provider runs from another image than the manifest's: it is left so
     (1.x cannot update providers in place), and the task says so rather than reporting ok in silence."""
     found = []
@@ -495,13 +484,13 @@ def stale_providers(app: Manifest, plan: ManifestPlan) -> List[str]:
 
 
 def plan_manifest(app: Manifest, state: str, inventories: Mapping[str, HostInventory], links: List[Link],
-                  configs: Mapping[str, Optional[Mapping[str, str]]], prune: bool = False) -> ManifestPlan:
+                  configs: Mapping[str, Optional[Mapping[str, str]]], prune: bool = False) -> Plan:
     """One plan: configs, providers, components, links (present); links, components, providers, configs (absent).
 
     ``configs`` holds the current values (None: missing) of every config the manifest names, and of the other
     configs of this application (``app_config``) found in the lattice: ``prune`` deletes those, last.
     """
-    plan = ManifestPlan()
+    plan = Plan()
     if state == "present":
         for name, where in sorted(app.external_configs.items()):
             if configs.get(name) is None:

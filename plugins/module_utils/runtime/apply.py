@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
@@ -19,6 +19,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors imp
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import AllOf, Expectation, LatticeEvent
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import planner
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory
 
@@ -136,12 +137,15 @@ def bidders(bids: Iterable[Any], inventories: Mapping[str, HostInventory]) -> Li
     return list(dict.fromkeys(bid.host_id for bid in bids if bid.host_id in inventories))
 
 
-def plan_with_auction(planner: Callable[..., Plan], spec: Any, inventories: Mapping[str, HostInventory],
-                      auction: Callable[[], Iterable[Any]]) -> Plan:
-    """Plan; when new instances must be placed, hold the auction and plan again with its bidders."""
-    plan = planner(spec, inventories)
+def plan_placed(client: ControlClient, wanted: Any, inventories: Mapping[str, HostInventory],
+                stall: Optional[float] = None) -> Plan:
+    """Plan; when new instances must be placed, hold the auction the planner names and plan again with its
+    bidders."""
+    plan = planner.plan(wanted, inventories)
     if plan.placements_needed:
-        plan = planner(spec, inventories, bidders(auction(), inventories))
+        kind, ref, constraints, workload_id, link_name = planner.auction_for(wanted)
+        bids = client.auction(kind, ref, constraints, workload_id, link_name, stall)
+        plan = planner.plan(wanted, inventories, bidders(bids, inventories))
     return plan
 
 

@@ -38,6 +38,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events imp
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import DIALECTS, Dialect, get_dialect
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.common import Request
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.blocking import BlockingClient, blocking
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.transport import NatsTransport
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
@@ -188,7 +189,7 @@ class AsyncControlClient:
             generation: get_dialect(generation, settings.lattice, settings.ctl_topic_prefix) for generation in DIALECTS}
         # None until learnt (auto); the 0.x dialect stands in for what needs one before that
         self.generation: Optional[str] = None if settings.protocol == "auto" else settings.protocol
-        self.dialect: Dialect = self._dialects[self.generation or "0.x"]
+        self.dialect: Dialect = self._dialects[self.generation] if self.generation else next(iter(self._dialects.values()))
         self.on_generation: Optional[Callable[[str], None]] = None
         self._confirmed = False  # a host answered in self.generation
         self._probed = False
@@ -722,81 +723,22 @@ class SyncEventStream:
 
 
 def _blocking(name: str) -> Any:
-    method = getattr(AsyncControlClient, name)
-
-    def call(self: "ControlClient", *args: Any, **kwargs: Any) -> Any:
-        return self.run(getattr(self.aio, name)(*args, **kwargs))
-
-    call.__name__ = name
-    call.__doc__ = method.__doc__
-    return call
+    return blocking(AsyncControlClient, name)
 
 
-class ControlClient:
-    """Blocking control client: ``with ControlClient(settings) as client: client.get_hosts()``.
-
-    Runs the async client on a private event loop, driven only while a call
-    is in progress (modules and plugins are synchronous).
-    """
+class ControlClient(BlockingClient):
+    """Blocking control client: ``with ControlClient(settings) as client: client.get_hosts()``."""
 
     def __init__(self, settings: ConnectionSettings) -> None:
-        self.settings = settings
-        self._loop = asyncio.new_event_loop()
-        try:
-            self.aio = AsyncControlClient(settings)
-        except LatticeError:
-            self._loop.close()
-            raise
-
-    def run(self, coroutine: Any) -> Any:
-        return self._loop.run_until_complete(coroutine)
-
-    def connect(self) -> "ControlClient":
-        try:
-            self.run(self.aio.connect())
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def close(self) -> None:
-        if self._loop.is_closed():
-            return
-        try:
-            self.run(self.aio.close())
-            pending = [task for task in asyncio.all_tasks(self._loop) if not task.done()]
-            for task in pending:
-                task.cancel()
-            if pending:
-                self.run(asyncio.gather(*pending, return_exceptions=True))
-        finally:
-            self._loop.close()
-
-    def __enter__(self) -> "ControlClient":
-        return self.connect()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    @property
-    def warnings(self) -> List[str]:
-        return self.aio.warnings
+        super().__init__(settings, AsyncControlClient)
 
     @property
     def generation(self) -> Optional[str]:
-        """The lattice's wasmCloud generation ("0.x", "1.x"), or None while not known."""
+        """The lattice's wasmCloud generation (a dialect's name), or None while not known."""
         return self.aio.generation
-
-    @property
-    def sent(self) -> List[Dict[str, Any]]:
-        return self.aio.sent
 
     def events(self) -> SyncEventStream:
         return SyncEventStream(self, self.run(self.aio.events()))
-
-    def sleep(self, seconds: float) -> None:
-        """Let the connection work (events arrive) while waiting."""
-        self.run(asyncio.sleep(seconds))
 
     get_hosts = _blocking("get_hosts")
     get_host_inventory = _blocking("get_host_inventory")

@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import unquote, urlsplit
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import AUTO, GENERATIONS
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 
 try:
@@ -37,7 +38,7 @@ DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 
 # Which wasmCloud generation the hosts speak. "auto" tells 0.x from 1.x during discovery;
 # 2.x hosts have no lattice control interface, so 2.x is only ever chosen explicitly.
-PROTOCOLS = ("auto", "0.x", "1.x", "2.x")
+PROTOCOLS = (AUTO,) + GENERATIONS
 
 
 def nats_url_from_environment(environ: Optional[Mapping[str, str]] = None) -> Optional[str]:

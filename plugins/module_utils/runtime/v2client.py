@@ -21,7 +21,7 @@ import json
 import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.blocking import BlockingClient, blocking
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
     LatticeError,
@@ -330,25 +330,14 @@ def _decoded(decode: Any, payload: bytes, what: str) -> Dict[str, Any]:
 
 
 def _blocking(name: str) -> Any:
-    def call(self: "V2Client", *args: Any, **kwargs: Any) -> Any:
-        return self.run(getattr(self.aio, name)(*args, **kwargs))
-
-    call.__name__ = name
-    call.__doc__ = getattr(AsyncV2Client, name).__doc__
-    return call
+    return blocking(AsyncV2Client, name)
 
 
-class V2Client(ControlClient):
-    """Blocking face of AsyncV2Client; the event-loop handling is ControlClient's."""
+class V2Client(BlockingClient):
+    """Blocking face of AsyncV2Client."""
 
-    def __init__(self, settings: ConnectionSettings,  # pylint: disable=super-init-not-called
-                 record_bucket: Optional[str] = DEFAULT_RECORD_BUCKET) -> None:
-        self._loop = asyncio.new_event_loop()
-        try:
-            self.aio = AsyncV2Client(settings, record_bucket)  # type: ignore[assignment]
-        except LatticeError:
-            self._loop.close()
-            raise
+    def __init__(self, settings: ConnectionSettings, record_bucket: Optional[str] = DEFAULT_RECORD_BUCKET) -> None:
+        super().__init__(settings, AsyncV2Client, record_bucket)
 
     @property
     def record_unavailable(self) -> Optional[str]:
