@@ -207,6 +207,7 @@ ARGSPEC = {
     **CONVERGE_ARGSPEC,
 }
 
+
 def spec_for(generation: str, params: dict):
     """The desired state in the terms of ``generation``; refused when the options belong to another
     (the capability table says which generation has which option; a spec is named by its own ID there)."""
