@@ -19,7 +19,7 @@ PLANTED = ["lattice-report/lattice.html", "tests/output/junit.xml", "benchmarks/
 NEVER_SHIPPED = ("Makefile", "ansible.cfg", ".ansible-lint", "benchmarks/", "tools/", "lattice-report/",
                  "tests/output/", ".venv/", ".build/", ".git/", ".ci/", "__pycache__/")
 MUST_SHIP = ("README.md", "LICENSE", "meta/runtime.yml", "docs/protocol-0x.md", "plugins/inventory/hosts.py",
-             "plugins/modules/wasmcloud_application.py", "plugins/module_utils/protocol/v0.py",
+             "plugins/modules/wasmcloud_application.py", "plugins/module_utils/dialects/v0.py",
              "roles/application/tasks/main.yml", "playbooks/deploy.yml", "sandbox/host.py", "requirements.txt")
 
 
