@@ -61,7 +61,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.spec_file import read_spec_file
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import read_spec_file
 
 
 class LookupModule(LookupBase):

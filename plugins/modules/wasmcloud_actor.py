@@ -173,7 +173,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply im
     started_keys,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import ActorSpec, actor_view, find_actor
 
 ARGSPEC = {

@@ -243,8 +243,8 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.applica
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import bidders, check_values, read_inventories
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import CONVERGE_ARGSPEC, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.spec_file import read_spec_file
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import read_spec_file
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import (
     app_config,
     parse_manifest,

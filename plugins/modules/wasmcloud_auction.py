@@ -95,7 +95,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabiliti
     value_refusal,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 
 ARGSPEC = {
     "kind": {"type": "str", "choices": ["actor", "component", "provider"]},

@@ -180,9 +180,9 @@ not_sent:
 """
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import plan_placed, read_inventories
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import COMPONENT
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.workload_options import WORKLOAD_ARGSPEC, workload_spec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import WORKLOAD_ARGSPEC, workload_spec
 
 ARGSPEC = {
     "component_id": {"type": "str", "required": True},

@@ -95,7 +95,7 @@ matched:
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import WaitTimeoutError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import EVENT_TYPE_PREFIX
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 
 ARGSPEC = {
     "duration": {"type": "float", "default": 5.0},

@@ -94,7 +94,7 @@ import time
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import apply_actions
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import NoResponseError, WaitTimeoutError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
 
 ARGSPEC = {

@@ -125,7 +125,7 @@ missing:
 """
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client, host_view
 
 ARGSPEC = {

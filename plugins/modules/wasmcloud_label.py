@@ -101,7 +101,7 @@ not_sent:
 """
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import plan_labels
 
 ARGSPEC = {

@@ -94,7 +94,7 @@ protocol:
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import no_host_answered
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 
 ARGSPEC = {
     "gather": {"type": "list", "elements": "str", "choices": ["hosts", "inventory", "links", "claims"],

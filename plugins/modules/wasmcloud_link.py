@@ -173,7 +173,7 @@ not_sent:
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import link as checked_link
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import named_by_id, refuse_unused
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import planner
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import LinkDefinition

@@ -186,10 +186,10 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply im
     started_keys,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import ProviderSpec
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import PROVIDER, WorkloadSpec
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.workload_options import workload_spec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import workload_spec
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},

@@ -91,7 +91,7 @@ import re
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import value_refusal
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 
 ARGSPEC = {
     "registry": {"type": "str", "required": True},

@@ -319,7 +319,7 @@ from typing import Any, Dict
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import v2workload as workloads
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError, OperationFailedError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 

@@ -190,7 +190,7 @@ def run_in_controller(module_name: str, raw_params: Dict[str, Any],
                       environment: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Run plugins/modules/<module_name>.py's main() here; the result dict its module process would print."""
     # Imported late: the module_utils pull in nats-py, which only this path needs.
-    from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.module import module_backend
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import module_backend
 
     module = importlib.import_module("%s.%s" % (MODULE_PACKAGE, module_name))
     try:

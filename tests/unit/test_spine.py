@@ -29,7 +29,7 @@ def _code_files():
             yield relative, path
 
 
-@pytest.mark.parametrize("relative, path", list(_code_files()), ids=lambda value: str(value))
+@pytest.mark.parametrize("relative, path", list(_code_files()), ids=str)
 def test_no_code_outside_dialects_and_the_table_names_a_generation(relative, path):
     literals = [node.value for node in ast.walk(ast.parse(path.read_text()))
                 if isinstance(node, ast.Constant) and isinstance(node.value, str) and GENERATION.match(node.value)]

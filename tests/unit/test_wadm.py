@@ -6,7 +6,7 @@ import pytest
 from wadm_examples import DAEMON, HELLO_IMAGE, HELLO_WORLD, HTTP_IMAGE, KEYVALUE, KV_IMAGE, WEIGHTED, manifest
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible.spec_file import load_spec_text
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import load_spec_text
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     ComponentDescription,
     HostInventory,

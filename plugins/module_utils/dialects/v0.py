@@ -192,39 +192,39 @@ class ProtocolV0(Dialect):
 
     # intents ---------------------------------------------------------------------------
 
-    def _encode(self, operation: str, host_id: str, p: Dict[str, Any]) -> Request:
+    def _encode(self, operation: str, host_id: str, params: Dict[str, Any]) -> Request:
         if host_id or operation not in ("advertise_link", "remove_link"):
             check.public_key(host_id, "host", "host_id")
-        annotations = check.string_map(p.get("annotations"), "annotations")
-        link = check.link_name(p.get("link_name") or "default")
+        annotations = check.string_map(params.get("annotations"), "annotations")
+        link = check.link_name(params.get("link_name") or "default")
         if operation == "start_actor":
-            return self.start_actor(host_id, check.image_ref(p.get("actor_ref"), "actor_ref"),
-                                    check.count(p.get("count", 1)), annotations)
+            return self.start_actor(host_id, check.image_ref(params.get("actor_ref"), "actor_ref"),
+                                    check.count(params.get("count", 1)), annotations)
         if operation == "stop_actor":
-            return self.stop_actor(host_id, check.public_key(p.get("actor_id"), "actor", "actor_id"),
-                                   check.count(p.get("count", 0)), annotations)
+            return self.stop_actor(host_id, check.public_key(params.get("actor_id"), "actor", "actor_id"),
+                                   check.count(params.get("count", 0)), annotations)
         if operation == "update_actor":
-            return self.update_actor(host_id, check.public_key(p.get("actor_id"), "actor", "actor_id"),
-                                     check.image_ref(p.get("new_actor_ref"), "new_actor_ref"), annotations)
+            return self.update_actor(host_id, check.public_key(params.get("actor_id"), "actor", "actor_id"),
+                                     check.image_ref(params.get("new_actor_ref"), "new_actor_ref"), annotations)
         if operation == "start_provider":
-            configuration = p.get("configuration")
+            configuration = params.get("configuration")
             if configuration is not None and not isinstance(configuration, str):
                 configuration = json.dumps(configuration)
-            return self.start_provider(host_id, check.provider_ref(p.get("provider_ref"), "provider_ref"), link,
+            return self.start_provider(host_id, check.provider_ref(params.get("provider_ref"), "provider_ref"), link,
                                        configuration, annotations)
         if operation == "stop_provider":
-            provider = check.public_key(p.get("provider_id"), "provider", "provider_id")
-            contract = check.contract_id(p["contract_id"]) if p.get("contract_id") else ""
+            provider = check.public_key(params.get("provider_id"), "provider", "provider_id")
+            contract = check.contract_id(params["contract_id"]) if params.get("contract_id") else ""
             return self.stop_provider(host_id, provider, link, contract, annotations)
         if operation == "stop_host":
-            return self.stop_host(host_id, p.get("timeout_ms"))
+            return self.stop_host(host_id, params.get("timeout_ms"))
         if operation == "advertise_link":
             return self.advertise_link(LinkDefinition(
-                check.public_key(p.get("actor_id"), "actor", "actor_id"),
-                check.public_key(p.get("provider_id"), "provider", "provider_id"),
-                check.contract_id(p.get("contract_id")), link, check.string_map(p.get("values"), "values")))
-        return self.remove_link(check.public_key(p.get("actor_id"), "actor", "actor_id"),
-                                check.contract_id(p.get("contract_id")), link)
+                check.public_key(params.get("actor_id"), "actor", "actor_id"),
+                check.public_key(params.get("provider_id"), "provider", "provider_id"),
+                check.contract_id(params.get("contract_id")), link, check.string_map(params.get("values"), "values")))
+        return self.remove_link(check.public_key(params.get("actor_id"), "actor", "actor_id"),
+                                check.contract_id(params.get("contract_id")), link)
 
     def confirmation(self, intent: Intent, observed: Optional[Mapping[str, Any]] = None) -> Optional[Expectation]:
         """0.x hosts ack first and report in events: one actor_started per instance, provider_started, ...;

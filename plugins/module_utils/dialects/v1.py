@@ -330,50 +330,50 @@ class ProtocolV1(Dialect):
 
     # intents ----------------------------------------------------------------------------------
 
-    def _encode(self, operation: str, host_id: str, p: Dict[str, Any]) -> Request:
+    def _encode(self, operation: str, host_id: str, params: Dict[str, Any]) -> Request:
         if host_id or operation in ("scale_component", "update_component", "start_provider", "stop_provider",
                                     "put_label", "delete_label", "stop_host"):
             check.public_key(host_id, "host", "host_id")
-        annotations = check.string_map(p.get("annotations"), "annotations")
+        annotations = check.string_map(params.get("annotations"), "annotations")
         if operation == "scale_component":
-            count = instance_count(p.get("max_instances"))
+            count = instance_count(params.get("max_instances"))
             # stopping (0) sends the running ref back as hosts report it, unchecked
-            ref = artifact_ref(p.get("component_ref"), "component_ref") if count else str(p.get("component_ref") or "")
-            return self.scale_component(host_id, workload_id(p.get("component_id"), "component_id"), ref, count,
-                                        config_names(p.get("config"), "config"), annotations,
-                                        bool(p.get("allow_update")))
+            ref = artifact_ref(params.get("component_ref"), "component_ref") if count else str(params.get("component_ref") or "")
+            return self.scale_component(host_id, workload_id(params.get("component_id"), "component_id"), ref, count,
+                                        config_names(params.get("config"), "config"), annotations,
+                                        bool(params.get("allow_update")))
         if operation == "update_component":
-            return self.update_component(host_id, workload_id(p.get("component_id"), "component_id"),
-                                         artifact_ref(p.get("new_component_ref"), "new_component_ref"), annotations)
+            return self.update_component(host_id, workload_id(params.get("component_id"), "component_id"),
+                                         artifact_ref(params.get("new_component_ref"), "new_component_ref"), annotations)
         if operation == "start_provider":
-            return self.start_provider(host_id, workload_id(p.get("provider_id"), "provider_id"),
-                                       artifact_ref(p.get("provider_ref"), "provider_ref"),
-                                       config_names(p.get("config"), "config"), annotations)
+            return self.start_provider(host_id, workload_id(params.get("provider_id"), "provider_id"),
+                                       artifact_ref(params.get("provider_ref"), "provider_ref"),
+                                       config_names(params.get("config"), "config"), annotations)
         if operation == "stop_provider":
-            return self.stop_provider(host_id, workload_id(p.get("provider_id"), "provider_id"))
+            return self.stop_provider(host_id, workload_id(params.get("provider_id"), "provider_id"))
         if operation == "stop_host":
-            return self.stop_host(host_id, p.get("timeout_ms"))
+            return self.stop_host(host_id, params.get("timeout_ms"))
         if operation == "put_link":
-            return self.put_link(link(p.get("source_id"), p.get("target"), p.get("wit_namespace"),
-                                      p.get("wit_package"), p.get("interfaces"), p.get("name", "default"),
-                                      p.get("source_config"), p.get("target_config")))
+            return self.put_link(link(params.get("source_id"), params.get("target"), params.get("wit_namespace"),
+                                      params.get("wit_package"), params.get("interfaces"), params.get("name", "default"),
+                                      params.get("source_config"), params.get("target_config")))
         if operation == "delete_link":
-            return self.delete_link(workload_id(p.get("source_id"), "source_id"),
-                                    wit_name(p.get("wit_namespace"), "wit_namespace"),
-                                    wit_name(p.get("wit_package"), "wit_package"), p.get("name") or "default")
+            return self.delete_link(workload_id(params.get("source_id"), "source_id"),
+                                    wit_name(params.get("wit_namespace"), "wit_namespace"),
+                                    wit_name(params.get("wit_package"), "wit_package"), params.get("name") or "default")
         if operation == "put_config":
-            return self.put_config(config_name(p.get("name"), "name"), check.string_map(p.get("values"), "values"))
+            return self.put_config(config_name(params.get("name"), "name"), check.string_map(params.get("values"), "values"))
         if operation == "delete_config":
-            return self.delete_config(config_name(p.get("name"), "name"))
+            return self.delete_config(config_name(params.get("name"), "name"))
         if operation == "put_label":
-            key = p.get("key")
-            labels = check.string_map({key: p.get("value")}, "labels")
-            refusal = label_refusal(key, p.get("host_version", ""))
+            key = params.get("key")
+            labels = check.string_map({key: params.get("value")}, "labels")
+            refusal = label_refusal(key, params.get("host_version", ""))
             if refusal:
                 raise InputError(refusal)
             return self.put_label(host_id, key, labels[key])
-        check.string_map({p.get("key"): ""}, "labels")
-        return self.delete_label(host_id, p.get("key"))
+        check.string_map({params.get("key"): ""}, "labels")
+        return self.delete_label(host_id, params.get("key"))
 
     def config_name_of(self, name: Any) -> str:
         return config_name(name, "name")
