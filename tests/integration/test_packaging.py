@@ -17,9 +17,10 @@ from ansible_run import BIN, ansible_env, run
 
 ROOT = Path(__file__).resolve().parents[2]
 # Development leftovers planted in the copy that is built: none of them may ship.
-PLANTED = ["lattice-report/lattice.html", "tests/output/junit.xml", "benchmarks/results/run.json", "debug.log"]
+PLANTED = ["lattice-report/lattice.html", "tests/output/junit.xml", "benchmarks/results/run.json", "debug.log",
+           ".ansible/collections/cache.json"]  # .ansible/: what ansible-lint and ansible-compat leave
 NEVER_SHIPPED = ("Makefile", "ansible.cfg", ".ansible-lint", "benchmarks/", "tools/", "lattice-report/",
-                 "tests/output/", ".venv/", ".build/", ".git/", ".ci/", "__pycache__/")
+                 "tests/output/", ".venv/", ".build/", ".git/", ".ci/", "__pycache__/", ".ansible/")
 MUST_SHIP = ("README.md", "LICENSE", "meta/runtime.yml", "docs/protocol-0x.md", "plugins/inventory/hosts.py",
              "plugins/modules/wasmcloud_application.py", "plugins/module_utils/protocol/v0.py",
              "roles/application/tasks/main.yml", "playbooks/deploy.yml", "sandbox/host.py", "requirements.txt")
