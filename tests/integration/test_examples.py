@@ -27,7 +27,7 @@ from sandbox.nats_server import free_port  # noqa: E402
 EXAMPLES = {"demo-app.yml": "0.x", "hello-1x.yml": "1.x", "hello.wadm.yaml": "1.x", "v2.wasmcloud.yml": "v2",
             "hello-v2.yml": "v2"}
 LABELS = [{"zone": "a"}, {"zone": "a"}, {"zone": "b"}]
-V2_IMAGE_PLACEHOLDER = "registry.example.com/demo/hello:0.1.0"
+V2_IMAGE_PLACEHOLDER = "registry.example.com/hello:0.1.0"
 
 
 def commands(name: str) -> List[str]:
