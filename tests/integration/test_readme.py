@@ -14,7 +14,6 @@ test_every_code_block_is_run_or_classified, as does a command in a table that is
 from __future__ import annotations
 
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from typing import Any, Dict, Iterator, List
 import pytest
 import yaml
 
-from ansible_run import BIN, ansible_env, assert_no_traceback
+from ansible_run import BIN, ansible_env
 from readme_blocks import READER_NATS_URLS, READMES, ROOT, block, code_blocks, fresh_env, run_bash
 from sandbox import NatsServer, SandboxLattice, SandboxLatticeV1
 
@@ -80,6 +79,12 @@ EXCUSED_COMMANDS = {
     "ansible-playbook wasmcloud.lattice.deploy -e spec_file=shop.yml -e app=shop":
         "the Install block runs it (test_installed_from_the_tarball_then_the_sandbox_and_the_fqcn_playbooks)",
 }
+
+
+def run_by(fragment: str) -> Any:
+    """The one block in RUN_BY whose key contains ``fragment``."""
+    (key,) = [k for k in RUN_BY if fragment in k]
+    return block(key)
 
 
 def all_blocks() -> List[Any]:
@@ -153,7 +158,7 @@ def test_setup_then_ansible_doc_from_the_checkout(tmp_path):
 @pytest.fixture(scope="module")
 def readme_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[str, object]]:
     """The README's sandbox command, in the background; stopped by its PID."""
-    command = block(next(k for k in RUN_BY if "-m sandbox up --hosts" in k)).text.strip()
+    command = run_by("-m sandbox up --hosts").text.strip()
     home = tmp_path_factory.mktemp("home")
     proc = subprocess.Popen(["bash", "-c", "exec " + command], cwd=ROOT, env=fresh_env(home), stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
@@ -179,7 +184,7 @@ def readme_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dict[st
 
 def test_the_ad_hoc_example_and_the_playbooks_against_the_readme_sandbox(readme_sandbox, tmp_path):
     env = fresh_env(Path(str(readme_sandbox["home"])))
-    ad_hoc = block(next(k for k in RUN_BY if "ansible localhost -m" in k)).text
+    ad_hoc = run_by("ansible localhost -m").text
     answered = run_bash(". .venv/bin/activate\n" + ad_hoc, ROOT, env,
                         substitute={"nats://127.0.0.1:4222": str(readme_sandbox["url"])})
     assert answered.returncode == 0, answered.stdout + answered.stderr
@@ -323,7 +328,7 @@ def test_the_v2_play_over_the_inventory(nats, tmp_path):
     with v2_client(nats.url) as client:
         assert client.ensure_heartbeat_stream(DEFAULT_HEARTBEAT_STREAM), client.warnings
     http_addr = "127.0.0.1:%d" % free_port()
-    text = block(next(k for k in RUN_BY if "hosts: wasmcloud_v2" in k)).text
+    text = run_by("hosts: wasmcloud_v2").text
     config = re.search(r"config: \{host: ([\w.-]+)\}", text).group(1)
     with OciRegistry() as registry:
         image = registry.publish("demo/hello", "0.1.0", build_component("hello", tmp_path))
