@@ -264,6 +264,8 @@ class ConnectionSettings:
         )
 
     def describe(self) -> str:
+        if self.protocol == "2.x":  # v2 has no lattice: the lattice option (default 'default') means nothing there
+            return "the wasmCloud v2 hosts at %s" % self.server_list
         return "lattice %r at %s" % (self.lattice, self.server_list)
 
     @property
