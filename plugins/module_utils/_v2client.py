@@ -360,11 +360,43 @@ class AsyncV2Client:
 
     async def start(self, host_id: str, workload_id: str, workload: Mapping[str, Any],
                     timeout: float) -> Dict[str, Any]:
-        """Send ``workload.start``; the reply comes when the start is over (RUNNING or ERROR + message)."""
+        """Send ``workload.start``; the reply comes when the start is over (RUNNING or ERROR + message). Without
+        a reply within ``timeout`` the host's status of the id tells what happened (see _unanswered_start)."""
         body = v2.start_request(workload_id, workload)
+        what = "workload.start on v2 host %s" % host_id
         self.sent.append({"operation": "workload.start", "host_id": host_id, "workload_id": workload_id})
-        payload = await self._ask(host_id, "workload.start", body, timeout, idempotent=False)
+        try:
+            payload = await self.transport.request(v2.subject(host_id, "workload.start"), body, timeout, what)
+        except NoResponseError:
+            return await self._unanswered_start(host_id, workload_id, timeout)
         return _decoded(v2.decode_workload_status, payload, "workload.start reply of v2 host %s" % host_id)
+
+    async def _unanswered_start(self, host_id: str, workload_id: str, timeout: float) -> Dict[str, Any]:
+        """No reply to a start within ``timeout``. A host reserves the id as soon as it takes a start (also while
+        the start waits for a free slot), so its status of the id says why: STARTING is a slow pull or compile,
+        RUNNING a start that finished late (returned as the outcome), ERROR or STOPPING what became of it
+        (returned too), and NOT_FOUND a start the host never took: it could not decode the request."""
+        subject = v2.subject(host_id, "workload.start")
+        try:
+            status = await self.status(host_id, workload_id)
+        except NoResponseError:
+            raise await self._silence(host_id, "workload.start", timeout)
+        state = status["workload_state"]
+        if state == "WORKLOAD_STATE_STARTING":
+            raise HostSilentError(
+                "v2 host %s is still starting workload %r after start_timeout (%gs): it is pulling or compiling its "
+                "images, or waiting for a free start slot (wash host --max-concurrent-starts); raise start_timeout, "
+                "or make the registry answer faster" % (host_id, workload_id, timeout),
+                subject=subject, workload_state=state)
+        if state == "WORKLOAD_STATE_RUNNING":
+            return dict(status, message="Workload started (the host's reply did not come within start_timeout, %gs; "
+                                        "its status says RUNNING)" % timeout)
+        if state in ("WORKLOAD_STATE_ERROR", "WORKLOAD_STATE_STOPPING"):
+            return status
+        raise HostSilentError(
+            "v2 host %s answers, but sent no reply to workload.start within %gs and does not have workload %r: %s"
+            % (host_id, timeout, workload_id, v2.silence_reasons("workload.start")), subject=subject,
+            workload_state=state)
 
     # -- the record of started workloads -------------------------------------------------------------
 

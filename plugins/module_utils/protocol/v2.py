@@ -363,10 +363,10 @@ def state_name(state: str) -> str:
 
 def silence_reasons(command: str) -> str:
     """What a host that stays silent on ``command`` most likely refused to decode (it never says why)."""
-    if command == "workload.start":
-        return ("it most likely could not decode the request: a field this host version does not know (hosts "
-                "reject unknown fields instead of ignoring them), or a missing workload or empty workload_id; "
-                "its log shows 'error handling command'")
+    if command == "workload.start":  # said only when the host does not have the workload (it never took it)
+        return ("it never took the request, so it most likely could not decode it: a field this host version does "
+                "not know (hosts reject unknown fields instead of ignoring them), or a missing workload or empty "
+                "workload_id; its log shows 'error handling command'")
     if command in ("workload.status", "workload.stop"):
         return "it most likely could not decode the request (an unknown field or an empty body)"
     return "the command may not exist on this host version"
