@@ -27,7 +27,8 @@ MAX_SECONDS = 86400.0
 MAX_TOKEN_LENGTH = 255
 
 # One NATS subject token: no separators, wildcards, whitespace or control characters (a NUL or DEL
-# would reach the server inside the subject).
+# would reach the server inside the subject). Every pattern here is applied with fullmatch: "$" alone
+# also matches before a final newline.
 _TOKEN = re.compile(r"^[^.*>\s\x00-\x1f\x7f]+$")
 
 # OCI reference: [registry[:port]/]repository[:tag][@digest]
@@ -57,7 +58,7 @@ def _shown(value: Any) -> str:
 
 def nats_token(value: Any, what: str) -> str:
     """A name that the protocol inserts as one NATS subject token (lattice, link name, ...)."""
-    if not isinstance(value, str) or not _TOKEN.match(value):
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
         raise InputError("%s %s must be a single NATS subject token: non-empty, without '.', '*', '>' or spaces"
                          % (what, _shown(value)))
     if len(value) > MAX_TOKEN_LENGTH:
@@ -72,7 +73,7 @@ def link_name(value: Any, what: str = "link_name") -> str:
 
 def subject_prefix(value: Any, what: str) -> str:
     """A dotted subject prefix (ctl_topic_prefix): tokens joined by '.', no wildcards."""
-    if not isinstance(value, str) or not value or not all(_TOKEN.match(part) for part in value.split(".")):
+    if not isinstance(value, str) or not value or not all(_TOKEN.fullmatch(part) for part in value.split(".")):
         raise InputError("%s %s must be dot-separated NATS tokens without wildcards or spaces, e.g. 'wasmbus.ctl'"
                          % (what, _shown(value)))
     if len(value) > MAX_TOKEN_LENGTH:
@@ -94,7 +95,7 @@ def image_ref(value: Any, what: str) -> str:
         raise InputError("%s must be an OCI reference such as 'wasmcloud.azurecr.io/echo:0.3.4'" % what)
     if len(value) > _MAX_REFERENCE:
         raise InputError("%s %s is too long for an image reference" % (what, _shown(value)))
-    if _BINDLE_REF.match(value) or _OCI_REF.match(value):
+    if _BINDLE_REF.fullmatch(value) or _OCI_REF.fullmatch(value):
         return value
     raise InputError(
         "%s %r is not a valid OCI reference (expected registry/repository:tag, "
@@ -110,7 +111,7 @@ def oci_reference(value: Any, what: str) -> str:
         raise InputError("%s must be an OCI reference, %s, got %s" % (what, example, _shown(value)))
     if len(value) > _MAX_REFERENCE:
         raise InputError("%s %s is too long for an OCI reference" % (what, _shown(value)))
-    match = _OCI_REF.match(value)
+    match = _OCI_REF.fullmatch(value)
     if not match:
         raise InputError("%s %s is not an OCI reference (registry/repository:tag or @digest, repository in lower "
                          "case, no scheme such as docker://), %s" % (what, _shown(value), example))
@@ -130,7 +131,7 @@ def oci_reference(value: Any, what: str) -> str:
 
 def label_key(value: Any, what: str = "label key") -> str:
     """A host label key: letters, digits and '-', '_', '.', ':', '/', starting and ending with a letter or digit."""
-    if not isinstance(value, str) or len(value) > MAX_TOKEN_LENGTH or not _LABEL_KEY.match(value):
+    if not isinstance(value, str) or len(value) > MAX_TOKEN_LENGTH or not _LABEL_KEY.fullmatch(value):
         raise InputError("%s %s must be 1 to %d letters, digits, '-', '_', '.', ':' or '/', starting and ending with "
                          "a letter or digit (e.g. 'zone', 'example.com/tier')" % (what, _shown(value), MAX_TOKEN_LENGTH))
     return value
@@ -153,7 +154,7 @@ def provider_ref(value: Any, what: str) -> str:
 
 def contract_id(value: Any, what: str = "contract_id") -> str:
     """A capability contract id, ``namespace:name`` (e.g. wasmcloud:httpserver)."""
-    if not isinstance(value, str) or not _CONTRACT_ID.match(value):
+    if not isinstance(value, str) or not _CONTRACT_ID.fullmatch(value):
         raise InputError("%s %r must look like 'namespace:name', e.g. 'wasmcloud:httpserver'" % (what, value))
     return value
 

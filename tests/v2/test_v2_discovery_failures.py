@@ -166,6 +166,7 @@ def test_a_heartbeat_whose_id_cannot_address_a_host_is_skipped_and_the_real_host
     warnings = [line for line in result.stderr.splitlines() if "not a v2 host's" in line]
     assert len(warnings) == 1 and "skipped 3 heartbeat(s)" in warnings[0], result.stderr
     assert len(warnings[0]) < 2000  # bounded: the 10,000 characters are not echoed
+    assert "lattice" not in warnings[0].replace("wasmcloud.lattice", "") and "v2 hosts at" in warnings[0]
 
 
 def test_a_flood_of_fake_heartbeats_fails_the_inventory_without_tracebacks(streaming_nats, tmp_path):

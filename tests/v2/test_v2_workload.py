@@ -215,3 +215,34 @@ def test_bad_input_is_refused_before_anything_is_sent(v2_nats, wash_host, images
     assert "s3cr3t-pw" not in result.output
     assert starts(wash_host, workload_id) == 0
     assert json.dumps(outcomes)  # plain data
+
+
+def test_ids_images_limits_and_bucket_names_are_refused_before_anything_is_sent(v2_nats, wash_host, images,
+                                                                                 workload_id, tmp_path):
+    bad = [
+        ({"host_id": "a b"}, "host_id"), ({"host_id": "a\nb"}, "host_id"), ({"host_id": "a\u0000b"}, "host_id"),
+        ({"host_id": "*"}, "host_id"), ({"host_id": ">"}, "host_id"), ({"host_id": "x" * 10000}, "host_id"),
+        ({"workload_id": "a b"}, "workload_id"), ({"workload_id": "a\nb"}, "workload_id"),
+        ({"workload_id": "a\u0000b"}, "workload_id"), ({"workload_id": "a*"}, "workload_id"),
+        ({"workload_id": "a>"}, "workload_id"), ({"workload_id": "a.b"}, "workload_id"),
+        ({"workload_id": workload_id + "~b"}, "must not contain '~'"),
+        ({"components": [{"name": "e", "image": "Registry.example.com/Team/App:1"}]}, "components[0].image"),
+        ({"components": [{"name": "e", "image": "docker://r.example/echo:1"}]}, "components[0].image"),
+        ({"components": [{"name": "e", "image": "r.example/echo@sha256:abc"}]}, "components[0].image"),
+        ({"components": [{"name": "e", "image": "r.example/" + "e" * 10000 + ":1"}]}, "components[0].image"),
+        ({"components": [{"name": "e", "image": images.echo, "pool_size": -1}]}, "pool_size must be 0"),
+        ({"record_bucket": "my.bucket"}, "record_bucket"),
+    ]
+    tasks = "".join("""
+- ignore_errors: true
+  wasmcloud.lattice.wasmcloud_workload: %s
+""" % json.dumps(dict({"host_id": wash_host.host_id, "workload_id": workload_id}, **options)) for options, _ in bad)
+    result = playbook(v2_playbook(tmp_path, v2_nats.url, tasks))
+    assert_no_traceback(result)
+    outcomes = result.results()
+    for (options, expected), outcome in zip(bad, outcomes):
+        assert outcome["failed"] and expected in outcome["msg"], (options, outcome["msg"])
+        assert len(outcome["msg"]) < 600 and "BadSubject" not in outcome["msg"]
+    assert starts(wash_host, workload_id) == 0 and stops(wash_host, workload_id) == 0
+    with v2_client(v2_nats.url) as client:
+        assert client.record_get(wash_host.host_id, workload_id) is None

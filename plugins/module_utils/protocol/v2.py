@@ -130,7 +130,7 @@ def workload_ids(workload: str) -> Tuple[str, str]:
 
 def jetstream_name(value: Any, what: str) -> str:
     """A key-value bucket or stream name: letters, digits, '-' and '_' (anything else fails on the server)."""
-    if not isinstance(value, str) or not _JETSTREAM_NAME.match(value):
+    if not isinstance(value, str) or not _JETSTREAM_NAME.fullmatch(value):
         raise InputError("%s %r must be 1 to 200 letters, digits, '-' or '_'" % (what, value))
     return value
 
