@@ -74,9 +74,9 @@ options:
         required: true
       image:
         description:
-          - OCI reference of the component, for example V(registry.example.com/team/echo:1.0.0): no scheme, a
-            lower-case repository, registry and repository together at most 255 characters, a C(sha256) digest of
-            64 lower-case hex digits. Other references are refused before anything is sent.
+          - OCI reference of the component, for example V(registry.example.com/team/echo:1.0.0).
+          - No scheme, a lower-case repository, registry and repository together at most 255 characters, a
+            C(sha256) digest of 64 lower-case hex digits; other references are refused before anything is sent.
         type: str
         required: true
       pool_size:

@@ -217,8 +217,8 @@ def test_bad_input_is_refused_before_anything_is_sent(v2_nats, wash_host, images
     assert json.dumps(outcomes)  # plain data
 
 
-def test_ids_images_limits_and_bucket_names_are_refused_before_anything_is_sent(v2_nats, wash_host, images,
-                                                                                 workload_id, tmp_path):
+def test_ids_images_limits_and_bucket_names_are_refused_before_anything_is_sent(
+        v2_nats, wash_host, images, workload_id, tmp_path):
     bad = [
         ({"host_id": "a b"}, "host_id"), ({"host_id": "a\nb"}, "host_id"), ({"host_id": "a\u0000b"}, "host_id"),
         ({"host_id": "*"}, "host_id"), ({"host_id": ">"}, "host_id"), ({"host_id": "x" * 10000}, "host_id"),
@@ -233,10 +233,9 @@ def test_ids_images_limits_and_bucket_names_are_refused_before_anything_is_sent(
         ({"components": [{"name": "e", "image": images.echo, "pool_size": -1}]}, "pool_size must be 0"),
         ({"record_bucket": "my.bucket"}, "record_bucket"),
     ]
-    tasks = "".join("""
-- ignore_errors: true
-  wasmcloud.lattice.wasmcloud_workload: %s
-""" % json.dumps(dict({"host_id": wash_host.host_id, "workload_id": workload_id}, **options)) for options, _ in bad)
+    task = "\n- ignore_errors: true\n  wasmcloud.lattice.wasmcloud_workload: %s\n"
+    base = {"host_id": wash_host.host_id, "workload_id": workload_id}
+    tasks = "".join(task % json.dumps(dict(base, **options)) for options, _expected in bad)
     result = playbook(v2_playbook(tmp_path, v2_nats.url, tasks))
     assert_no_traceback(result)
     outcomes = result.results()
