@@ -103,6 +103,7 @@ class AsyncV2Client:
         self.record_bucket = record_bucket
         self.warnings: List[str] = []
         self.sent: List[Dict[str, Any]] = []  # every mutating request sent, for results and tests
+        self.left_out: List[str] = []  # hosts the last discovery heard of but that no longer answer
         self._kv: Any = None
         self._kv_unavailable: Optional[str] = None if record_bucket else "record_bucket is not set"
 
@@ -143,7 +144,11 @@ class AsyncV2Client:
 
     async def heartbeat(self, host_id: str) -> Dict[str, Any]:
         payload = await self._ask(host_id, "heartbeat", b"{}", self.settings.timeout, idempotent=True)
-        return _decoded(v2.decode_heartbeat, payload, "heartbeat of v2 host %s" % host_id)
+        beat = _decoded(v2.decode_heartbeat, payload, "heartbeat of v2 host %s" % host_id)
+        if beat["id"] != host_id:  # whoever answered for this host is not it
+            raise MalformedReplyError("heartbeat of v2 host %s: the reply names another host id, %s"
+                                      % (host_id, v2.preview(beat["id"])))
+        return beat
 
     async def heartbeats(self, host_ids: Iterable[str]) -> Dict[str, Any]:
         """host id -> its heartbeat, or the NoResponseError / MalformedReplyError it failed with (that host is
@@ -330,12 +335,14 @@ class AsyncV2Client:
         answers = await self.heartbeats(list(heard) + list(known))
         hosts: Dict[str, Dict[str, Any]] = {}
         silent, bad = _BadPeers(), _BadPeers()
+        self.left_out = []
         for host_id, answer in answers.items():
             if isinstance(answer, MalformedReplyError):
                 bad.add(str(answer))
             elif isinstance(answer, LatticeError):
                 if host_id in heard:
                     silent.add(host_id)
+                    self.left_out.append(host_id)
             else:
                 hosts[host_id] = answer
         if silent.count:
@@ -522,6 +529,10 @@ class V2Client(ControlClient):
     @property
     def record_unavailable(self) -> Optional[str]:
         return self.aio.record_unavailable  # type: ignore[attr-defined,no-any-return]
+
+    @property
+    def left_out(self) -> List[str]:
+        return self.aio.left_out  # type: ignore[attr-defined,no-any-return]
 
     heartbeat = _blocking("heartbeat")
     heartbeats = _blocking("heartbeats")

@@ -160,6 +160,44 @@ def nats_request(url: str, subject: str, body: bytes, timeout: float = 5.0) -> b
     return asyncio.run(ask())
 
 
+class responder:  # noqa: N801 (used as a context manager, like open())
+    """A plain NATS client that answers every request on ``subject`` with ``body``, from a thread of its own,
+    as any peer on the server could."""
+
+    def __init__(self, url: str, subject: str, body: bytes) -> None:
+        import threading
+
+        self.url, self.subject, self.body = url, subject, body
+        self._ready, self._done = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+
+    async def _serve(self) -> None:
+        import nats
+
+        nc = await nats.connect(self.url, connect_timeout=3, max_reconnect_attempts=0)
+        try:
+            async def answer(msg: Any) -> None:
+                await msg.respond(self.body)
+
+            await nc.subscribe(self.subject, cb=answer)
+            await nc.flush()
+            self._ready.set()
+            while not self._done.is_set():
+                await asyncio.sleep(0.02)
+        finally:
+            await nc.close()
+
+    def __enter__(self) -> "responder":
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the responder on %s did not start" % self.subject)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(10)
+
+
 def http_get(addr: str, host_header: str, timeout: float = 5.0) -> Dict[str, Any]:
     import urllib.error
     import urllib.request

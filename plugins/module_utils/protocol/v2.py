@@ -306,9 +306,13 @@ def _decode_field(kind: str, detail: Any, value: Any, path: str) -> Any:
     raise AssertionError("unknown field kind %r" % kind)
 
 
-def _preview(value: Any) -> str:
+def preview(value: Any) -> str:
+    """A value for a message, cut to 80 characters (peers may send anything)."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+_preview = preview
 
 
 def _json(payload: bytes, what: str) -> Any:
