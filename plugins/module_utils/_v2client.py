@@ -169,20 +169,22 @@ class AsyncV2Client:
         self.transport.check_alive("asking v2 hosts for their heartbeat")
         return out
 
-    async def listen(self, window: float, until: Optional[Iterable[str]] = None) -> Dict[str, Dict[str, Any]]:
+    async def listen(self, window: float, until: Optional[Iterable[str]] = None,
+                     ids_only: bool = False) -> Dict[str, Dict[str, Any]]:
         """Heartbeats published during ``window`` seconds, the latest per host; ends early once every host
-        in ``until`` has beaten. Heartbeats that are not a host's are skipped with one warning. Fails when the
+        in ``until`` has beaten. With ``ids_only`` each value is an empty dict: discovery asks every host for a
+        fresh heartbeat anyway, so it keeps only the ids (memory stays small under a flood). Heartbeats that are not a host's are skipped with one warning. Fails when the
         connection is lost, or when more hosts beat than discovery takes (MAX_HOSTS) or messages were dropped:
         a partial listing would read as "these are all the hosts"."""
         what = "listening for v2 host heartbeats on %s" % v2.HEARTBEAT_DISCOVERY_SUBJECT
         bad = _BadPeers()
         epoch = self.transport.disconnects
-        beats = await self._listen_once(window, until, what, bad)
+        beats = await self._listen_once(window, until, what, bad, ids_only)
         await self.transport.ensure_connected(what)
         if self.transport.disconnects != epoch:
             # The connection moved to another server meanwhile: heartbeats sent during the gap are lost.
             epoch = self.transport.disconnects
-            beats.update(await self._listen_once(window, until, what, bad))
+            beats.update(await self._listen_once(window, until, what, bad, ids_only))
             await self.transport.ensure_connected(what)
             if self.transport.disconnects != epoch:
                 raise ConnectionFailedError("%s: the connection to NATS was lost twice within heartbeat_window, so "
@@ -194,7 +196,7 @@ class AsyncV2Client:
         return beats
 
     async def _listen_once(self, window: float, until: Optional[Iterable[str]], what: str,
-                           bad: _BadPeers) -> Dict[str, Dict[str, Any]]:
+                           bad: _BadPeers, ids_only: bool) -> Dict[str, Dict[str, Any]]:
         beats: Dict[str, Dict[str, Any]] = {}
         wanted = set(until or ())
         done = asyncio.Event()
@@ -210,7 +212,7 @@ class AsyncV2Client:
                 beyond[0] += 1
                 done.set()
                 return
-            beats[beat["id"]] = beat
+            beats[beat["id"]] = {} if ids_only else beat
             if wanted and wanted <= set(beats):
                 done.set()
 
@@ -238,8 +240,9 @@ class AsyncV2Client:
                     MAX_HOSTS, v2.HEARTBEAT_DISCOVERY_SUBJECT))
         return beats
 
-    async def recorded(self, window: float, stream: str) -> Optional[Dict[str, Dict[str, Any]]]:
-        """The latest heartbeat of every host in ``stream`` (None when there is no such stream). The stream keeps
+    async def recorded(self, window: float, stream: str, ids_only: bool = False) -> Optional[Dict[str, Dict[str, Any]]]:
+        """The latest heartbeat of every host in ``stream`` (None when there is no such stream); ``ids_only`` as
+        for listen(). The stream keeps
         only recent beats, and discovery confirms each host anyway. A stream younger than a heartbeat period may
         lack hosts that started before it: those are listened for, up to ``window`` seconds."""
         what = "reading v2 host heartbeats from stream %r" % stream
@@ -280,7 +283,7 @@ class AsyncV2Client:
             except MalformedReplyError as exc:
                 bad.add(str(exc))
                 continue
-            beats[beat["id"]] = beat
+            beats[beat["id"]] = {} if ids_only else beat
         warning = bad.warning(what)
         if warning:
             self.warnings.append(warning)
@@ -289,7 +292,7 @@ class AsyncV2Client:
         age = (now - created).total_seconds() if isinstance(created, datetime.datetime) else HEARTBEAT_PERIOD
         missing = min(window, HEARTBEAT_PERIOD - age)
         if missing > 0:
-            beats.update(await self.listen(missing))
+            beats.update(await self.listen(missing, ids_only=ids_only))
         return beats
 
     async def _bound_stream(self, jsm: Any, info: Any) -> None:
@@ -327,11 +330,11 @@ class AsyncV2Client:
         lost connection or an overload fails (DiscoveryOverloadError), never an incomplete or empty success."""
         if stream:
             v2.jetstream_name(stream, "heartbeat_stream")
-        heard = await self.recorded(window, stream) if stream else None
+        heard = await self.recorded(window, stream, ids_only=True) if stream else None
         if heard is None:
             if stream:
                 await self.ensure_heartbeat_stream(stream)
-            heard = await self.listen(window)
+            heard = await self.listen(window, ids_only=True)
         answers = await self.heartbeats(list(heard) + list(known))
         hosts: Dict[str, Dict[str, Any]] = {}
         silent, bad = _BadPeers(), _BadPeers()
