@@ -29,7 +29,7 @@ def own_nats(tmp_path: Path, stream: bool) -> Iterator[Tuple[NatsServer, WashHos
                 assert client.ensure_heartbeat_stream(DEFAULT_HEARTBEAT_STREAM), client.warnings
         host = WashHost(wash_host_args(server.url), tmp_path / "host")
         (tmp_path / "host").mkdir()
-        with host.start():
+        with host:  # started by __enter__, stopped (by PID) on the way out
             yield server, host
 
 
