@@ -240,7 +240,8 @@ class AsyncV2Client:
                     MAX_HOSTS, v2.HEARTBEAT_DISCOVERY_SUBJECT))
         return beats
 
-    async def recorded(self, window: float, stream: str, ids_only: bool = False) -> Optional[Dict[str, Dict[str, Any]]]:
+    async def recorded(self, window: float, stream: str,
+                       ids_only: bool = False) -> Optional[Dict[str, Dict[str, Any]]]:
         """The latest heartbeat of every host in ``stream`` (None when there is no such stream); ``ids_only`` as
         for listen(). The stream keeps
         only recent beats, and discovery confirms each host anyway. A stream younger than a heartbeat period may
