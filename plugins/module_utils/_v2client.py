@@ -173,9 +173,10 @@ class AsyncV2Client:
                      ids_only: bool = False) -> Dict[str, Dict[str, Any]]:
         """Heartbeats published during ``window`` seconds, the latest per host; ends early once every host
         in ``until`` has beaten. With ``ids_only`` each value is an empty dict: discovery asks every host for a
-        fresh heartbeat anyway, so it keeps only the ids (memory stays small under a flood). Heartbeats that are not a host's are skipped with one warning. Fails when the
-        connection is lost, or when more hosts beat than discovery takes (MAX_HOSTS) or messages were dropped:
-        a partial listing would read as "these are all the hosts"."""
+        fresh heartbeat anyway, so it keeps only the ids (memory stays small under a flood). Heartbeats that
+        are not a host's are skipped with one warning. Fails when the connection is lost, or when more hosts
+        beat than discovery takes (MAX_HOSTS) or messages were dropped: a partial listing would read as
+        "these are all the hosts"."""
         what = "listening for v2 host heartbeats on %s" % v2.HEARTBEAT_DISCOVERY_SUBJECT
         bad = _BadPeers()
         epoch = self.transport.disconnects
