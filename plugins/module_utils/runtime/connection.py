@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import unquote, urlsplit
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import AUTO, GENERATIONS
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import AUTO, GENERATIONS, has_lattice
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 
 try:
@@ -265,6 +265,8 @@ class ConnectionSettings:
         )
 
     def describe(self) -> str:
+        if not has_lattice(self.protocol):  # the lattice option (default 'default') means nothing there
+            return "the wasmCloud v2 hosts at %s" % self.server_list
         return "lattice %r at %s" % (self.lattice, self.server_list)
 
     @property

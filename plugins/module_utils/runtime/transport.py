@@ -293,10 +293,16 @@ class NatsTransport:
         self._hopeless: Optional[asyncio.Event] = None
         self._refusals = 0
         self._disconnects = 0  # bumped on every lost connection; nats-py reconnects by itself
+        self._dropped: Dict[int, int] = {}  # subscription sid -> messages nats-py dropped (slow consumer)
 
     # -- callbacks --------------------------------------------------------------------
 
     async def _on_error(self, error: BaseException) -> None:
+        if isinstance(error, nats_errors.SlowConsumerError):
+            # nats-py dropped a message its subscription had no room for: whoever reads that
+            # subscription asks dropped() and decides (a listing that missed messages is incomplete).
+            self._dropped[error.sid] = self._dropped.get(error.sid, 0) + 1
+            return
         text = str(error)
         if _PERMISSION_MARK in text.lower():
             self._denials.append(text)
@@ -534,6 +540,9 @@ class NatsTransport:
             self._denial_event = asyncio.Event()
         since = len(self._denials)
         task = asyncio.ensure_future(action)
+        # A task given up on (denied, lost, timed out) may still end in an error: retrieve it, or asyncio
+        # prints "Task exception was never retrieved" with a traceback for each one.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout + 0.5
         while True:
@@ -709,12 +718,23 @@ class NatsTransport:
         if denial:
             raise self._denied(subject, what, denial)
 
-    async def subscribe(self, subject: str, callback: Callable[[Any], Awaitable[None]], what: str) -> Any:
-        """Subscribe and make sure the server has registered it before returning."""
+    @property
+    def disconnects(self) -> int:
+        """How often the connection was lost so far (a change means something sent meanwhile may be lost)."""
+        return self._disconnects
+
+    def dropped(self, sub: Any) -> int:
+        """Messages nats-py dropped from ``sub`` because its pending limits were reached."""
+        return self._dropped.get(getattr(sub, "_id", None), 0)
+
+    async def subscribe(self, subject: str, callback: Callable[[Any], Awaitable[None]], what: str,
+                        **limits: int) -> Any:
+        """Subscribe and make sure the server has registered it before returning. ``limits``
+        (pending_msgs_limit, pending_bytes_limit) bound what nats-py buffers for it; see dropped()."""
         since = len(self._denials)
         self.check_alive(what)
         try:
-            sub = await self.nc.subscribe(subject, cb=callback)
+            sub = await self.nc.subscribe(subject, cb=callback, **limits)
         except nats_errors.ConnectionClosedError:
             raise self.lost_error(what)
         await self._settle()
