@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import sys
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings, redact_url
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._discovery import listen_until
@@ -293,10 +293,14 @@ class NatsTransport:
         self._hopeless: Optional[asyncio.Event] = None
         self._refusals = 0
         self._disconnects = 0  # bumped on every lost connection; nats-py reconnects by itself
+        self.slow_consumer_drops = 0  # messages nats-py dropped because a subscription's pending limit was reached
 
     # -- callbacks --------------------------------------------------------------------
 
     async def _on_error(self, error: BaseException) -> None:
+        if HAS_NATS and isinstance(error, nats_errors.SlowConsumerError):
+            self.slow_consumer_drops += 1  # one per dropped message; the subscriber decides what that means
+            return
         text = str(error)
         if _PERMISSION_MARK in text.lower():
             self._denials.append(text)
@@ -349,6 +353,11 @@ class NatsTransport:
             notify()
 
     # -- a lost connection ------------------------------------------------------------------
+
+    @property
+    def disconnects(self) -> int:
+        """How many times the connection was lost so far (nats-py may have re-established it since)."""
+        return self._disconnects
 
     @property
     def lost(self) -> bool:
@@ -709,12 +718,19 @@ class NatsTransport:
         if denial:
             raise self._denied(subject, what, denial)
 
-    async def subscribe(self, subject: str, callback: Callable[[Any], Awaitable[None]], what: str) -> Any:
-        """Subscribe and make sure the server has registered it before returning."""
+    async def subscribe(self, subject: str, callback: Callable[[Any], Awaitable[None]], what: str,
+                        pending_limits: Optional[Tuple[int, int]] = None) -> Any:
+        """Subscribe and make sure the server has registered it before returning.
+
+        ``pending_limits`` (messages, bytes) bounds what nats-py queues for a slow callback; beyond it
+        nats-py drops messages (counted in ``slow_consumer_drops``) instead of growing.
+        """
         since = len(self._denials)
         self.check_alive(what)
+        limits = {} if pending_limits is None else {"pending_msgs_limit": pending_limits[0],
+                                                    "pending_bytes_limit": pending_limits[1]}
         try:
-            sub = await self.nc.subscribe(subject, cb=callback)
+            sub = await self.nc.subscribe(subject, cb=callback, **limits)
         except nats_errors.ConnectionClosedError:
             raise self.lost_error(what)
         await self._settle()
