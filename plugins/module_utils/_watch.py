@@ -69,6 +69,10 @@ FAILED_STATES = ("ERROR", "NOT_FOUND")
 # What nats-py may queue per subscription for a slow callback (messages, bytes); beyond it, drops.
 PENDING_LIMITS = (4096, 16 * 1024 * 1024)
 MAX_PENDING_CONFIRMATIONS = 32
+CONFIRMATIONS_PER_SECOND = 50.0
+# Messages waiting in a subscription beyond which no host is confirmed: under a flood the requests would wait
+# behind it and time out; a real host turned away is asked at its next heartbeat.
+CONFIRM_BACKLOG = 256
 MAX_REFUTED = 4096
 MAX_RECORDS = 1000
 _STATUS_RESERVE = 8  # places in the outbox only status events may take, so a full outbox can say so
@@ -276,19 +280,24 @@ class HostTable:
 
 
 class Gate:
-    """Hosts heard of for the first time wait here until a request confirms them; bounded both ways.
+    """Hosts heard of for the first time wait here until a request confirms them; bounded every way.
 
-    At most ``max_pending`` confirmations run at once (others are turned away and counted); a host that
-    did not answer is refuted for ``refuted_for`` seconds, remembered for at most ``max_refuted`` ids.
+    At most ``max_pending`` confirmations run at once and at most ``rate`` start per second (others are
+    turned away and counted: a flood of forged heartbeats must not become a flood of requests); a host
+    that did not answer is refuted for ``refuted_for`` seconds, remembered for at most ``max_refuted`` ids.
+    A real host turned away is asked at its next heartbeat.
     """
 
     def __init__(self, refuted_for: float, max_pending: int = MAX_PENDING_CONFIRMATIONS,
-                 max_refuted: int = MAX_REFUTED) -> None:
+                 max_refuted: int = MAX_REFUTED, rate: float = CONFIRMATIONS_PER_SECOND) -> None:
         self.refuted_for = refuted_for
         self.max_pending = max_pending
         self.max_refuted = max_refuted
+        self.rate = rate
         self.pending: Set[str] = set()
         self._refuted: "collections.OrderedDict[str, float]" = collections.OrderedDict()
+        self._tokens = rate
+        self._filled_at: Optional[float] = None
 
     def admit(self, host_id: str, now: float) -> str:
         """``pending`` (go and confirm it), ``waiting`` (already being confirmed), ``refuted`` or ``busy``."""
@@ -299,8 +308,12 @@ class Gate:
             if now < until:
                 return "refuted"
             del self._refuted[host_id]
-        if len(self.pending) >= self.max_pending:
+        if self._filled_at is not None:
+            self._tokens = min(self.rate, self._tokens + max(0.0, now - self._filled_at) * self.rate)
+        self._filled_at = now
+        if len(self.pending) >= self.max_pending or self._tokens < 1:
             return "busy"
+        self._tokens -= 1
         self.pending.add(host_id)
         return "pending"
 
@@ -334,6 +347,8 @@ class Watch:
         self._refreshing: Set[str] = set()
         self._failing: Dict[Tuple[str, str], str] = {}  # (host, workload) -> digest reported failed
         self._slow_seen = 0
+        self._down_since: Optional[float] = None  # loop time the connection was lost, while it is
+        self._last_error = ""
 
     @property
     def lattice(self) -> str:
@@ -367,11 +382,8 @@ class Watch:
     # -- connections -------------------------------------------------------------------------------
 
     async def _connections(self) -> None:
-        loop = asyncio.get_running_loop()
         first = True
-        lost_at = 0.0
         delay = 0.5
-        reason = ""
         while True:
             backend = self._backend_factory(self)
             try:
@@ -380,25 +392,37 @@ class Watch:
                 await backend.close()
                 if first:
                     raise  # wrong URL, credentials or TLS: say so now rather than retry for ever
-                reason = str(exc)
+                self._last_error = str(exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.options.reconnect_max_delay)
                 continue
-            if not first:
-                log.warning("wasmcloud.lattice.events: connected again to %s", backend.transport.connected_url)
-                self.emit(CONNECTION_RESTORED, backend.generation, "", {
-                    "server": backend.transport.connected_url, "down_for": round(loop.time() - lost_at, 3),
-                    "last_error": reason})
             first, delay = False, 0.5
+            self._came_back(backend)
             try:
                 reason = await self._serve(backend)
             finally:
                 await self._stop_tasks()
                 await backend.close()
-            lost_at = loop.time()
-            log.warning("wasmcloud.lattice.events: %s; connecting again", reason)
-            self.emit(CONNECTION_LOST, backend.generation, "", {"server": self.settings.server_list,
-                                                                 "reason": reason})
+            self._went_down(backend.generation, reason)
+
+    def _went_down(self, generation: str, reason: str) -> None:
+        """The connection is gone: said once per outage, however it ends."""
+        self._last_error = reason
+        if self._down_since is not None:
+            return
+        self._down_since = asyncio.get_running_loop().time()
+        log.warning("wasmcloud.lattice.events: %s; connecting again", reason)
+        self.emit(CONNECTION_LOST, generation, "", {"server": self.settings.server_list, "reason": reason})
+
+    def _came_back(self, backend: "_Backend") -> None:
+        if self._down_since is None:
+            return
+        now = asyncio.get_running_loop().time()
+        down_for, self._down_since = now - self._down_since, None
+        log.warning("wasmcloud.lattice.events: connected again to %s", backend.transport.connected_url)
+        self.emit(CONNECTION_RESTORED, backend.generation, "", {
+            "server": backend.transport.connected_url, "down_for": round(down_for, 3), "last_error": self._last_error})
+        self.hosts.forgive(now)  # silence while nobody listened says nothing about the hosts
 
     async def _serve(self, backend: "_Backend") -> str:
         """Listen on one connection until it is lost for good; returns why."""
@@ -483,6 +507,9 @@ class Watch:
                 self._refreshing.add(host_id)
                 self._spawn(self._refresh(backend, host))
             return
+        if backend.backlog() > CONFIRM_BACKLOG:
+            self.drops.add("unconfirmed_heartbeats")
+            return
         verdict = self.gate.admit(host_id, now)
         if verdict == "pending":
             self._spawn(self._confirm(backend, host_id, generation, digest))
@@ -531,14 +558,13 @@ class Watch:
         while True:
             await asyncio.sleep(period)
             now = loop.time()
-            if backend.transport.disconnects != disconnects:
+            # nats-py tries the servers again by itself for a while (another cluster node, a quick restart)
+            connected = backend.transport.nc.is_connected
+            if backend.transport.disconnects != disconnects or not connected:
                 disconnects = backend.transport.disconnects
-                # nats-py got the connection back by itself (another cluster node, a quick restart)
-                self.emit(CONNECTION_LOST, backend.generation, "", {"server": self.settings.server_list,
-                                                                     "reason": "disconnected"})
-                self.emit(CONNECTION_RESTORED, backend.generation, "", {"server": backend.transport.connected_url,
-                                                                         "down_for": None, "last_error": ""})
-                self.hosts.forgive(now)
+                self._went_down(backend.generation, "disconnected from NATS; reconnecting")
+            if connected:
+                self._came_back(backend)
             for host in self.hosts.expired(now, self.options.lost_after):
                 running = await backend.running(host)
                 self.emit(HOST_LOST, host.generation, host.host_id, self._lost_data(host, "heartbeat_missing", running))
@@ -589,6 +615,11 @@ class _Backend:
     def __init__(self, watch: Watch) -> None:
         self.watch = watch
         self.transport: Any = None
+        self.subscriptions: List[Any] = []
+
+    def backlog(self) -> int:
+        """Messages received and not handled yet, in the busiest subscription."""
+        return max([getattr(sub, "pending_msgs", 0) or 0 for sub in self.subscriptions] or [0])
 
     async def connect(self) -> None:
         raise NotImplementedError
@@ -649,8 +680,9 @@ class _LatticeBackend(_Backend):
     async def subscribe(self) -> None:
         # Not the client's EventStream: it keeps every event for the waits of one task, and this runs for ever.
         for dialect in self.dialects:
-            await self.transport.subscribe(dialect.events_subject, self._receiver(dialect),
-                                           "subscribe to lattice events", pending_limits=PENDING_LIMITS)
+            self.subscriptions.append(await self.transport.subscribe(
+                dialect.events_subject, self._receiver(dialect), "subscribe to lattice events",
+                pending_limits=PENDING_LIMITS))
 
     def _receiver(self, dialect: Dialect) -> Callable[[Any], Awaitable[None]]:
         watch = self.watch
@@ -712,8 +744,8 @@ class _V2Backend(_Backend):
         await self.client.connect()
 
     async def subscribe(self) -> None:
-        await self.transport.subscribe(v2.HEARTBEAT_DISCOVERY_SUBJECT, self._receive, "listen to v2 heartbeats",
-                                       pending_limits=PENDING_LIMITS)
+        self.subscriptions.append(await self.transport.subscribe(
+            v2.HEARTBEAT_DISCOVERY_SUBJECT, self._receive, "listen to v2 heartbeats", pending_limits=PENDING_LIMITS))
 
     async def _receive(self, msg: Any) -> None:
         watch = self.watch

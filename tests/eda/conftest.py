@@ -166,3 +166,20 @@ def rulebook(rulebook_bin: Path, tmp_path: Path) -> Iterator[Callable[..., Ruleb
 def of_type(events: List[Dict[str, Any]], kind: str, **fields: Any) -> List[Dict[str, Any]]:
     return [event for event in events if event.get("type") == kind
             and all(event.get(key) == value for key, value in fields.items())]
+
+
+def _v2_fixtures() -> Any:
+    """tests/v2's fixtures (nats-server with the heartbeat stream, OCI registry and components, `wash host`s)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("eda_v2_fixtures", ROOT / "tests" / "v2" / "conftest.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+_V2 = _v2_fixtures()
+v2_nats = _V2.v2_nats
+images = _V2.images
+host_factory = _V2.host_factory

@@ -192,9 +192,11 @@ def test_a_flood_of_forged_heartbeats_heals_nothing_and_stays_bounded(rulebook, 
     reports = rb.wait_for(counted, SETTLE, "all 30,000 forged heartbeats dropped and counted")
     last = reports[-1]["data"]
     assert set(last) == DROPPED_DATA
-    assert last["total"] == 30000  # every one dropped (undecodable, unconfirmed or over nats-py's limit) ...
-    assert last["dropped"]["undecodable"] <= 3000 and last["dropped"].get("unconfirmed_heartbeats", 0) > 0
-    assert last["tracked_hosts"] == 3  # ... and none became a host: only the real three are tracked
+    # every forged one dropped and counted: not JSON, no such host answered, or over nats-py's queue limit (which
+    # can take some of the real hosts' heartbeats too while the flood lasts) ...
+    assert set(last["dropped"]) <= {"undecodable", "unconfirmed_heartbeats", "slow_consumer"}, last
+    assert last["dropped"]["unconfirmed_heartbeats"] > 0 and 0 < last["dropped"]["undecodable"] <= 3000, last
+    assert last["tracked_hosts"] == 3, last  # ... and none became a host: only the real three are tracked
     assert last["pending_confirmations"] <= 32 and last["refuted_hosts"] <= 4096 and last["buffered"] <= 1000
     assert of_type(rb.events(), "host_lost") == [] and HEAL_PLAY not in rb.output()
 
