@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Deque, Dict, List, Mapping, Optional, Set, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
@@ -159,11 +159,37 @@ class WatchOptions:
         return not self.hosts or host_id in self.hosts
 
 
+_TEMPLATE_MARKS = (("{{", "{ {"), ("{%", "{ %"), ("{#", "{ #"))
+_MAX_DEPTH = 64
+
+
+def inert(value: Any, depth: int = 0) -> Any:
+    """``value`` with Jinja's opening delimiters broken up (``{{`` becomes ``{ {``), in keys too.
+
+    Why: ansible-rulebook hands the event to playbooks as an extra var, and Ansible templates extra vars, so
+    a host's label ``{{ lookup('pipe', ...) }}`` would run on the controller. Containers nested deeper
+    than any host sends are cut off.
+    """
+    if isinstance(value, str):
+        if "{" in value:
+            for mark, broken in _TEMPLATE_MARKS:
+                value = value.replace(mark, broken)
+        return value
+    if depth >= _MAX_DEPTH and isinstance(value, (dict, list, tuple)):
+        return "(nested too deep)"
+    if isinstance(value, dict):
+        return {inert(key, depth + 1): inert(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [inert(item, depth + 1) for item in value]
+    return value
+
+
 def make_event(kind: str, generation: str, lattice: str, host_id: str, data: Mapping[str, Any],
                event_id: str = "", time: str = "") -> Dict[str, Any]:
-    """The shape of every event the source puts on the rulebook's queue (docs/event-driven.md)."""
-    return {"type": kind, "generation": generation, "lattice": lattice, "host_id": host_id,
-            "id": event_id or str(uuid.uuid4()), "time": time or utc_now(), "data": dict(data)}
+    """The shape of every event the source puts on the rulebook's queue (docs/event-driven.md); what hosts sent
+    in it cannot be templated."""
+    return inert({"type": kind, "generation": generation, "lattice": lattice, "host_id": host_id,
+                  "id": event_id or str(uuid.uuid4()), "time": time or utc_now(), "data": dict(data)})
 
 
 class Drops:
@@ -759,7 +785,8 @@ class _V2Backend(_Backend):
         host_id = beat["id"]
         known = host_id in watch.hosts
         watch.heard(self, host_id, "2.x", info=_v2_info(beat) if known else None)
-        watch.emit(HEARTBEAT, "2.x", host_id, _v2_info(beat) if watch.options.wanted(HEARTBEAT, host_id) else {})
+        if watch.options.wanted(HEARTBEAT, host_id):
+            watch.emit(HEARTBEAT, "2.x", host_id, _v2_info(beat))
 
     async def discover(self) -> Dict[str, Tuple[str, Dict[str, Any]]]:
         heard = await self.client.recorded(0.5, DEFAULT_HEARTBEAT_STREAM) or {}

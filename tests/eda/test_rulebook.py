@@ -47,8 +47,8 @@ def ready(rb):
 
 @pytest.mark.timeout(400)
 @pytest.mark.parametrize("generation", ["0.x", "1.x"])
-def test_events_arrive_with_the_documented_shape_and_a_killed_host_is_lost(generation, rulebook, sandbox_lattice,
-                                                                            sandbox_lattice_v1):
+def test_events_arrive_with_the_documented_shape_and_a_killed_host_is_lost(
+        generation, rulebook, sandbox_lattice, sandbox_lattice_v1):
     make = sandbox_lattice if generation == "0.x" else sandbox_lattice_v1
     lattice = make(hosts=2, labels=[{"zone": "a"}, {"zone": "b"}], heartbeat_interval=1)
     victim, survivor = lattice.hosts
@@ -105,10 +105,14 @@ def hosts_running(lattice, component_id):
 
 
 @pytest.mark.timeout(600)
-def test_heal_rulebook_brings_a_killed_hosts_component_back_and_throttles_a_flapping_host(rulebook, sandbox_lattice_v1,
-                                                                                          tmp_path):
+def test_heal_rulebook_brings_a_killed_hosts_component_back_and_throttles_a_flapping_host(
+        rulebook, sandbox_lattice_v1, tmp_path):
     lattice = sandbox_lattice_v1(heartbeat_interval=1)
-    seeds = {lattice.add_host(seed=name): name for name in ("heal-a", "heal-b", "heal-c")}  # id -> seed
+    # Hosts whose labels are templates: the events carry them into the playbook's extra vars, where they must
+    # stay text. Had one been run, the marker file would exist.
+    marker = tmp_path / "templated"
+    hostile = {"note": "{{ lookup('pipe', 'touch %s') }}" % marker, "{%% if true %%}x{%% endif %%}": "y"}
+    seeds = {lattice.add_host(labels=hostile, seed=name): name for name in ("heal-a", "heal-b", "heal-c")}
     manifest = tmp_path / "hello.wadm.json"
     manifest.write_text(json.dumps(HELLO_WORLD))
     deploy(lattice, manifest)
@@ -125,7 +129,7 @@ def test_heal_rulebook_brings_a_killed_hosts_component_back_and_throttles_a_flap
     assert "host_lost of host %s (heartbeat_missing): deploying rust-hello-world again" % first in rb.output()
 
     # The lost host comes back (same identity) and is lost again within the throttle window: no second run.
-    assert lattice.add_host(seed=seeds[first]) == first
+    assert lattice.add_host(labels=hostile, seed=seeds[first]) == first
     rb.wait_for(lambda r: len(of_type(r.events(), "host_appeared", host_id=first)) == 2, SETTLE,
                 "the flapping host back")
     lattice.kill_host(first)
@@ -141,6 +145,9 @@ def test_heal_rulebook_brings_a_killed_hosts_component_back_and_throttles_a_flap
     assert rb.output().count(HEAL_PLAY) == 2
     assert rb.output().count("host_lost of host %s" % first) == 1
     assert rb.output().count("host_lost of host %s" % second) == 1
+    (lost, *_more) = of_type(rb.events(), "host_lost", host_id=second)
+    assert lost["data"]["labels"]["note"] == "{ { lookup('pipe', 'touch %s') }}" % marker
+    assert not marker.exists()
 
 
 def forged_heartbeats(lattice, count):

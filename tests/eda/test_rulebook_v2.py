@@ -36,8 +36,8 @@ def echo(host_id, workload_id, image):
 
 
 @pytest.mark.timeout(600)
-def test_v2_hosts_appear_a_killed_one_is_lost_and_a_workload_gone_missing_is_reported(rulebook, v2_nats, host_factory,
-                                                                                       images, tmp_path):
+def test_v2_hosts_appear_a_killed_one_is_lost_and_a_workload_gone_missing_is_reported(
+        rulebook, v2_nats, host_factory, images, tmp_path):
     doomed, keeper = host_factory(http=False, host_group="eda-doomed"), host_factory(http=False, host_group="eda-keep")
     on_doomed, on_keeper = "eda-%s" % uuid.uuid4().hex[:8], "eda-%s" % uuid.uuid4().hex[:8]
     deployed = playbook(v2_playbook(tmp_path, v2_nats.url, echo(doomed.host_id, on_doomed, images.echo) +

@@ -77,7 +77,7 @@ def test_host_table_has_a_ceiling_and_loses_only_the_silent():
 def test_outbox_drops_and_counts_beyond_its_size_but_keeps_room_to_say_so():
     drops = Drops()
     outbox = Outbox(2, drops)
-    assert [outbox.put(make_event("x", "1.x", "l", "", {})) for _ in range(3)] == [True, True, False]
+    assert [outbox.put(make_event("x", "1.x", "l", "", {})) for _attempt in range(3)] == [True, True, False]
     assert drops.counts == {"buffer_full": 1} and drops.unreported() == 1
     assert outbox.put(make_event("events_dropped", "1.x", "l", "", {}))  # status events have a reserve
     drops.mark_reported()
@@ -88,6 +88,19 @@ def test_every_event_has_the_documented_keys():
     event = make_event("host_lost", "1.x", "default", "N" * 56, {"reason": "heartbeat_missing"})
     assert set(event) == {"type", "generation", "lattice", "host_id", "id", "time", "data"}
     assert event["time"].endswith("Z") and event["id"]
+
+
+def test_what_hosts_send_cannot_be_templated_by_the_playbooks_that_get_it():
+    hostile = {"labels": {"{{ key }}": "{{ lookup('pipe', 'id') }}", "ok": "a{b}c"}, "names": ["{% raw %}", "{#x#}"]}
+    event = make_event("host_lost", "1.x", "l", "{{ h }}", hostile)
+    text = json.dumps(event)
+    assert "{{" not in text and "{%" not in text and "{#" not in text
+    assert event["data"]["labels"] == {"{ { key }}": "{ { lookup('pipe', 'id') }}", "ok": "a{b}c"}
+    assert event["host_id"] == "{ { h }}"
+    deep: Any = "bottom"
+    for _level in range(5000):  # deeper than any host sends: cut off, not a RecursionError
+        deep = [deep]
+    assert "nested too deep" in json.dumps(make_event("x", "1.x", "l", "", {"deep": deep}))
 
 
 # -- options ---------------------------------------------------------------------------------------------

@@ -4,6 +4,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+from typing import Any, Callable, Dict, Mapping, Tuple
+
 DOCUMENTATION = r"""
 ---
 short_description: Events of a wasmCloud lattice (0.x, 1.x) or of wasmCloud v2 hosts, for ansible-rulebook
@@ -165,11 +170,6 @@ EXAMPLES = r"""
         print_event:
           pretty: true
 """
-
-import asyncio
-import os
-import sys
-from typing import Any, Callable, Dict, Mapping, Tuple
 
 
 def _find_collection() -> None:
