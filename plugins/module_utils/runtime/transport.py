@@ -357,6 +357,11 @@ class NatsTransport:
     # -- a lost connection ------------------------------------------------------------------
 
     @property
+    def disconnects(self) -> int:
+        """How many times the connection was lost so far (nats-py may have re-established it since)."""
+        return self._disconnects
+
+    @property
     def lost(self) -> bool:
         return self._lost is not None or (self.nc is not None and self.nc.is_closed and not self._closing)
 
@@ -719,9 +724,9 @@ class NatsTransport:
             raise self._denied(subject, what, denial)
 
     @property
-    def disconnects(self) -> int:
-        """How often the connection was lost so far (a change means something sent meanwhile may be lost)."""
-        return self._disconnects
+    def slow_consumer_drops(self) -> int:
+        """Messages nats-py dropped so far from every subscription (pending limits reached)."""
+        return sum(self._dropped.values())
 
     def dropped(self, sub: Any) -> int:
         """Messages nats-py dropped from ``sub`` because its pending limits were reached."""

@@ -469,6 +469,36 @@ class AsyncV2Client:
             return False
         return True
 
+    async def records(self, limit: int = 1000) -> List[Dict[str, Any]]:
+        """The records of every workload (at most ``limit``, the rest left out with a warning); [] without a
+        bucket. Each has the ``host_id`` and ``workload_id`` it was recorded under."""
+        from nats.js import errors as js_errors
+
+        kv = await self._bucket(create=False)
+        if kv is None:
+            return []
+        try:
+            keys = await kv.keys()
+        except js_errors.NoKeysError:
+            return []
+        except Exception as exc:  # timeout, permission: as good as no record, and said so
+            self._kv_unavailable = "listing bucket %r failed (%s: %s)" % (self.record_bucket, type(exc).__name__, exc)
+            return []
+        if len(keys) > limit:
+            self.warnings.append("bucket %r holds %d workload records; only the first %d were read"
+                                 % (self.record_bucket, len(keys), limit))
+        found: List[Dict[str, Any]] = []
+        for key in keys[:limit]:
+            host_id, _dot, encoded = key.partition(".")
+            try:
+                workload_id = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                continue  # not a key this collection wrote
+            record = await self.record_get(host_id, workload_id)
+            if record is not None:
+                found.append(dict(record, host_id=host_id, workload_id=workload_id))
+        return found
+
     async def record_delete(self, host_id: str, workload_id: str) -> None:
         kv = await self._bucket(create=False)
         if kv is None:
@@ -540,3 +570,4 @@ class V2Client(BlockingClient):
     record_get = _blocking("record_get")
     record_put = _blocking("record_put")
     record_delete = _blocking("record_delete")
+    records = _blocking("records")
