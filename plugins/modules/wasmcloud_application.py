@@ -68,6 +68,8 @@ options:
         Values are kept as written. A plain (unquoted) value that YAML 1.1 would read as something else is
         refused with where it is, for example C(count: 010) (octal 8), C(link_name: no) (a boolean),
         C(1.10) (the number 1.1) or C(12:30:00) (45000); quote it.
+      - The file must be a regular file of at most 1 MiB; nesting deeper than 64 levels, more than 32 YAML aliases
+        (or aliases that expand to more than 100,000 values) and a key written twice in one mapping are refused.
     type: path
   manifest:
     description:

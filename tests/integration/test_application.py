@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import yaml
 
 from ansible_run import assert_no_traceback, playbook, write_playbook
@@ -206,3 +208,40 @@ def test_diff_compares_like_with_like(sandbox_lattice, tmp_path):
     before, after = diff["before"]["actors"]["echo"], diff["after"]["actors"]["echo"]
     assert before["actor_id"] == after["actor_id"] and before["actor_id"].startswith("M")
     assert sum(v["count"] for v in before["hosts"].values()) == 3 and sum(v["count"] for v in after["hosts"].values()) == 4
+
+
+def test_hostile_spec_files_are_refused_quickly_by_the_module_and_the_lookup(sandbox_lattice, tmp_path):
+    """A FIFO (would block), /dev/zero (would never end), a billion laughs (629 bytes for billions of values),
+    100,000-deep nesting and a key written twice: each is refused with what is wrong, and nothing is sent."""
+    lattice = sandbox_lattice(hosts=1)
+    os.mkfifo(str(tmp_path / "pipe.yml"))
+    laughs = 'a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+        "a%d: &a%d [%s]\n" % (n, n, ", ".join(["*a%d" % (n - 1)] * 9)) for n in range(1, 10))
+    (tmp_path / "laughs.yml").write_text(laughs)
+    (tmp_path / "deep.yml").write_text("actors: " + "[" * 100000 + "]" * 100000 + "\n")
+    (tmp_path / "twice.yml").write_text("actors:\n- name: echo\n  image_ref: %s\n  image_ref: %s\n" % (ECHO, KV_ACTOR))
+    names = ["pipe.yml", "/dev/zero", "laughs.yml", "deep.yml", "twice.yml"]
+    paths = [name if name.startswith("/") else "%s/%s" % (tmp_path, name) for name in names]
+    tasks = "".join("""
+- wasmcloud.lattice.wasmcloud_application: {name: shop, spec_file: "%s"}
+  ignore_errors: true
+- ansible.builtin.set_fact: {read: "{{ lookup('wasmcloud.lattice.spec_file', '%s') }}"}
+  ignore_errors: true
+""" % (path, path) for path in paths)
+    result = playbook(write_playbook(tmp_path, lattice, tasks))
+    assert result.returncode == 0, result.output
+    outcomes = result.results()
+    assert all(r.get("failed") for r in outcomes), outcomes
+    messages = dict(zip(names, zip(*[iter(r["msg"] for r in outcomes)] * 2)))  # (module, lookup) per file
+    expected = {
+        "pipe.yml": "pipe.yml is a named pipe (FIFO), not a regular file",
+        "/dev/zero": "/dev/zero is a character device, not a regular file",
+        "laughs.yml": "uses more than 32 YAML aliases",
+        "deep.yml": "nests mappings and lists more than 64 levels deep",
+        "twice.yml": "spec.actors[0] has the key 'image_ref' twice (lines 3 and 4)",
+    }
+    for name, text in expected.items():
+        module, lookup = messages[name]
+        assert text in module and text in lookup, (name, module, lookup)
+    assert lattice.records == []
+    assert_no_traceback(result)
