@@ -245,3 +245,21 @@ def test_hostile_spec_files_are_refused_quickly_by_the_module_and_the_lookup(san
         assert text in module and text in lookup, (name, module, lookup)
     assert lattice.records == []
     assert_no_traceback(result)
+
+
+def test_a_timeout_names_only_the_events_still_missing(sandbox_lattice, tmp_path):
+    lattice = sandbox_lattice(hosts=2)
+    quick, slow = lattice.hosts
+    lattice.hooks(slow).start_delay = 6.0
+    app = {"actors": [{"name": "echo", "image_ref": ECHO, "host_id": quick},
+                      {"name": "counter", "image_ref": KV_ACTOR, "host_id": slow}]}
+    result = playbook(book(tmp_path, lattice, app, "    wait_timeout: 2\n"))
+    assert result.returncode == 2, result.output
+    failed = result.results()[0]
+    assert "timed out after" in failed["msg"], failed["msg"]
+    assert "actor_started for %s on host %s" % (KV_ACTOR, slow) in failed["msg"]
+    assert ECHO not in failed["msg"] and quick not in failed["msg"], failed["msg"]  # it arrived: not "waited for"
+    assert [a["operation"] for a in failed["confirmed"]] == ["start_actor"]
+    assert {p["expected"]: p["reached"] for p in failed["partial"]["parts"]} == {
+        "1 actor_started for %s on host %s" % (ECHO, quick): 1, "1 actor_started for %s on host %s" % (KV_ACTOR, slow): 0}
+    assert_no_traceback(result)
