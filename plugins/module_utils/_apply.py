@@ -145,21 +145,27 @@ class Progress:
     """How far an apply got, for results that stay true when it stops half-way.
 
     ``sent``: commands that went out (a refused one included); ``confirmed``: those a host accepted and,
-    when waiting, whose events all arrived; ``not_sent``: planned commands never sent.
+    when waiting, whose events all arrived; ``not_sent``: planned commands never sent; ``not_needed``:
+    planned scale-downs that someone else had done already when the host was read again before sending.
     """
 
     sent: List[Action] = field(default_factory=list)
     confirmed: List[Action] = field(default_factory=list)
     not_sent: List[Action] = field(default_factory=list)
+    not_needed: List[Action] = field(default_factory=list)
 
     def add(self, other: "Progress") -> None:
         self.sent += other.sent
         self.confirmed += other.confirmed
         self.not_sent += other.not_sent
+        self.not_needed += other.not_needed
 
     def to_result(self) -> Dict[str, List[Dict[str, Any]]]:
-        return {"sent": [a.to_dict() for a in self.sent], "confirmed": [a.to_dict() for a in self.confirmed],
-                "not_sent": [a.to_dict() for a in self.not_sent]}
+        result = {"sent": [a.to_dict() for a in self.sent], "confirmed": [a.to_dict() for a in self.confirmed],
+                  "not_sent": [a.to_dict() for a in self.not_sent]}
+        if self.not_needed:
+            result["not_needed"] = [a.to_dict() for a in self.not_needed]
+        return result
 
 
 def _expectation(client: ControlClient, action: Action, inventories: Mapping[str, HostInventory]
@@ -168,6 +174,33 @@ def _expectation(client: ControlClient, action: Action, inventories: Mapping[str
     if confirm is not None:
         return confirm(action.operation, action.host_id, action.params)
     return expectation_for(action, inventories)
+
+
+def _owned_instances(inventory: Optional[HostInventory], action: Action) -> int:
+    actor = inventory.actor(action.params["actor_id"]) if inventory is not None else None
+    wanted = action.params.get("annotations") or {}
+    return sum(1 for instance in actor.instances
+               if all(instance.annotations.get(key) == value for key, value in wanted.items())) if actor else 0
+
+
+def still_needed(client: ControlClient, action: Action, inventories: Mapping[str, HostInventory]) -> Optional[Action]:
+    """A 0.x scale-down as it should go out now: the host is read again just before, and instances someone else
+    stopped since the plan was made (a concurrent run of the same task) are not stopped a second time, so two
+    runs that both scale 3 down to 2 leave 2, not 1, and none waits for stop events that cannot come.
+    Returns the action with its count lowered, or None when nothing is left to stop. Starts are not re-read:
+    an extra instance is undone by the next run, a missing one is not."""
+    if action.operation != "stop_actor" or not action.params.get("count") or action.host_id not in inventories:
+        return action
+    try:
+        now = client.get_host_inventory(action.host_id)
+    except NoResponseError:
+        return action  # the command itself will say the host is gone
+    gone = _owned_instances(inventories[action.host_id], action) - _owned_instances(now, action)
+    if gone <= 0:
+        return action
+    if action.params["count"] - gone <= 0:
+        return None
+    return Action(action.operation, action.host_id, dict(action.params, count=action.params["count"] - gone))
 
 
 def apply_actions(client: ControlClient, actions: List[Action], inventories: Mapping[str, HostInventory],
@@ -195,7 +228,19 @@ def apply_actions(client: ControlClient, actions: List[Action], inventories: Map
             progress.confirmed.extend(action for action, expectation in awaited if expectation.done)
 
     try:
-        for index, action in enumerate(actions):
+        for index, planned in enumerate(actions):
+            try:
+                action = still_needed(client, planned, inventories)
+            except LatticeError:
+                progress.not_sent.extend(actions[index:])
+                try:
+                    wait_for_what_was_sent()
+                except LatticeError:
+                    pass
+                raise
+            if action is None:
+                progress.not_needed.append(planned)
+                continue
             progress.sent.append(action)
             try:
                 send(client, action)

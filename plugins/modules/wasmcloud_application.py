@@ -235,6 +235,14 @@ not_sent:
   returned: when commands were sent, also when the task failed half-way
   type: list
   elements: dict
+not_needed:
+  description:
+    - 0.x, planned scale-downs that were not sent because the host, read again just before, showed that someone
+      else (a concurrent run of the same task) had already stopped those instances. A scale-down that was only
+      partly done elsewhere goes out with the rest of its count (see RV(sent)).
+  returned: when such a scale-down was planned
+  type: list
+  elements: dict
 events:
   description: The control events that confirmed the starts and stops.
   returned: when commands were sent and waited for
@@ -378,6 +386,8 @@ def main() -> None:
                                     {key: bidders(found, inventories) for key, found in bids.items()},
                                     prune=params["prune"])
 
+        for warning in plan.warnings:
+            lattice.module.warn(warning)
         result = lattice.result
         result["changed"] = plan.changed
         result["actions"] = [a.to_dict() for a in plan.actions] + plan.pending_links
