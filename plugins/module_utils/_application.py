@@ -475,4 +475,3 @@ def _keep_what_others_use(app: AppSpec, plan: AppPlan, inventories: Mapping[str,
             provider_plan.after[action.host_id] = provider_plan.before.get(action.host_id)
     plan.prune = [a for a in plan.prune if not keep_provider(a)]
     return kept
-

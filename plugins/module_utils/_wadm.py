@@ -656,8 +656,8 @@ class _Stopper:
         claims = self.ownership.claims(spec.workload_id, self.remaining_links)
         if claims:
             self.warnings.append("%s is left running: application(s) %s still link to it, and a shared %s stops "
-                                 "only when no other application uses it" % (what, ", ".join(map(repr, claims)),
-                                                                            _kind_name(spec.kind)))
+                                 "only when no other application uses it"
+                                 % (what, ", ".join(map(repr, claims)), _kind_name(spec.kind)))
             return None
         return _stop(spec, host, item)
 
@@ -781,8 +781,9 @@ def _plan_links(app: Manifest, state: str, links: List[Link], ownership: Ownersh
                 raise InputError(
                     "%s: the link from %s (%s:%s, name %r) goes to %s, a component of application %s; a source has one "
                     "link per WIT package and name, so putting this one would take that link away: give this link "
-                    "another name [rule: %s]" % (where, link.source_id, link.wit_namespace, link.wit_package,
-                                                  link.name, found.target, ", ".join(map(repr, others)), RULE_OWNERSHIP))
+                    "another name [rule: %s]"
+                    % (where, link.source_id, link.wit_namespace, link.wit_package, link.name, found.target,
+                       ", ".join(map(repr, others)), RULE_OWNERSHIP))
         if state == "absent" and (found is None or not ownership.link_is_ours(found)):
             continue  # nothing there, or another application's link under the same identity
         link_plan = plan_link_v1(state, link, links)

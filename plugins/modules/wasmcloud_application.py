@@ -28,7 +28,7 @@ description:
     C(wasmcloud.dev/appspec) annotation, marks what O(prune) may stop. Parts of the
     format this collection cannot carry out (secrets, policies, custom traits) are refused, naming where they
     are in the manifest and the rule they break (wadm's rules first, in wadm's order), before anything is sent.
-    A component without a scaler trait is accepted as wadm accepts it, with a warning: nothing is started for it
+    A component without a scaler trait is accepted as wadm accepts it, with a warning; nothing is started for it
     and its links are still put. An application whose name wadm's naming makes the same as another running
     application's (C(delta), C(Delta)) is refused. See C(docs/wadm-manifests.md) in the collection.
 extends_documentation_fragment:

@@ -518,14 +518,14 @@ def test_rules_are_checked_in_wadms_order_and_the_refusal_names_the_rule():
         "[wadm's rule: OAM labels and annotations]")
     assert refused(lambda m: m["spec"]["components"][0]["properties"].update(id="bad.id")).endswith(
         "[rule: values a 1.x host accepts]")
-    # two link traits giving one config name: wadm refuses it
-    def shared_link_config(m):
+
+    def shared_link_config(m):  # two link traits giving one config name: wadm refuses it
         m["spec"]["components"][0]["traits"].append({"type": "link", "properties": {
             "namespace": "wasi", "package": "keyvalue", "interfaces": ["store"], "target": {"name": "httpserver"},
             "source": {"config": [{"name": "default-http"}]}}})
     assert refused(shared_link_config).endswith("[wadm's rule: unique link config names]")
-    # the shape comes first, as wadm's deserialisation fails before its checks
-    def shape_and_rule(m):
+
+    def shape_and_rule(m):  # the shape comes first, as wadm's deserialisation fails before its checks
         m["metadata"]["name"] = "hello world"
         m["spec"]["components"][0]["traits"][0]["properties"]["instances"] = "many"
     assert "instances must be an integer" in refused(shape_and_rule)
