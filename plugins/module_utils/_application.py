@@ -437,21 +437,21 @@ def _keep_what_others_use(app: AppSpec, plan: AppPlan, inventories: Mapping[str,
     shared = other_applications(app, inventories)
     current = {link.identity: link for link in links}
     kept: List[Dict[str, Any]] = []
-    removals: List[Action] = []
+    still_planned: List[Action] = []
     for action in plan.links:
         if action.operation != "remove_link":
-            removals.append(action)
+            still_planned.append(action)
             continue
         identity = (action.params["actor_id"], action.params["contract_id"], action.params["link_name"])
         others = shared.get(identity[0])
         if not others:
-            removals.append(action)
+            still_planned.append(action)
             continue
         plan.warnings.append("link of actor %s (%s, link name %s) is kept: application(s) %s run the actor too and "
                              "use its links" % (identity[0], identity[1], identity[2], ", ".join(map(repr, others))))
         if identity in current:
             kept.append(link_view(current[identity]))
-    plan.links = removals
+    plan.links = still_planned
     removed = {(a.params["actor_id"], a.params["contract_id"], a.params["link_name"])
                for a in plan.links if a.operation == "remove_link"}
     remaining = [link for link in links if link.identity not in removed]
