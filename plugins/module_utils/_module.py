@@ -19,6 +19,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection impo
     CONNECTION_OPTION_NAMES,
     ConnectionSettings,
     connection_argspec,
+    secrets_before_validation,
     url_secrets,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
@@ -93,11 +94,23 @@ CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
 }
 
 
+class _ModuleProcess(AnsibleModule):
+    """AnsibleModule that masks the secrets inside nats_url from the start.
+
+    Why: AnsibleModule masks only no_log options before it checks the arguments, and a refusal (of an
+    argument, or later of the module's own checks) echoes them all in ``invocation.module_args``.
+    """
+
+    def _load_params(self) -> None:
+        super()._load_params()
+        self.no_log_values.update(secrets_before_validation(self.params))
+
+
 # What stands behind LatticeModule.module. In a module process it is an AnsibleModule; the collection's
 # action plugins (plugins/plugin_utils/_controller.py) run the same module body inside the controller's
 # worker and put in its place an object with the same face: params, check_mode, _diff, warn, fail_json
 # and exit_json (which end the run by raising instead of printing and exiting).
-_backend: Callable[..., Any] = AnsibleModule
+_backend: Callable[..., Any] = _ModuleProcess
 
 
 @contextmanager
