@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._validation import shown_number
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import EVENT_TYPE_PREFIX, LatticeEvent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._nkeys import is_public_key
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
     Ack,
     ActorBid,
@@ -120,6 +122,16 @@ def _required_text(obj: Mapping[str, Any], key: str, what: str) -> str:
     return value
 
 
+def _host_id(obj: Mapping[str, Any], key: str, what: str) -> str:
+    """A host's ID: the nkey every 0.x and 1.x host has. Anything else comes from a peer that is no host (or a
+    broken one); refused like any malformed reply, so that peer is left out with a warning, never fatal."""
+    value = _required_text(obj, key, what)
+    if not is_public_key(value, "host"):
+        shown = value[:60] + ("…" if len(value) > 60 else "")
+        raise MalformedReplyError("%s: field %r is %r, not a host ID (an nkey starting with N)" % (what, key, shown))
+    return value
+
+
 def _optional_text(obj: Mapping[str, Any], key: str, what: str) -> Optional[str]:
     return _text(obj, key, what) if obj.get(key) is not None else None
 
@@ -130,18 +142,29 @@ def _integer(obj: Mapping[str, Any], key: str, what: str, default: int = 0) -> i
         return default
     if isinstance(value, bool):
         raise MalformedReplyError("%s: field %r should be a number, got a boolean" % (what, key))
+    number: Optional[int] = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):  # Why: json accepts NaN, Infinity and 1e999, which int() refuses
-            raise MalformedReplyError("%s: field %r should be a number, got %r" % (what, key, value))
-        return int(value)
-    if isinstance(value, str):  # OTP <= 0.52.0 sent some counts as strings
+        number = value
+    elif isinstance(value, float) and math.isfinite(value):  # json accepts NaN, Infinity and 1e999
+        number = int(value)
+    elif isinstance(value, str) and len(value) <= 40:  # OTP <= 0.52.0 sent some counts as strings
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             pass
-    raise MalformedReplyError("%s: field %r should be a number, got %r" % (what, key, value))
+    # Hosts count in 64 bits: anything larger (1e308 would become a 309-digit integer) is no count.
+    if number is None or abs(number) >= _MAX_COUNT:
+        raise MalformedReplyError("%s: field %r should be a number below 2^64, got %s" % (what, key, shown_number(value)
+                                                                                             if not isinstance(value, str)
+                                                                                             else _short(value)))
+    return number
+
+
+_MAX_COUNT = 2 ** 64
+
+
+def _short(value: str) -> str:
+    return repr(value[:40] + ("…" if len(value) > 40 else ""))
 
 
 def _string_map(obj: Mapping[str, Any], key: str, what: str) -> Dict[str, str]:
@@ -298,7 +321,7 @@ class ProtocolV0:
             issuer_list = []
         js_domain = obj.get("js_domain")
         return Host(
-            id=_required_text(obj, "id", what),
+            id=_host_id(obj, "id", what),
             # legacy Rust hosts answered `uptime`
             uptime_seconds=_integer(obj, "uptime_seconds", what, _integer(obj, "uptime", what)),
             friendly_name=_text(obj, "friendly_name", what),
@@ -401,14 +424,14 @@ class ProtocolV0:
     def decode_actor_bid(self, payload: bytes) -> ActorBid:
         what = "actor auction bid"
         obj = _object(_load(payload, what), what)
-        return ActorBid(_required_text(obj, "host_id", what), _text(obj, "actor_ref", what),
+        return ActorBid(_host_id(obj, "host_id", what), _text(obj, "actor_ref", what),
                         _string_map(obj, "constraints", what))
 
     @_bounded
     def decode_provider_bid(self, payload: bytes) -> ProviderBid:
         what = "provider auction bid"
         obj = _object(_load(payload, what), what)
-        return ProviderBid(_required_text(obj, "host_id", what), _text(obj, "provider_ref", what),
+        return ProviderBid(_host_id(obj, "host_id", what), _text(obj, "provider_ref", what),
                            _text(obj, "link_name", what) or "default", _string_map(obj, "constraints", what))
 
     @_bounded

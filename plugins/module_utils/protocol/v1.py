@@ -38,6 +38,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
     ProviderDescription,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import (
+    _host_id,
     Request,
     _bounded,
     _integer,
@@ -303,7 +304,7 @@ class ProtocolV1:
         obj = _object(_payload(payload, what), what)
         js_domain = obj.get("js_domain")
         return Host(
-            id=_required_text(obj, "id", what),
+            id=_host_id(obj, "id", what),
             uptime_seconds=_integer(obj, "uptime_seconds", what),
             friendly_name=_text(obj, "friendly_name", what),
             labels=_string_map(obj, "labels", what),
@@ -382,14 +383,14 @@ class ProtocolV1:
     def decode_component_bid(self, payload: bytes) -> ComponentBid:
         what = "component auction bid"
         obj = _object(_payload(payload, what), what)
-        return ComponentBid(_required_text(obj, "host_id", what), _text(obj, "component_ref", what),
+        return ComponentBid(_host_id(obj, "host_id", what), _text(obj, "component_ref", what),
                             _text(obj, "component_id", what), _string_map(obj, "constraints", what))
 
     @_bounded
     def decode_provider_bid(self, payload: bytes) -> ProviderBid:
         what = "provider auction bid"
         obj = _object(_payload(payload, what), what)
-        return ProviderBid(_required_text(obj, "host_id", what), _text(obj, "provider_ref", what), "default",
+        return ProviderBid(_host_id(obj, "host_id", what), _text(obj, "provider_ref", what), "default",
                            _string_map(obj, "constraints", what), _text(obj, "provider_id", what))
 
     @_bounded
