@@ -13,7 +13,6 @@ place where option values become checked settings, whoever supplied them.
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import unquote, urlsplit
@@ -90,19 +89,32 @@ def connection_argspec() -> Dict[str, Dict[str, Any]]:
     return {name: dict(spec) for name, spec in CONNECTION_ARGSPEC.items()}
 
 
-# "a,b" is one common way to pass several servers through one variable. A comma inside a password
-# must not split its URL: where user information is written, only a comma before a scheme separates.
-_URL_SEPARATOR = re.compile(r",(?=\s*[A-Za-z][A-Za-z0-9+.-]*://)")
-
-
 def _split_urls(value: Any) -> List[str]:
     items = [value] if isinstance(value, str) else list(value or [])
     urls: List[str] = []
     for item in items:
-        text = str(item)
-        parts = _URL_SEPARATOR.split(text) if "@" in text else text.split(",")
-        urls.extend(part.strip() for part in parts if part.strip())
+        # "a,b" is one common way to pass several servers through one variable. A comma inside a password
+        # must not cut its URL in two: a piece that is no address on its own ("nats://user:pa") takes in the
+        # next one when that holds the rest of the user information ("ss@host:4222").
+        pieces = [part.strip() for part in str(item).split(",")]
+        merged: List[str] = []
+        for piece in pieces:
+            if merged and "@" not in merged[-1] and "@" in piece and "://" not in piece \
+                    and not _is_address(merged[-1]):
+                merged[-1] += "," + piece
+            else:
+                merged.append(piece)
+        urls.extend(part for part in merged if part)
     return urls
+
+
+def _is_address(url: str) -> bool:
+    """Whether ``url`` (without user information) is scheme://host[:port] with a valid port."""
+    try:
+        parsed = urlsplit(url if "://" in url else "nats://" + url)
+        return bool(parsed.hostname) and parsed.port != -1
+    except ValueError:
+        return False
 
 
 def _userinfo(url: str) -> Tuple[str, Optional[str], str]:
