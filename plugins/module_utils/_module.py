@@ -130,9 +130,11 @@ class LatticeModule:
     def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True,
                  generations: Sequence[str] = CONTROL_INTERFACE, **kwargs: Any) -> None:
         spec = connection_argspec()
-        # A module option named like a connection option (wasmcloud_registry's password, token) is the
-        # module's own: never read it as a NATS credential.
-        self._own_options = frozenset(argument_spec) & frozenset(spec)
+        # A module option named like a connection option would take its place (a registry password read as the
+        # NATS password): a module may only restate one as it is.
+        clash = sorted(name for name in frozenset(argument_spec) & frozenset(spec) if argument_spec[name] != spec[name])
+        if clash:
+            raise ValueError("module options %s would shadow the connection options of that name" % ", ".join(clash))
         spec.update(argument_spec)
         self.module = _backend(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params: Dict[str, Any] = self.module.params
@@ -161,7 +163,7 @@ class LatticeModule:
         return bool(self.module._diff)
 
     def settings(self) -> ConnectionSettings:
-        options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES if name not in self._own_options}
+        options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES}
         # A password inside nats_url is as secret as the password option: masked in the invocation.
         self.module.no_log_values.update(url_secrets(options.get("nats_url") or []))
         try:
