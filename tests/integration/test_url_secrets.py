@@ -165,7 +165,8 @@ def test_modules_refusing_their_input_at_vvv_show_no_url_password(tmp_path: Path
     assert len(results) == len(REFUSED) and all(r.get("failed") for r in results), results
     for outcome in results:
         assert "cannot connect" not in outcome["msg"], outcome  # refused before connecting
-        assert outcome["invocation"]["module_args"]["nats_url"] == ["nats://********127.0.0.1:%d" % port], outcome
+        [shown] = outcome["invocation"]["module_args"]["nats_url"]  # masked (how depends on the ansible-core)
+        assert shown.startswith("nats://") and shown.endswith("127.0.0.1:%d" % port) and "********" in shown, outcome
 
 
 @pytest.mark.parametrize("path", PATHS)
