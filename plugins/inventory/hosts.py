@@ -600,7 +600,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         lattices_of: Dict[str, set] = {}
         for name, (entry, host) in zip(names, hosts):
             lattices_of.setdefault(name, set()).add(entry["lattice"])
-        names = ["%s@%s" % (name, entry["lattice"]) if len(lattices_of[name]) > 1 else name
+        #    (Or its ID, should the lattice's name hold a character that is host pattern syntax.)
+        names = [name if len(lattices_of[name]) == 1 else
+                 "%s@%s" % (name, entry["lattice"]) if _SAFE_NAME.match(entry["lattice"]) else host["id"]
                  for name, (entry, host) in zip(names, hosts)]
         # 3. A name a host of another source has: never joined to it (its variables, ansible_connection above
         #    all, would mix with this host's); the host ID instead. The same lattice host listed by another
