@@ -59,3 +59,15 @@ def test_huge_seconds_are_refused_in_short() -> None:
         with pytest.raises(InputError) as refused:
             check.positive_seconds(value, "wait_timeout")
         assert str(refused.value) == "wait_timeout must be at most 86400 seconds (one day), got %s" % shown
+
+
+def test_huge_instance_counts_and_host_timeouts_are_refused_in_short() -> None:
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v1 import instance_count
+    from ansible_collections.wasmcloud.lattice.plugins.modules.wasmcloud_host import host_options
+
+    with pytest.raises(InputError) as refused:
+        instance_count(int(1e308))
+    assert str(refused.value) == "max_instances must be an integer between 0 and 4294967295, got 1e+308"
+    with pytest.raises(InputError) as refused:
+        host_options({"host_timeout": int(1e308), "host_id": HOST})
+    assert str(refused.value).endswith("got 1e+308")

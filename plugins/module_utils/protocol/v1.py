@@ -101,7 +101,7 @@ def artifact_ref(value: Any, what: str) -> str:
 
 def instance_count(value: Any, what: str = "max_instances") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INSTANCES:
-        raise InputError("%s must be an integer between 0 and %d, got %r" % (what, MAX_INSTANCES, value))
+        raise InputError("%s must be an integer between 0 and %d, got %s" % (what, MAX_INSTANCES, check.shown_number(value)))
     return value
 
 
