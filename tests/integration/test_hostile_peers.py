@@ -19,14 +19,17 @@ from __future__ import annotations
 import json
 import uuid
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 import pytest
 
 from ansible_run import BIN, Run, ansible_env, assert_no_traceback, run
 from sandbox import NatsServer, SandboxLattice
 from sandbox.nats_server import free_port
-from security.peer import Peer, peers  # noqa: F401 - peers is a fixture
+from security import peer as peer_helpers
+from security.peer import Peer
+
+peers = peer_helpers.peers  # the fixture
 
 PLUGIN = "wasmcloud.lattice.hosts"
 HOSTILE_NAMES = ["localhost", "127.0.0.1", "127.1", "2130706433", "LocalHost", "*", "!x", "&x", "a,b",
@@ -181,10 +184,9 @@ def test_a_copied_friendly_name_is_taken_from_no_one(sandbox_lattice: Callable[.
 
 
 @pytest.mark.parametrize("generation", ["0.x", "1.x"])
-def test_a_peer_with_an_id_that_is_no_host_id_is_left_out(sandbox_lattice: Callable[..., SandboxLattice],
-                                                           sandbox_lattice_v1: Callable[..., Any],
-                                                           peers: Callable[[], Peer], tmp_path: Path,
-                                                           generation: str) -> None:
+def test_a_peer_with_an_id_that_is_no_host_id_is_left_out(
+        sandbox_lattice: Callable[..., SandboxLattice], sandbox_lattice_v1: Callable[..., Any],
+        peers: Callable[[], Peer], tmp_path: Path, generation: str) -> None:
     lattice = (sandbox_lattice if generation == "0.x" else sandbox_lattice_v1)(2, {"zone": "a"})
     peer = peers()
     if generation == "0.x":

@@ -18,7 +18,10 @@ from typing import Callable
 
 from ansible_run import BIN, ansible_env, run
 from sandbox import NatsServer
-from security.peer import Peer, peers  # noqa: F401 - peers is a fixture
+from security import peer as peer_helpers
+from security.peer import Peer
+
+peers = peer_helpers.peers  # the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "playbooks" / "templates"

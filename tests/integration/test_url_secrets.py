@@ -25,7 +25,7 @@ from sandbox.nats_server import free_port
 USER = "ops"
 # The characters URL parsers take for delimiters inside the user information, and random parts long enough
 # to be unique. (A comma too would be taken by Ansible for a list separator; it is written as %2C.)
-PASSWORD = "head%s/mid%s@tail%s:end%s" % tuple(os.urandom(4).hex() for _ in range(4))
+PASSWORD = "head%s/mid%s@tail%s:end%s" % tuple(os.urandom(4).hex() for part in range(4))
 PIECES = re.split(r"[/@:]", PASSWORD)
 PATHS = ("auto", "module")  # auto: in the controller's worker where the ansible-core allows it
 
@@ -119,9 +119,8 @@ def test_errors_show_no_piece_of_the_password(guarded: NatsServer, tmp_path: Pat
         assert "port from 1 to 65535" in msgs[2], msgs
 
 
-def test_inventory_vars_cache_and_errors_hold_no_piece_of_the_password(lattice: SandboxLattice,
-                                                                        guarded: NatsServer,
-                                                                        tmp_path: Path) -> None:
+def test_inventory_vars_cache_and_errors_hold_no_piece_of_the_password(
+        lattice: SandboxLattice, guarded: NatsServer, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     config = tmp_path / "auth.wasmcloud.yml"
     config.write_text(json.dumps({"plugin": "wasmcloud.lattice.hosts", "nats_url": url_with_password(guarded),

@@ -154,9 +154,8 @@ def _integer(obj: Mapping[str, Any], key: str, what: str, default: int = 0) -> i
             pass
     # Hosts count in 64 bits: anything larger (1e308 would become a 309-digit integer) is no count.
     if number is None or abs(number) >= _MAX_COUNT:
-        raise MalformedReplyError("%s: field %r should be a number below 2^64, got %s" % (what, key, shown_number(value)
-                                                                                             if not isinstance(value, str)
-                                                                                             else _short(value)))
+        shown = _short(value) if isinstance(value, str) else shown_number(value)
+        raise MalformedReplyError("%s: field %r should be a number below 2^64, got %s" % (what, key, shown))
     return number
 
 
