@@ -149,7 +149,7 @@ REFUSED: List[str] = [
     "wasmcloud.lattice.wasmcloud_actor: {image_ref: 'not a reference', count: 1}",
     "wasmcloud.lattice.wasmcloud_component: {component_id: 'two words', image_ref: 'ghcr.io/a/b:1'}",
     "wasmcloud.lattice.wasmcloud_config: {name: 'two words', values: {a: b}}",
-    "wasmcloud.lattice.wasmcloud_workload: {host_id: 'h', workload_id: 'w', components: [], wait_timeout: -1}",
+    "wasmcloud.lattice.wasmcloud_workload: {host_id: 'h', workload_id: 'w', start_timeout: -1}",
     "wasmcloud.lattice.wasmcloud_events: {duration: -1}",
     "wasmcloud.lattice.wasmcloud_lattice_info: {no_such_option: 1}",
 ]
@@ -164,6 +164,7 @@ def test_modules_refusing_their_input_at_vvv_show_no_url_password(tmp_path: Path
     assert len(results) == len(REFUSED) and all(r.get("failed") for r in results), results
     for outcome in results:
         assert "cannot connect" not in outcome["msg"], outcome  # refused before connecting
+        assert_no_password(json.dumps(outcome))
         [shown] = outcome["invocation"]["module_args"]["nats_url"]  # masked (how depends on the ansible-core)
         assert shown.startswith("nats://") and shown.endswith("127.0.0.1:%d" % port) and "********" in shown, outcome
 
