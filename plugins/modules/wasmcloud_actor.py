@@ -166,15 +166,10 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
-    plan_placed,
-    read_inventories,
-    started_keys,
-)
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import ActorSpec, actor_view, find_actor
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import run
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.placed import Actor
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -188,59 +183,8 @@ ARGSPEC = {
 }
 
 
-def actor_spec(params: dict) -> ActorSpec:
-    """The desired state from the options, refused before anything is sent when invalid."""
-    if not params["image_ref"] and not params["actor_id"]:
-        raise InputError("one of image_ref or actor_id is required")
-    return ActorSpec(
-        state=params["state"],
-        image_ref=check.image_ref(params["image_ref"], "image_ref") if params["image_ref"] else None,
-        actor_id=check.public_key(params["actor_id"], "actor", "actor_id") if params["actor_id"] else None,
-        count=check.count(params["count"]),
-        host_id=check.public_key(params["host_id"], "host", "host_id") if params["host_id"] else None,
-        constraints=check.string_map(params["constraints"], "constraints"),
-        annotations=check.string_map(params["annotations"], "annotations"),
-    )
-
-
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    params = lattice.params
-    spec = lattice.checked(actor_spec)
-
-    def converge(client):
-        inventories = read_inventories(client, spec.host_id, params["discovery_stall"],
-                                       need_hosts=spec.state == "present" and spec.count > 0)
-        plan = plan_placed(client, spec, inventories, params["discovery_stall"])
-        actor_id = spec.actor_id or next((a.params["actor_id"] for a in plan.actions if "actor_id" in a.params),
-                                         None) or _known_key(spec, inventories)
-        result = lattice.result
-        result["actor"] = {"actor_id": actor_id, "image_ref": spec.image_ref, "hosts": plan.after,
-                           "count": sum(view["count"] for view in plan.after.values())}
-        if not lattice.report_plan(plan):
-            return
-        try:
-            lattice.apply(client, plan.actions, inventories)
-        except LatticeError:
-            left_running(client)
-            raise
-        if not actor_id and result.get("events"):
-            result["actor"]["actor_id"] = started_keys(result["events"]).get(spec.image_ref or "")
-
-    def left_running(client):
-        """After a half-done apply, the result says what runs now rather than what was planned."""
-        try:
-            now = actor_view(spec, read_inventories(client, spec.host_id, params["discovery_stall"]))
-        except LatticeError:
-            return  # the failure itself is the message; the plan's view stays, with sent/not_sent beside it
-        lattice.result["actor"].update(hosts=now, count=sum(view["count"] for view in now.values()))
-
-    lattice.run(converge)
-
-
-def _known_key(spec: ActorSpec, inventories: dict):
-    found = (find_actor(inventory, None, spec.image_ref) for inventory in inventories.values())
-    return next((actor.id for actor in found if actor is not None), None)
+    run(ARGSPEC, options.actor, Actor)
 
 
 if __name__ == "__main__":

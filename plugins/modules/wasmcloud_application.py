@@ -250,24 +250,10 @@ events:
   elements: dict
 """
 
-import asyncio
-
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import (
-    parse_spec,
-    plan_application,
-    plan_links,
-    resolve_keys,
-)
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import bidders, check_values, read_inventories
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import read_spec_file
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import (
-    app_config,
-    parse_manifest,
-    plan_manifest,
-    stale_providers,
-)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import run
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.application import application
 
 ARGSPEC = {
     "name": {"type": "str"},
@@ -281,166 +267,9 @@ ARGSPEC = {
 }
 
 
-def load_spec(params: dict):
-    if params["spec"] is not None:
-        return params["spec"]
-    return read_spec_file(params["spec_file"])
-
-
-def load_manifest(params: dict):
-    """The wadm manifest, parsed and checked; a given ``name`` must be the manifest's."""
-    if params["manifest"] is not None:
-        manifest = parse_manifest(params["manifest"])
-    else:
-        manifest = parse_manifest(read_spec_file(params["manifest_file"], "manifest_file", ""))
-    if params["name"] not in (None, manifest.name):
-        raise InputError("name %r differs from the manifest's metadata.name %r; leave name out or make them the same"
-                         % (params["name"], manifest.name))
-    return manifest
-
-
-def converge_manifest(lattice: LatticeModule, manifest) -> None:
-    """Read the lattice (hosts, links, the manifest's configs), plan once, send the plan."""
-    params = lattice.params
-
-    def converge(client):
-        check_values(client, [("config %s of the manifest" % name, values) for name, values in manifest.configs.items()])
-        inventories = read_inventories(client, stall=params["discovery_stall"])
-        links = read_links(client, inventories)
-        names = set(manifest.configs) | set(manifest.external_configs)
-        if params["prune"] and params["state"] == "present":
-            names.update(stale_configs(client, manifest))
-        configs = {name: client.get_config(name) for name in sorted(names)}
-        plan = plan_manifest(manifest, params["state"], inventories, links, configs, prune=params["prune"])
-        for warning in manifest.warnings + plan.warnings + stale_providers(manifest, plan):
-            lattice.module.warn(warning)
-        result = lattice.result
-        result["application"] = dict(plan.after, name=manifest.name, version=manifest.version)
-        if lattice.report_plan(plan):
-            lattice.apply(client, plan.actions, inventories)
-
-    lattice.run(converge)
-
-
-def stale_configs(client, manifest):
-    """Configs of this application (by wadm's naming) that the manifest no longer defines, for prune to delete."""
-    names = client.config_names()
-    if names is None:
-        client.warnings.append("the lattice's configs cannot be listed (its CONFIGDATA bucket is not readable over "
-                               "JetStream here), so prune keeps configs the manifest no longer defines")
-        return []
-    return [name for name in names if app_config(manifest, name) and name not in manifest.configs]
-
-
-def read_links(client, inventories):
-    try:
-        return client.query_links()
-    except NoResponseError:
-        if inventories:
-            raise
-        return []  # no host at all: nobody to ask, and nothing linked
-
-
-def auction(client, app, kind: str, name: str, stall=None):
-    """One entry's auction (a coroutine): they all run at once, so placing many entries costs one window."""
-    if kind == "actor":
-        return client.aio.perform_actor_auction(app.actors[name].image_ref, app.actors[name].constraints, stall=stall)
-    entry = app.providers[name]
-    return client.aio.perform_provider_auction(entry.provider_ref, entry.link_name, entry.constraints, stall=stall)
-
-
-async def all_auctions(client, app, placements, stall):
-    # gathered inside the client's own event loop
-    return await asyncio.gather(*(auction(client, app, kind, name, stall) for kind, name in placements))
-
-
 def main() -> None:
-    sources = ("spec", "spec_file", "manifest", "manifest_file")
-    lattice = LatticeModule(ARGSPEC, required_one_of=[sources],
-                            mutually_exclusive=[sources])
-    params = lattice.params
-    if params["manifest"] is not None or params["manifest_file"] is not None:
-        converge_manifest(lattice, lattice.checked(load_manifest))
-        return
-    app = lattice.checked(lambda values: parse_spec(values["name"], load_spec(values)))
-
-    def converge(client):
-        state = params["state"]
-        check_values(client, [("the configuration of provider %s" % name, provider.configuration)
-                              for name, provider in app.providers.items()]
-                     + [("the values of link %s" % link.label, link.values) for link in app.links])
-        inventories = read_inventories(client, stall=params["discovery_stall"])
-        links = read_links(client, inventories)
-        plan = plan_application(app, state, inventories, links, prune=params["prune"])
-        if plan.placements():
-            bids = dict(zip(plan.placements(), client.run(all_auctions(client, app, plan.placements(), params["discovery_stall"]))))
-            plan = plan_application(app, state, inventories, links,
-                                    {key: bidders(found, inventories) for key, found in bids.items()},
-                                    prune=params["prune"])
-
-        for warning in plan.warnings:
-            lattice.module.warn(warning)
-        result = lattice.result
-        result["changed"] = plan.changed
-        result["actions"] = [a.to_dict() for a in plan.actions] + plan.pending_links
-        result["application"] = dict(plan.after, name=app.name)
-        if lattice.diff_mode:
-            result["diff"] = {"before": plan.before, "after": plan.after}
-        if lattice.check_mode or not plan.changed:
-            return
-
-        try:
-            send_all(client, plan, inventories)
-        except LatticeError:
-            left_running(client)
-            raise
-
-    def send_all(client, plan, inventories):
-        links_left = [a.to_dict() for a in plan.links] + plan.pending_links
-        try:
-            link_actions, inventories = start_then_plan_links(client, plan, inventories)
-        except LatticeError:
-            # the links come after every start: none of them went out
-            lattice.result["not_sent"] = lattice.result.get("not_sent", []) + links_left
-            raise
-        lattice.apply(client, link_actions, inventories, wait=False)
-
-    def start_then_plan_links(client, plan, inventories):
-        state = params["state"]
-        result = lattice.result
-        lattice.apply(client, plan.start_actions, inventories)
-        link_actions = plan.links
-        if plan.pending_links:
-            # keys of what was just started are known now
-            inventories = read_inventories(client, stall=params["discovery_stall"])
-            actor_keys, provider_keys = resolve_keys(app, inventories)
-            link_actions, pending, views = plan_links(app, state, read_links(client, inventories), actor_keys,
-                                                      provider_keys)
-            if pending:
-                raise InputError("cannot link %s: the actor or provider did not appear in any inventory"
-                                 % ", ".join(p["link"] for p in pending))
-            link_actions += [a for a in plan.links if a.operation == "remove_link"]
-            result["actions"] = [a.to_dict() for a in plan.start_actions + link_actions]
-            result["application"]["links"] = views
-            for name, key in actor_keys.items():
-                result["application"]["actors"][name]["actor_id"] = key
-            for name, key in provider_keys.items():
-                result["application"]["providers"][name]["provider_id"] = key
-        return link_actions, inventories
-
-    def left_running(client):
-        """After a half-done apply, ``application`` says what runs now rather than what was planned."""
-        try:
-            inventories = read_inventories(client, stall=params["discovery_stall"])
-            now = plan_application(app, params["state"], inventories, read_links(client, inventories)).before
-        except LatticeError:
-            return  # the failure itself is the message; sent/confirmed/not_sent say how far the apply got
-        view = lattice.result.setdefault("application", {"name": app.name, "actors": {}, "providers": {}})
-        for kind in ("actors", "providers"):
-            for name, entry in now[kind].items():
-                view[kind].setdefault(name, {}).update(entry)  # its key (when known) and hosts
-
-    lattice.run(converge)
+    run(ARGSPEC, options.application, application, required_one_of=[options.APPLICATION_SOURCES],
+        mutually_exclusive=[options.APPLICATION_SOURCES])
 
 
 if __name__ == "__main__":

@@ -86,16 +86,9 @@ protocol:
   type: str
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import (
-    DEFAULT_AUCTION_KIND,
-    NAMED_BY_ID,
-    named_by_id,
-    unused_options,
-    value_refusal,
-)
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import gather
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime import reads
 
 ARGSPEC = {
     "kind": {"type": "str", "choices": ["actor", "component", "provider"]},
@@ -108,45 +101,8 @@ ARGSPEC = {
 }
 
 
-def auction_for(generation: str, params: dict):
-    """(kind, constraints) in the terms of ``generation``."""
-    kind = params["kind"] or DEFAULT_AUCTION_KIND[generation]
-    if kind != "provider" and params["provider_ref"] or kind == "provider" and params["image_ref"]:
-        raise InputError("use image_ref for %s auctions and provider_ref for provider auctions" % kind)
-    if named_by_id(generation):
-        if value_refusal("wasmcloud_auction", "kind", kind, generation):
-            raise InputError("wasmCloud %s lattices run components, not actors: use kind component with component_id"
-                             % generation)
-        needed = ("image_ref", "component_id") if kind == "component" else ("provider_ref", "provider_id")
-    else:
-        if value_refusal("wasmcloud_auction", "kind", kind, generation) or unused_options("wasmcloud_auction", params,
-                                                                                          generation):
-            raise InputError("kind component, component_id and provider_id are for wasmCloud %s lattices"
-                             % " and ".join(NAMED_BY_ID))
-        needed = ("image_ref",) if kind == "actor" else ("provider_ref",)
-    missing = [name for name in needed if not params[name]]
-    if missing:
-        raise InputError("a %s auction needs %s" % (kind, " and ".join(missing)))
-    check.link_name(params["link_name"] or "default")
-    return kind, check.string_map(params["constraints"], "constraints")
-
-
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    params = lattice.params
-    choices = lattice.checked_by_generation(auction_for)
-
-    def auction(client):
-        if client.generation is None:
-            client.get_hosts(stall=min(0.25, client.settings.auction_timeout))  # which generation answers
-        kind, constraints = lattice.for_generation(choices, client.generation)
-        named = params["component_id"] if kind == "component" else params["provider_id"]
-        link_name = None if named_by_id(client.generation) else params["link_name"] or "default"
-        bids = client.auction(kind, params["image_ref"] if kind != "provider" else params["provider_ref"], constraints,
-                              named if named_by_id(client.generation) else None, link_name)
-        lattice.result["hosts"] = [bid.to_dict() for bid in bids]
-
-    lattice.run(auction)
+    gather(ARGSPEC, options.auction, reads.auction)
 
 
 if __name__ == "__main__":

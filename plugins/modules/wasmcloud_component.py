@@ -179,10 +179,11 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import plan_placed, read_inventories
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import COMPONENT
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import WORKLOAD_ARGSPEC, workload_spec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import run
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import WORKLOAD_ARGSPEC
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.placed import Component
 
 ARGSPEC = {
     "component_id": {"type": "str", "required": True},
@@ -194,18 +195,7 @@ ARGSPEC = {
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    params = lattice.params
-    spec = lattice.checked(lambda p: workload_spec(COMPONENT, p["component_id"], p["image_ref"], p, p["max_instances"]))
-
-    def converge(client):
-        inventories = read_inventories(client, spec.host_id, params["discovery_stall"])
-        plan = plan_placed(client, spec, inventories, params["discovery_stall"])
-        lattice.result["component"] = {"component_id": spec.workload_id, "hosts": plan.after}
-        if lattice.report_plan(plan):
-            lattice.apply(client, plan.actions, inventories)
-
-    lattice.run(converge)
+    run(ARGSPEC, options.component, Component)
 
 
 if __name__ == "__main__":

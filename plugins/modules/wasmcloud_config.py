@@ -104,10 +104,9 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import plan_config
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import config_name
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import run
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.lattice import Config
 
 ARGSPEC = {
     "name": {"type": "str", "required": True},
@@ -119,17 +118,7 @@ ARGSPEC = {
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    params = lattice.params
-    name, values = lattice.checked(lambda p: (config_name(p["name"], "name"), check.string_map(p["values"], "values")))
-
-    def converge(client):
-        plan = plan_config(name, params["state"], values, client.get_config(name))
-        lattice.result["config"] = plan.after
-        if lattice.report_plan(plan):
-            lattice.apply(client, plan.actions, {})
-
-    lattice.run(converge)
+    run(ARGSPEC, options.config, Config)
 
 
 if __name__ == "__main__":

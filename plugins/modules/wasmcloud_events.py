@@ -92,10 +92,9 @@ matched:
   type: bool
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import WaitTimeoutError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import EVENT_TYPE_PREFIX
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import gather
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime import reads
 
 ARGSPEC = {
     "duration": {"type": "float", "default": 5.0},
@@ -107,29 +106,8 @@ ARGSPEC = {
 }
 
 
-def event_filter(params: dict):
-    """(duration, short event types) from the options, checked."""
-    if params["source"]:
-        check.public_key(params["source"], "host", "source")
-    kinds = [kind[len(EVENT_TYPE_PREFIX):] if kind.startswith(EVENT_TYPE_PREFIX) else kind for kind in params["types"]]
-    return check.positive_seconds(params["duration"], "duration"), kinds
-
-
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    params = lattice.params
-    duration, kinds = lattice.checked(event_filter)
-
-    def collect(client):
-        with client.events() as stream:
-            events = stream.collect(duration, kinds=kinds, source=params["source"], data=params["data"],
-                                    until_match=params["until_match"])
-        lattice.result["events"] = [event.to_dict() for event in events]
-        lattice.result["matched"] = bool(events)
-        if params["until_match"] and not events and params["fail_on_timeout"]:
-            raise WaitTimeoutError("no event matched within %gs" % duration, partial={"events": []}, elapsed=duration)
-
-    lattice.run(collect)
+    gather(ARGSPEC, options.event_filter, reads.events)
 
 
 if __name__ == "__main__":

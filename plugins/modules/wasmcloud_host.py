@@ -89,13 +89,9 @@ elapsed:
   type: float
 """
 
-import time
-
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import apply_actions
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import NoResponseError, WaitTimeoutError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import run
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.hosts import Host
 
 ARGSPEC = {
     "host_id": {"type": "str", "required": True},
@@ -105,72 +101,9 @@ ARGSPEC = {
     "fail_on_missing": {"type": "bool", "default": False},
 }
 
-_POLL_INTERVAL = 0.25
-
-
-def answers(client, host_id: str):
-    """The host's inventory if it answers, else None."""
-    try:
-        return client.get_host_inventory(host_id)
-    except NoResponseError:
-        return None
-
-
-def host_options(params: dict) -> str:
-    if params["host_timeout"] is not None and not 0 <= params["host_timeout"] <= check.MAX_SECONDS * 1000:
-        # the host reads it as an unsigned 64-bit number: an absurd value is a typo, not a wish
-        raise check.InputError("host_timeout must be between 0 and %d milliseconds (one day), got %s"
-                               % (check.MAX_SECONDS * 1000, check.shown_number(params["host_timeout"])))
-    return check.public_key(params["host_id"], "host", "host_id")
-
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    params = lattice.params
-    host_id = lattice.checked(host_options)  # wait_timeout is checked there too
-    wait_timeout = params["wait_timeout"]
-
-    def converge(client):
-        result = lattice.result
-        started = time.monotonic()
-        inventory = answers(client, host_id)
-        result.update(actions=[], elapsed=0.0, found=inventory is not None)
-        if params["state"] == "present":
-            while inventory is None and not lattice.check_mode:
-                if time.monotonic() - started >= wait_timeout:
-                    raise WaitTimeoutError("host %s did not answer within %gs" % (host_id, wait_timeout),
-                                           partial={"answering": False}, elapsed=time.monotonic() - started)
-                client.sleep(_POLL_INTERVAL)
-                inventory = answers(client, host_id)
-            result.update(answering=inventory is not None, elapsed=round(time.monotonic() - started, 3))
-            if inventory is not None:
-                result["host"] = inventory.to_dict()
-            return
-        if inventory is None:
-            result["answering"] = False
-            missing = "host %s did not answer in %s: it is not in the lattice (already stopped, or a wrong host " \
-                "id or lattice); nothing was sent" % (host_id, client.settings.describe())
-            if params["fail_on_missing"]:
-                raise NoResponseError(missing)
-            lattice.module.warn(missing)
-            return
-        action = Intent("stop_host", host_id, {} if params["host_timeout"] is None
-                        else {"timeout_ms": params["host_timeout"]})
-        result.update(changed=True, actions=[action.to_dict()], answering=lattice.check_mode)
-        if lattice.diff_mode:
-            result["diff"] = {"before": {"answering": True}, "after": {"answering": False}}
-        if lattice.check_mode:
-            return
-        apply_actions(client, [action], {}, wait=True, wait_timeout=wait_timeout)
-        # host_stopped is published before the host exits: also wait until it stops answering.
-        while answers(client, host_id) is not None:
-            if time.monotonic() - started >= wait_timeout:
-                raise WaitTimeoutError("host %s still answers %gs after it was told to stop" % (host_id, wait_timeout),
-                                       partial={"answering": True}, elapsed=time.monotonic() - started)
-            client.sleep(_POLL_INTERVAL)
-        result["elapsed"] = round(time.monotonic() - started, 3)
-
-    lattice.run(converge)
+    run(ARGSPEC, options.host, Host)
 
 
 if __name__ == "__main__":

@@ -130,12 +130,10 @@ missing:
   elements: str
 """
 
-from typing import Any, Dict
-
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client, host_view
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import gather
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime import reads
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client
 
 ARGSPEC = {
     "host_ids": {"type": "list", "elements": "str"},
@@ -145,40 +143,8 @@ ARGSPEC = {
 }
 
 
-def _checked(params: Dict[str, Any]) -> None:
-    for index, host_id in enumerate(params["host_ids"] or []):
-        v2.host_id(host_id, "host_ids[%d]" % index)
-    if params["heartbeat_stream"]:
-        v2.jetstream_name(params["heartbeat_stream"], "heartbeat_stream")
-
-
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    params = lattice.params
-    window = params["heartbeat_window"]
-    if not window > 0 or window > 3600:
-        lattice.module.fail_json(msg="heartbeat_window must be between 0 and 3600 seconds, got %r" % window)
-    lattice.checked(_checked)
-
-    def read(client: V2Client) -> None:
-        missing = []
-        if params["host_ids"]:
-            beats = {}
-            for host_id, answer in client.heartbeats(params["host_ids"]).items():
-                if isinstance(answer, LatticeError):
-                    missing.append(host_id)
-                    lattice.module.warn(str(answer))
-                else:
-                    beats[host_id] = answer
-        else:
-            beats = client.discover(window, stream=params["heartbeat_stream"] or None)
-        views = [host_view(beat) for beat in beats.values()]
-        if params["host_group"] is not None:
-            views = [view for view in views if view["host_group"] == params["host_group"]]
-        lattice.result["hosts"] = sorted(views, key=lambda view: (view["friendly_name"], view["id"]))
-        lattice.result["missing"] = missing
-
-    lattice.run(read, client_class=V2Client)
+    gather(ARGSPEC, options.v2_hosts, reads.v2_hosts, V2Client)
 
 
 if __name__ == "__main__":

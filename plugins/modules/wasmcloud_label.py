@@ -103,9 +103,9 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import plan_labels
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import run
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.lattice import Labels
 
 ARGSPEC = {
     "host_id": {"type": "str", "required": True},
@@ -116,27 +116,8 @@ ARGSPEC = {
 }
 
 
-def _labels(value):
-    labels = check.string_map(value, "labels")
-    for key in labels:
-        check.label_key(key, "labels key")
-    return labels
-
-
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    params = lattice.params
-    host_id, labels = lattice.checked(lambda p: (check.public_key(p["host_id"], "host", "host_id"),
-                                                 _labels(p["labels"])))
-
-    def converge(client):
-        inventory = client.get_host_inventory(host_id)
-        plan = plan_labels(host_id, params["state"], labels, inventory)
-        lattice.result["labels"] = plan.after
-        if lattice.report_plan(plan):
-            lattice.apply(client, plan.actions, {host_id: inventory})
-
-    lattice.run(converge)
+    run(ARGSPEC, options.labels, Labels)
 
 
 if __name__ == "__main__":

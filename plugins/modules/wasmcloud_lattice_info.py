@@ -92,9 +92,9 @@ protocol:
   type: str
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import no_host_answered
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import gather
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime import reads
 
 ARGSPEC = {
     "gather": {"type": "list", "elements": "str", "choices": ["hosts", "inventory", "links", "claims"],
@@ -103,43 +103,7 @@ ARGSPEC = {
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    gather = set(lattice.params["gather"])
-
-    def read(client):
-        result = lattice.result
-        if gather & {"hosts", "inventory"}:
-            hosts = sorted(client.get_hosts(stall=lattice.params["discovery_stall"]),
-                           key=lambda h: (h.friendly_name or h.id, h.id))
-            if not hosts:
-                client.warnings.append(no_host_answered(client))
-            inventories = client.get_inventories([h.id for h in hosts]) if "inventory" in gather else {}
-            views = []
-            for host in hosts:
-                view = host.to_dict()
-                if host.id in inventories:
-                    inventory = inventories[host.id]
-                    plain = inventory.to_dict()
-                    for key in ("actors", "components", "providers"):
-                        if key in plain:
-                            view[key] = plain[key]
-                views.append(view)
-            result["hosts"] = views
-        # links and claims come from one host of the lattice: an empty lattice has nobody to ask
-        if "links" in gather:
-            result["links"] = _or_empty(lambda: [link.to_dict() for link in client.query_links()])
-        if "claims" in gather:
-            result["claims"] = _or_empty(client.get_claims)
-
-    def _or_empty(read_one):
-        try:
-            return read_one()
-        except NoResponseError:
-            if lattice.result.get("hosts"):
-                raise
-            return []
-
-    lattice.run(read)
+    gather(ARGSPEC, options.as_given, reads.lattice)
 
 
 if __name__ == "__main__":

@@ -170,13 +170,9 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import link as checked_link
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import named_by_id, refuse_unused
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import planner
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import LinkDefinition
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import run
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.lattice import Link
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -198,51 +194,8 @@ ARGSPEC = {
 }
 
 
-def link_for(generation: str, params: dict):
-    refuse_unused("wasmcloud_link", params, generation)  # the capability table knows which options are whose
-    if named_by_id(generation):
-        missing = [name for name in ("source_id", "wit_namespace", "wit_package") if not params[name]]
-        if params["state"] == "present":
-            missing += [name for name in ("target", "interfaces") if not params[name]]
-        if missing:
-            raise InputError("%s required for a link on wasmCloud %s lattices" % (" and ".join(missing), generation) +
-                             (" is" if len(missing) == 1 else " are"))
-        if params["state"] == "absent":  # only the identity matters; fill the rest so the link checks pass
-            return checked_link(params["source_id"], params["target"] or params["source_id"], params["wit_namespace"],
-                                params["wit_package"], params["interfaces"] or ["any"], params["name"])
-        return checked_link(params["source_id"], params["target"], params["wit_namespace"], params["wit_package"],
-                            params["interfaces"], params["name"], params["source_config"], params["target_config"])
-    for name in ("actor_id", "contract_id"):
-        if not params[name]:
-            raise InputError("%s is required for a link on wasmCloud %s lattices" % (name, generation))
-    return wanted_link(params)
-
-
-def wanted_link(params: dict) -> LinkDefinition:
-    if params["state"] == "present" and not params["provider_id"]:
-        raise InputError("provider_id is required to advertise a link")
-    return LinkDefinition(
-        actor_id=check.public_key(params["actor_id"], "actor", "actor_id"),
-        provider_id=check.public_key(params["provider_id"], "provider", "provider_id") if params["provider_id"] else "",
-        contract_id=check.contract_id(params["contract_id"]),
-        link_name=check.link_name(params["link_name"] or "default"),
-        values=check.string_map(params["values"], "values"),
-    )
-
-
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    choices = lattice.checked_by_generation(link_for)
-
-    def converge(client):
-        links = client.query_links()  # tells the generation, too
-        wanted = lattice.for_generation(choices, client.generation)
-        plan = planner.plan(wanted, links, state=lattice.params["state"])  # the link's type says which plan
-        lattice.result["link"] = plan.after
-        if lattice.report_plan(plan):
-            lattice.apply(client, plan.actions, {})
-
-    lattice.run(converge)
+    run(ARGSPEC, options.link, Link)
 
 
 if __name__ == "__main__":

@@ -176,20 +176,10 @@ not_sent:
   elements: dict
 """
 
-import json
-
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import named_by_id, refuse_unused
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
-    plan_placed,
-    read_inventories,
-    started_keys,
-)
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import ProviderSpec
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import PROVIDER, WorkloadSpec
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import workload_spec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import run
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.placed import Provider
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -208,80 +198,8 @@ ARGSPEC = {
 }
 
 
-def spec_for(generation: str, params: dict):
-    """The desired state in the terms of ``generation``; refused when the options belong to another
-    (the capability table says which generation has which option; a spec is named by its own ID there)."""
-    refuse_unused("wasmcloud_provider", params, generation)
-    if named_by_id(generation):
-        if not params["provider_id"]:
-            raise InputError("provider_id is required on wasmCloud %s lattices (the ID you give the provider)"
-                             % generation)
-        return workload_spec(PROVIDER, params["provider_id"], params["provider_ref"], params)
-    return provider_spec(params)
-
-
-def configuration_text(value):
-    if value is None or isinstance(value, str):
-        return value or None
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, sort_keys=True)
-    raise InputError("configuration must be a string or a dict (sent as JSON), got %s" % type(value).__name__)
-
-
-def provider_spec(params: dict) -> ProviderSpec:
-    if not params["provider_ref"] and not params["provider_id"]:
-        raise InputError("one of provider_ref or provider_id is required")
-    return ProviderSpec(
-        state=params["state"],
-        provider_ref=check.provider_ref(params["provider_ref"], "provider_ref") if params["provider_ref"] else None,
-        provider_id=check.public_key(params["provider_id"], "provider", "provider_id") if params["provider_id"] else None,
-        link_name=check.link_name(params["link_name"] or "default"),
-        contract_id=check.contract_id(params["contract_id"]) if params["contract_id"] else None,
-        host_id=check.public_key(params["host_id"], "host", "host_id") if params["host_id"] else None,
-        constraints=check.string_map(params["constraints"], "constraints"),
-        configuration=configuration_text(params["configuration"]),
-        annotations=check.string_map(params["annotations"], "annotations"),
-    )
-
-
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    params = lattice.params
-    specs = lattice.checked_by_generation(spec_for)
-
-    def converge(client):
-        host_id = check.public_key(params["host_id"], "host", "host_id") if params["host_id"] else None
-        inventories = read_inventories(client, host_id, params["discovery_stall"],
-                                       need_hosts=params["state"] == "present")
-        spec = lattice.for_generation(specs, client.generation)
-        if isinstance(spec, WorkloadSpec):
-            converge_by_id(client, spec, inventories)
-            return
-        plan = plan_placed(client, spec, inventories, params["discovery_stall"])
-        known_id = spec.provider_id or next((v["provider_id"] for v in plan.before.values() if v["provider_id"]), None)
-        result = lattice.result
-        result["provider"] = {"provider_id": known_id, "link_name": spec.link_name, "hosts": plan.after}
-        if not lattice.report_plan(plan):
-            return
-        lattice.apply(client, plan.actions, inventories)
-        if result.get("events"):
-            learnt = known_id or started_keys(result["events"]).get(spec.provider_ref or "")
-            result["provider"]["provider_id"] = learnt
-            for view in result["provider"]["hosts"].values():
-                view["provider_id"] = view["provider_id"] or learnt or ""
-
-    def converge_by_id(client, spec, inventories):
-        plan = plan_placed(client, spec, inventories, params["discovery_stall"])
-        lattice.result["provider"] = {"provider_id": spec.workload_id, "hosts": plan.after}
-        for host, view in sorted(plan.after.items()):
-            if spec.image_ref and view.get("image_ref") not in (None, spec.image_ref):
-                lattice.module.warn("provider %s on host %s runs %s, not %s: wasmCloud 1.x cannot update a provider in "
-                                    "place, so it is left running; stop it (state=absent) and start it again to "
-                                    "change its reference" % (spec.workload_id, host, view["image_ref"], spec.image_ref))
-        if lattice.report_plan(plan):
-            lattice.apply(client, plan.actions, inventories)
-
-    lattice.run(converge)
+    run(ARGSPEC, options.provider, Provider)
 
 
 if __name__ == "__main__":

@@ -94,11 +94,9 @@ protocol:
   type: str
 """
 
-import re
-
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import value_refusal
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import run
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.hosts import Registry
 
 ARGSPEC = {
     "registry": {"type": "str", "required": True},
@@ -110,54 +108,9 @@ ARGSPEC = {
     "registry_type": {"type": "str", "choices": ["oci", "bindle"], "default": "oci"},
 }
 
-_REGISTRY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
-
-
-def credential(params: dict):
-    """(registry, credential fields) from the options, refused before anything is sent."""
-    registry = params["registry"]
-    if not isinstance(registry, str) or not _REGISTRY.match(registry):
-        raise InputError("registry %r must be a registry host with an optional port, e.g. 'ghcr.io' or "
-                         "'registry.local:5000' (no scheme or path)" % (registry,))
-    username, password, token = params["registry_username"], params["registry_password"], params["registry_token"]
-    if token and (username or password):
-        raise InputError("give either registry_token or registry_username and registry_password, not both")
-    if username and not password:
-        raise InputError("registry_username needs registry_password (the option password is the NATS server's "
-                         "since version 0.2.0)")
-    if password and not username:
-        raise InputError("registry_password needs registry_username")
-    if not token and not username:
-        raise InputError("credentials are needed: registry_token, or registry_username and registry_password (the "
-                         "options token and password are the NATS server's since version 0.2.0)")
-    fields = {key: value for key, value in (("username", username), ("password", password), ("token", token))
-              if value}
-    fields["registry_type"] = params["registry_type"]
-    return registry, fields
-
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    params = lattice.params
-    registry, fields = lattice.checked(credential)
-
-    def send(client):
-        hosts = client.get_hosts(stall=params["discovery_stall"])
-        result = lattice.result
-        result["hosts"] = len(hosts)
-        result["sent"] = {"registry": registry, "fields": sorted(
-            ["registryType"] + [key for key in fields if key != "registry_type"])}
-        if not hosts:
-            raise NoResponseError("no host of lattice %r answered discovery within %gs, so nobody would receive the "
-                                  "credentials" % (params["lattice"], client.settings.auction_timeout))
-        refusal = value_refusal("wasmcloud_registry", "registry_type", fields["registry_type"], client.generation)
-        if refusal:
-            raise InputError(refusal)
-        result["changed"] = True
-        if not lattice.check_mode:
-            client.put_registries({registry: fields})
-
-    lattice.run(send)
+    run(ARGSPEC, options.registry, Registry)
 
 
 if __name__ == "__main__":

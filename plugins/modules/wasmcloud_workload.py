@@ -346,48 +346,18 @@ record:
   type: str
 """
 
-import time
-from typing import Any, Dict, Optional
+from typing import Any, Dict
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import v2workload as workloads
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError, OperationFailedError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import run
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import V2_WORKLOAD_ARGSPEC
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.workload import Workload
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
-
-_PULL_SECRET = {"type": "dict", "no_log": True, "options": {
-    "username": {"type": "str", "required": True}, "password": {"type": "str", "required": True, "no_log": True}}}
-_LOCAL_RESOURCES = {"type": "dict", "options": {
-    "config": {"type": "dict"}, "environment": {"type": "dict"},
-    "allowed_hosts": {"type": "list", "elements": "str"}, "allowed_ip_name_lookups": {"type": "list", "elements": "str"},
-    "allowed_host_loopback_ports": {"type": "list", "elements": "str"},
-    "memory_limit_mb": {"type": "int"}, "cpu_limit": {"type": "int"},
-    "volume_mounts": {"type": "list", "elements": "dict", "options": {
-        "name": {"type": "str", "required": True}, "mount_path": {"type": "str", "required": True},
-        "read_only": {"type": "bool", "default": False}}},
-}}
-_POLICY = {"type": "str", "choices": sorted(workloads.PULL_POLICIES)}
 
 ARGSPEC: Dict[str, Any] = {
     "host_id": {"type": "str", "required": True},
     "workload_id": {"type": "str", "required": True},
-    "name": {"type": "str"},
-    "namespace": {"type": "str", "default": "default"},
-    "components": {"type": "list", "elements": "dict", "default": [], "options": {
-        "name": {"type": "str", "required": True}, "image": {"type": "str", "required": True},
-        "pool_size": {"type": "int"}, "max_invocations": {"type": "int"}, "max_concurrency": {"type": "int"},
-        "local_resources": _LOCAL_RESOURCES, "image_pull_policy": _POLICY, "image_pull_secret": _PULL_SECRET}},
-    "service": {"type": "dict", "options": {
-        "image": {"type": "str", "required": True}, "max_restarts": {"type": "int"},
-        "local_resources": _LOCAL_RESOURCES, "image_pull_policy": _POLICY, "image_pull_secret": _PULL_SECRET}},
-    "host_interfaces": {"type": "list", "elements": "dict", "default": [], "options": {
-        "namespace": {"type": "str", "required": True}, "package": {"type": "str", "required": True},
-        "version": {"type": "str"}, "interfaces": {"type": "list", "elements": "str"}, "config": {"type": "dict"},
-        "name": {"type": "str"}}},
-    "volumes": {"type": "list", "elements": "dict", "default": [], "options": {
-        "name": {"type": "str", "required": True}, "host_path": {"type": "str"},
-        "empty_dir": {"type": "bool", "default": False}}},
-    "annotations": {"type": "dict", "default": {}},
+    **V2_WORKLOAD_ARGSPEC,
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "start_timeout": {"type": "float", "default": v2.DEFAULT_START_TIMEOUT},
     "record_bucket": {"type": "str", "default": "wasmcloud_lattice_workloads"},
@@ -395,130 +365,7 @@ ARGSPEC: Dict[str, Any] = {
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC)
-    params = lattice.params
-    desired = lattice.checked(workloads.build)
-    if not 0 < params["start_timeout"] <= 3600:  # also refuses NaN
-        lattice.module.fail_json(msg="start_timeout must be between 0 and 3600 seconds, got %r" % params["start_timeout"])
-    host_id, workload_id, state = desired.host_id, desired.workload_id, params["state"]
-    result = lattice.result
-
-    def converge(client: V2Client) -> None:
-        states = {wid: client.status(host_id, wid)["workload_state"] for wid in v2.workload_ids(workload_id)}
-        record = client.record_get(host_id, workload_id)
-        note = client.record_unavailable
-        plan = workloads.plan(state, workload_id, states, record, note, desired.digest)
-        verified = None
-        if plan.verify:  # "unchanged" rests on the record: hold it against what the host itself reports
-            held = sum(1 for wid_state in states.values() if wid_state not in workloads.ABSENT)
-            mismatch, verified = workloads.verify_counts(desired.workload, client.heartbeat(host_id), held)
-            if mismatch:
-                plan = workloads.plan(state, workload_id, states, record, note, desired.digest, mismatch)
-        for warning in plan.warnings:
-            lattice.module.warn(warning)
-        before = states[plan.previous or plan.current]
-        result.update(changed=bool(plan.steps), reason=plan.reason,
-                      actions=[{"action": step.action, "host_id": host_id, "workload_id": workload_id,
-                                "host_workload_id": step.host_workload_id} for step in plan.steps],
-                      record=("none: %s" % note) if note else "JetStream key-value bucket %r" % params["record_bucket"])
-        if verified:
-            result["verified"] = verified
-        after_state = "RUNNING" if state == "present" else "NOT_FOUND"
-        result["workload"] = {"host_id": host_id, "workload_id": workload_id, "digest": desired.digest,
-                              "host_workload_id": plan.previous or plan.current,
-                              "state": v2.state_name(before), "message": ""}
-        if lattice.diff_mode:
-            result["diff"] = {
-                "before": {"state": v2.state_name(before),
-                           "spec": (record or {}).get("spec") if before != "WORKLOAD_STATE_NOT_FOUND" else None},
-                "after": {"state": after_state, "spec": desired.shown if state == "present" else None}}
-        if lattice.check_mode or not plan.steps:
-            if plan.steps:
-                result["workload"].update(state=after_state, message="(check mode)", host_workload_id=plan.current)
-            elif state == "absent" and record is not None:
-                client.record_delete(host_id, workload_id)  # a stale record of a workload that is gone
-            return
-        # present: the start's reply (or, when only a leftover is stopped, the state read); absent: the last stop's
-        final: Dict[str, Any] = {"workload_state": states[plan.current], "message": ""}
-        for step in plan.steps:
-            if step.action == "start":
-                final = start(client, step.host_workload_id, plan.previous)
-            else:
-                stopped = client.stop(host_id, step.host_workload_id)
-                final = stopped if state == "absent" else final
-        if state == "absent":
-            client.record_delete(host_id, workload_id)
-        result["workload"].update(state=v2.state_name(final["workload_state"]), message=final["message"],
-                                  host_workload_id=plan.current)
-
-    def start(client: V2Client, wire_id: str, previous: Optional[str]) -> Dict[str, Any]:
-        """Start under ``wire_id``; with ``previous`` (a replacement), that one keeps serving whatever happens
-        here, and the record names the new id as soon as it runs (before the previous one is stopped)."""
-        wait_gone(client, wire_id)
-        try:
-            reply = client.start(host_id, wire_id, desired.workload, params["start_timeout"])
-        except LatticeError as exc:  # no reply in start_timeout and the host does not run it
-            left = cleanup(client, wire_id, exc.details.get("workload_state"), previous)
-            raise type(exc)("%s; %s" % (exc, left), **exc.details)
-        if reply["workload_state"] == "WORKLOAD_STATE_RUNNING":
-            client.record_put(host_id, workload_id, {"digest": desired.digest, "spec": desired.shown,
-                                                     "current": wire_id})
-            return reply
-        what = "workload.start of %r%s on v2 host %s" % (
-            workload_id, (" as %r, beside the running %r," % (wire_id, previous)) if previous else
-            ("" if wire_id == workload_id else " as %r" % wire_id), host_id)
-        if reply["workload_state"] == "WORKLOAD_STATE_STOPPING":
-            # Someone else stopped it while it started (another controller or a person). Whatever the host has
-            # under this id now is not this task's start: leave it, and say what the host reports.
-            now = client.status(host_id, wire_id)
-            raise OperationFailedError(
-                "%s was stopped by another request while it started (%s): another controller or a person stopped "
-                "%r meanwhile, so this task left it alone; the host now reports %s for it%s" % (
-                    what, reply["message"] or "STOPPING", wire_id, v2.state_name(now["workload_state"]),
-                    serving(client, previous)))
-        duplicate = "already exists" in reply["message"]
-        # Another's workload under this id is not this task's to remove; an ERROR entry of this start is.
-        left = "the host already had %r, which this task left alone%s" % (wire_id, serving(client, previous)) \
-            if duplicate else cleanup(client, wire_id, reply["workload_state"], previous)
-        raise OperationFailedError("%s failed (%s): %s; %s" % (
-            what, v2.state_name(reply["workload_state"]), reply["message"], left))
-
-    def serving(client: V2Client, previous: Optional[str]) -> str:
-        """What the host says of the version that was serving before a failed replacement (asked, not assumed)."""
-        if not previous:
-            return ""
-        now = client.status(host_id, previous)["workload_state"]
-        if now == "WORKLOAD_STATE_RUNNING":
-            return "; the previous version still serves, unchanged, under workload id %r" % previous
-        return "; the previous version, %r, was not stopped by this task and is %s now" % (
-            previous, v2.state_name(now))
-
-    def wait_gone(client: V2Client, wire_id: str) -> None:
-        """A stop replies once the entry is gone; a workload someone else is stopping may take a moment."""
-        deadline = time.monotonic() + params["start_timeout"]
-        while client.status(host_id, wire_id)["workload_state"] == "WORKLOAD_STATE_STOPPING":
-            if time.monotonic() > deadline:
-                raise OperationFailedError("workload %r on v2 host %s is still STOPPING after %gs"
-                                           % (wire_id, host_id, params["start_timeout"]))
-            client.sleep(0.1)
-
-    def cleanup(client: V2Client, wire_id: str, outcome: Optional[str], previous: Optional[str]) -> str:
-        """After this task's start failed: stop what the host kept of it (an ERROR entry, a start still running),
-        then say what is left, as the host reports it."""
-        try:
-            if outcome in ("WORKLOAD_STATE_ERROR", "WORKLOAD_STATE_STARTING") and \
-                    client.status(host_id, wire_id)["workload_state"] != "WORKLOAD_STATE_NOT_FOUND":
-                client.stop(host_id, wire_id)
-            now = client.status(host_id, wire_id)["workload_state"]
-        except LatticeError as exc:  # the host is gone: the first error says so
-            return "what is left of it is unknown (%s)" % exc
-        if not previous:
-            client.record_delete(host_id, workload_id)
-        left = "nothing of it is left on the host" if now == "WORKLOAD_STATE_NOT_FOUND" else \
-            "the host still reports %s for %r" % (v2.state_name(now), wire_id)
-        return left + serving(client, previous)
-
-    lattice.run(converge, client_class=lambda settings: V2Client(settings, params["record_bucket"] or None))
+    run(ARGSPEC, options.workload, Workload)
 
 
 if __name__ == "__main__":

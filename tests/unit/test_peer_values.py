@@ -63,11 +63,11 @@ def test_huge_seconds_are_refused_in_short() -> None:
 
 def test_huge_instance_counts_and_host_timeouts_are_refused_in_short() -> None:
     from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import instance_count
-    from ansible_collections.wasmcloud.lattice.plugins.modules.wasmcloud_host import host_options
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.options import host
 
     with pytest.raises(InputError) as refused:
         instance_count(int(1e308))
     assert str(refused.value) == "max_instances must be an integer between 0 and 4294967295, got 1e+308"
     with pytest.raises(InputError) as refused:
-        host_options({"host_timeout": int(1e308), "host_id": HOST})
+        host("auto", {"host_timeout": int(1e308), "host_id": HOST})
     assert str(refused.value).endswith("got 1e+308")

@@ -55,3 +55,35 @@ def test_every_client_is_one_blocking_client_that_builds_its_own_connection():
     for client in (ControlClient, V2Client):
         assert issubclass(client, BlockingClient) and "__init__" in vars(client)
     assert not issubclass(V2Client, ControlClient)
+
+
+DOC_STRINGS = {"DOCUMENTATION", "EXAMPLES", "RETURN"}
+MAX_MODULE_CODE_LINES = 40
+
+
+def code_lines(source):
+    """Lines of code of a module file: neither blank nor a comment, nor inside its doc strings."""
+    docs = set()
+    for node in ast.parse(source).body:
+        documented = isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id in DOC_STRINGS for target in node.targets)
+        docstring = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and \
+            isinstance(node.value.value, str)
+        if documented or docstring:
+            docs.update(range(node.lineno, node.end_lineno + 1))
+    return [line for number, line in enumerate(source.splitlines(), 1)
+            if number not in docs and line.strip() and not line.strip().startswith("#")]
+
+
+def test_code_lines_counts_code_only():
+    source = '#!/usr/bin/python\n# c\n"""doc"""\nDOCUMENTATION = r"""\na: b\n"""\n\nimport os\nX = {\n    "a": 1,\n}\n'
+    assert code_lines(source) == ["import os", "X = {", '    "a": 1,', "}"]
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_every_module_is_its_declaration_and_one_call(module):
+    """A module file is its docs, its argument spec and one call into the runner: logic lives in module_utils."""
+    lines = code_lines((PLUGINS / "modules" / ("%s.py" % module)).read_text())
+    assert len(lines) <= MAX_MODULE_CODE_LINES, "%s has %d lines of code:\n%s" % (module, len(lines), "\n".join(lines))
+    calls = [line.strip() for line in lines if line.strip().startswith(("run(", "gather("))]
+    assert len(calls) == 1, calls

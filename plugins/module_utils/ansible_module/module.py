@@ -113,6 +113,9 @@ class LatticeModule:
     def diff_mode(self) -> bool:
         return bool(self.module._diff)
 
+    def warn(self, message: str) -> None:
+        self.module.warn(message)
+
     def settings(self) -> ConnectionSettings:
         options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES}
         # A password inside nats_url is as secret as the password option: masked in the invocation.
@@ -150,7 +153,7 @@ class LatticeModule:
                 outcomes[generation] = exc
         errors = [outcome for outcome in outcomes.values() if isinstance(outcome, LatticeError)]
         if len(errors) == len(outcomes):
-            if len(errors) == 1:
+            if len({str(error) for error in errors}) == 1:  # options read alike in every generation
                 self.fail(errors[0])
             self.fail(type(errors[0])("; ".join("for wasmCloud %s lattices: %s" % (generation, error)
                                                 for generation, error in outcomes.items())))

@@ -29,6 +29,7 @@ from typing import Any, Dict, List, Mapping, Tuple
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, MalformedReplyError
 
+NAME = "2.x"  # the generation this dialect speaks
 HEARTBEAT_SUBJECT_PREFIX = "runtime.operator.heartbeat"
 HEARTBEAT_DISCOVERY_SUBJECT = HEARTBEAT_SUBJECT_PREFIX + ".*"
 COMMANDS = ("heartbeat", "workload.start", "workload.status", "workload.stop")

@@ -616,18 +616,6 @@ class Ownership:
 # -- the plan -------------------------------------------------------------------------------
 
 
-@dataclass
-class Plan:
-    actions: List[Intent] = field(default_factory=list)
-    before: Dict[str, Any] = field(default_factory=dict)
-    after: Dict[str, Any] = field(default_factory=dict)
-    warnings: List[str] = field(default_factory=list)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.actions)
-
-
 def _workload_spec(workload: ManifestWorkload, app: Manifest, state: str = "present") -> WorkloadSpec:
     return WorkloadSpec(kind=workload.kind, workload_id=workload.workload_id, image_ref=workload.image_ref,
                         state=state, config=list(workload.config), annotations=app.annotations)

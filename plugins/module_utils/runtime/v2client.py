@@ -551,6 +551,10 @@ class V2Client(BlockingClient):
         super().__init__(settings, AsyncV2Client, record_bucket)
 
     @property
+    def generation(self) -> str:
+        return v2.NAME
+
+    @property
     def record_unavailable(self) -> Optional[str]:
         return self.aio.record_unavailable  # type: ignore[attr-defined,no-any-return]
 

@@ -1,0 +1,93 @@
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+"""What a resource tells the runner: how to read it, plan it, show it, and carry its plan out.
+
+Private to this collection; may change without notice.
+
+The runner (ansible_module/runner.py) calls these steps in one order for every mutating module:
+read -> plan -> view and report (check mode, diff) -> apply (and wait) -> applied, or left_running
+when the apply failed half-way. A resource overrides the steps where its kind differs; the defaults
+are the common case: a plan of intents sent through ``apply`` and confirmed as the dialect says.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Mapping, Optional
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
+
+try:
+    from typing import Protocol
+except ImportError:  # pragma: no cover - Python < 3.8
+    Protocol = object  # type: ignore[assignment,misc]
+
+
+class Task(Protocol):
+    """The face of the running module a resource uses (LatticeModule has it)."""
+
+    params: Dict[str, Any]
+    result: Dict[str, Any]
+
+    @property
+    def check_mode(self) -> bool: ...
+
+    @property
+    def diff_mode(self) -> bool: ...
+
+    def warn(self, message: str) -> None: ...
+
+    def apply(self, client: Any, actions: List[Intent], inventories: Mapping[str, HostInventory],
+              wait: Optional[bool] = None) -> None: ...
+
+    def report_plan(self, plan: Any) -> bool: ...
+
+
+class Resource:
+    """One kind of thing a module converges. ``key`` names its entry in the result."""
+
+    key = ""
+
+    def __init__(self, task: Task, wanted: Any = None) -> None:
+        self.task = task
+        self.params = task.params
+        self.result = task.result
+        # the host inventories read, for the confirmations that count instances
+        self.inventories: Mapping[str, HostInventory] = {}
+
+    def client(self, settings: ConnectionSettings) -> Any:
+        """The one client of the connection; modules of another generation family name theirs."""
+        return ControlClient(settings)
+
+    def read(self, client: Any, wanted: Any) -> Any:
+        """What runs now, as far as the plan needs it (also how the client learns the generation)."""
+        return None
+
+    def plan(self, client: Any, wanted: Any, observed: Any) -> Plan:
+        raise NotImplementedError
+
+    def view(self, wanted: Any, plan: Any, observed: Any) -> Any:
+        """The result's ``key`` entry: the resource as it will be (predicted in check mode)."""
+        return plan.after
+
+    def report(self, wanted: Any, plan: Any) -> bool:
+        """Put the plan into the result (changed, actions, diff); True when it is to be carried out now."""
+        return self.task.report_plan(plan)
+
+    def unchanged(self, client: Any, wanted: Any, plan: Any) -> None:
+        """Nothing is sent (check mode, or nothing to do)."""
+
+    def apply(self, client: Any, wanted: Any, plan: Any, observed: Any) -> None:
+        self.task.apply(client, plan.actions, self.inventories)
+
+    def applied(self, client: Any, wanted: Any, plan: Any) -> None:
+        """After a successful apply: what only the hosts' answers tell (keys learnt from events)."""
+
+    def left_running(self, client: Any, wanted: Any) -> None:
+        """After an apply that failed half-way: the result says what runs now rather than what was planned."""
+
+
+ResourceFactory = Callable[[Task, Any], Resource]
