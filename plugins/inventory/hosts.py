@@ -252,6 +252,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     InputError,
     LatticeError,
 )
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._host_record import (
+    MemoryRecordStore,
+    RecordStore,
+    default_store,
+    record_key,
+)
 from ansible_collections.wasmcloud.lattice.plugins.plugin_utils._unsafe import make_unsafe
 
 # Bumped whenever the cached structure changes, so an old entry is a miss.
@@ -315,7 +321,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if caching and cache:
             listing = self._cached_listing(cache_key)
         if listing is None:
-            listing = self._fetch(targets, fetch_inventory, stall)
+            records = self._host_records(targets) if caching else default_store()
+            listing = self._fetch(targets, fetch_inventory, stall, records)
+            if isinstance(records, MemoryRecordStore):
+                for key, data in records.data.items():
+                    self._cache[key] = data
             if caching:
                 # A copy: nothing done to the listing below may reach the cache's own object.
                 self._cache[cache_key] = {"format": _CACHE_FORMAT, "lattices": copy.deepcopy(listing)}
@@ -394,13 +404,28 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # A copy, with any trust a cache plugin's decoder may have put on its strings taken off again.
         return make_unsafe(entry["lattices"])
 
+    def _host_records(self, targets: List[_Target]) -> MemoryRecordStore:
+        """The records of recently seen hosts of these lattices (docs/discovery.md), from the inventory cache.
+
+        They say how many hosts a listing should expect; they hold host IDs and times, nothing secret.
+        """
+        records = MemoryRecordStore()
+        for target in targets:
+            key = record_key(target.settings)
+            try:
+                records.data[key] = self._cache[key]
+            except KeyError:
+                continue
+        return records
+
     # -- discovery --------------------------------------------------------------------
 
-    def _fetch(self, targets: List[_Target], fetch_inventory: bool, stall: Optional[float]) -> List[Dict[str, Any]]:
+    def _fetch(self, targets: List[_Target], fetch_inventory: bool, stall: Optional[float],
+               records: Optional[RecordStore] = None) -> List[Dict[str, Any]]:
         workers = min(len(targets), _MAX_PARALLEL_LATTICES)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wasmcloud-inventory") as pool:
             window, stream = self._heartbeat_options()
-            futures = [pool.submit(self._list_lattice, target, fetch_inventory, stall, window, stream)
+            futures = [pool.submit(self._list_lattice, target, fetch_inventory, stall, window, stream, records)
                        for target in targets]
             outcomes = [future.result() for future in futures]
         listing = []
@@ -421,14 +446,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     @staticmethod
     def _list_lattice(target: _Target, fetch_inventory: bool, stall: Optional[float], window: float = 16.0,
-                      stream: Optional[str] = None) -> Tuple[Dict[str, Any], List[str], Optional[LatticeError]]:
-        """Runs in a worker thread: no Ansible display here, only data, warnings and the error."""
+                      stream: Optional[str] = None, records: Optional[RecordStore] = None
+                      ) -> Tuple[Dict[str, Any], List[str], Optional[LatticeError]]:
+        """Runs in a worker thread: no Ansible display here, only data, warnings and the error.
+
+        ``records`` keeps the record of recently seen hosts (one key per lattice, so threads never share one).
+        """
         if target.settings.protocol == "2.x":
             return _list_v2_hosts(target, window, stream)
         entry: Dict[str, Any] = {"lattice": target.lattice, "nats_url": target.urls, "hosts": []}
         warnings: List[str] = []
         try:
-            with ControlClient(target.settings) as client:
+            with ControlClient(target.settings, records) as client:
                 inventories: Dict[str, Any] = {}
                 if fetch_inventory:  # each host is asked for its inventory as soon as it has answered
                     found, inventories = client.discover_hosts(stall)

@@ -169,6 +169,7 @@ not_sent:
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
     plan_with_auction,
+    read_for_plan,
     read_inventories,
     started_keys,
 )
@@ -209,8 +210,9 @@ def main() -> None:
     spec = lattice.checked(actor_spec)
 
     def converge(client):
-        inventories = read_inventories(client, spec.host_id, params["discovery_stall"],
-                                       need_hosts=spec.state == "present" and spec.count > 0)
+        inventories, _plan = read_for_plan(client, lambda found: plan_actor(spec, found), spec.host_id,
+                                           params["discovery_stall"], need_hosts=spec.state == "present" and spec.count > 0,
+                                           removes=spec.state == "absent")
         plan = plan_with_auction(plan_actor, spec, inventories, lambda: place(client))
         actor_id = spec.actor_id or next((a.params["actor_id"] for a in plan.actions if "actor_id" in a.params),
                                          None) or _known_key(spec, inventories)

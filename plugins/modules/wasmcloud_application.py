@@ -241,7 +241,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._application imp
     plan_links,
     resolve_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import bidders, check_values, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
+    bidders,
+    check_values,
+    read_for_plan,
+    read_inventories,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError, NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import (
     CONTROL_INTERFACE,
@@ -294,13 +299,19 @@ def converge_manifest(lattice: LatticeModule, manifest) -> None:
 
     def converge(client):
         check_values(client, [("config %s of the manifest" % name, values) for name, values in manifest.configs.items()])
-        inventories = read_inventories(client, stall=params["discovery_stall"])
-        links = read_links(client, inventories)
-        names = set(manifest.configs) | set(manifest.external_configs)
-        if params["prune"] and params["state"] == "present":
-            names.update(stale_configs(client, manifest))
-        configs = {name: client.get_config(name) for name in sorted(names)}
-        plan = plan_manifest(manifest, params["state"], inventories, links, configs, prune=params["prune"])
+        read = {}
+
+        def plan_from(inventories):
+            links = read_links(client, inventories)
+            if "configs" not in read:  # read once, after the first discovery has told the generation
+                names = set(manifest.configs) | set(manifest.external_configs)
+                if params["prune"] and params["state"] == "present":
+                    names.update(stale_configs(client, manifest))
+                read["configs"] = {name: client.get_config(name) for name in sorted(names)}
+            return plan_manifest(manifest, params["state"], inventories, links, read["configs"], prune=params["prune"])
+
+        inventories, plan = read_for_plan(client, plan_from, stall=params["discovery_stall"],
+                                          removes=params["state"] == "absent" or params["prune"])
         for warning in stale_providers(manifest, plan):
             lattice.module.warn(warning)
         result = lattice.result
@@ -360,9 +371,15 @@ def main() -> None:
         check_values(client, [("the configuration of provider %s" % name, provider.configuration)
                               for name, provider in app.providers.items()]
                      + [("the values of link %s" % link.label, link.values) for link in app.links])
-        inventories = read_inventories(client, stall=params["discovery_stall"])
-        links = read_links(client, inventories)
-        plan = plan_application(app, state, inventories, links, prune=params["prune"])
+        read = {}
+
+        def plan_from(inventories):
+            read["links"] = read_links(client, inventories)
+            return plan_application(app, state, inventories, read["links"], prune=params["prune"])
+
+        inventories, plan = read_for_plan(client, plan_from, stall=params["discovery_stall"],
+                                          removes=state == "absent" or params["prune"])
+        links = read["links"]
         if plan.placements():
             bids = dict(zip(plan.placements(), client.run(all_auctions(client, app, plan.placements(), params["discovery_stall"]))))
             plan = plan_application(app, state, inventories, links,

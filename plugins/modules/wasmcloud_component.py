@@ -179,7 +179,7 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import plan_with_auction, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import plan_with_auction, read_for_plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, ONLY_1X, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import COMPONENT, plan_workload
@@ -200,7 +200,8 @@ def main() -> None:
     spec = lattice.checked(lambda p: workload_spec(COMPONENT, p["component_id"], p["image_ref"], p, p["max_instances"]))
 
     def converge(client):
-        inventories = read_inventories(client, spec.host_id, params["discovery_stall"])
+        inventories, _plan = read_for_plan(client, lambda found: plan_workload(spec, found), spec.host_id,
+                                           params["discovery_stall"], removes=spec.state == "absent")
         plan = plan_with_auction(plan_workload, spec, inventories, lambda: client.perform_component_auction(
             spec.image_ref or _needs_ref(), spec.workload_id, spec.constraints, stall=params["discovery_stall"]))
         lattice.result["component"] = {"component_id": spec.workload_id, "hosts": plan.after}

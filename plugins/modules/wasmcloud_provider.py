@@ -181,7 +181,7 @@ import json
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
     plan_with_auction,
-    read_inventories,
+    read_for_plan,
     started_keys,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
@@ -259,8 +259,9 @@ def main() -> None:
 
     def converge(client):
         host_id = check.public_key(params["host_id"], "host", "host_id") if params["host_id"] else None
-        inventories = read_inventories(client, host_id, params["discovery_stall"],
-                                       need_hosts=params["state"] == "present")
+        inventories, _plan = read_for_plan(client, lambda found: first_plan(client, found), host_id,
+                                           params["discovery_stall"], need_hosts=params["state"] == "present",
+                                           removes=params["state"] == "absent")
         spec = lattice.for_generation(specs, client.generation)
         if client.generation == "1.x":
             converge_v1(client, spec, inventories)
@@ -278,6 +279,11 @@ def main() -> None:
             result["provider"]["provider_id"] = learnt
             for view in result["provider"]["hosts"].values():
                 view["provider_id"] = view["provider_id"] or learnt or ""
+
+    def first_plan(client, inventories):
+        """The plan without an auction, which says whether the task changes anything."""
+        spec = lattice.for_generation(specs, client.generation)
+        return (plan_workload if client.generation == "1.x" else plan_provider)(spec, inventories)
 
     def converge_v1(client, spec, inventories):
         plan = plan_with_auction(plan_workload, spec, inventories, lambda: client.perform_provider_auction(
