@@ -122,9 +122,12 @@ options:
     default: false
   discovery_stall:
     description:
-      - When not set, the listing ends soon after the last host has answered, by the rule the modules use,
-        at least 0.35 seconds after the first reply and then once replies have paused for one and a half times
-        the largest gap between the recent ones (0.05 to 0.25 seconds), never beyond O(auction_timeout).
+      - When not set, the listing ends soon after the last host has answered, by the rule the modules use. When
+        the record of the hosts seen lately (see the notes) knows the lattice, 0.05 seconds after the last of
+        them has answered; an expected host that does not answer keeps it listening up to O(auction_timeout)
+        and is named in a warning. Without a record, at least 0.35 seconds after the first reply and then once
+        replies have paused for one and a half times the largest gap between the recent ones (0.05 to 0.25
+        seconds), never beyond O(auction_timeout).
       - When set, the listing ends once no new host has answered for this many seconds, a fixed rule; set it
         to O(auction_timeout) to collect answers for the whole window, as C(wash) does.
     type: float
@@ -172,6 +175,12 @@ notes:
     changing any of them never serves another lattice's data. The cached listing is served until it expires
     (O(cache_timeout)) or C(--flush-cache) or the C(meta) task C(refresh_inventory) asks for a fresh one;
     C(wasmcloud_uptime_seconds) then is the value from when it was listed.
+  - The record of the hosts seen lately in each lattice (host IDs, their generation and when they were seen;
+    nothing secret) tells a listing how many hosts to expect. With O(cache=true) it is kept in the inventory
+    cache under a key of its own (C(wasmcloud_lattice_hosts_...), shared by every configuration that lists the
+    same lattice); otherwise in the per-user file the modules use (C($XDG_CACHE_HOME/wasmcloud.lattice/hosts),
+    or E(WASMCLOUD_LATTICE_HOST_RECORD); see the collection's docs/discovery.md). A listing in which hosts seen
+    lately did not answer warns with both numbers and the missing host IDs.
   - A lattice in which no host answers adds no host, and a warning names it. Failures to reach NATS,
     refused credentials or permissions, and invalid options are errors that name the lattice and the
     NATS URL.
