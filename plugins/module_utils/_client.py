@@ -17,7 +17,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from typing import Any, Callable, Dict, Generic, Iterable, List, Mapping, Optional, Tuple, TypeVar, Union
+from typing import Any, Awaitable, Callable, Dict, Generic, Iterable, List, Mapping, Optional, Tuple, TypeVar, Union
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
@@ -91,12 +91,14 @@ class _Gathering(Generic[T]):
     """One scatter-gather attempt: each reply decoded once, as it comes, and fed to the listening rule."""
 
     def __init__(self, listening: Listening, decode: Callable[[bytes], T],
-                 identify: Optional[Callable[[T], str]], on_item: Optional[Callable[[T], None]]) -> None:
+                 identify: Optional[Callable[[T], str]], on_item: Optional[Callable[[T], None]],
+                 probe: Optional[Callable[[str], Awaitable[Any]]] = None) -> None:
         self.listening = listening
         self.items: List[Union[T, MalformedReplyError]] = []
         self._decode = decode
         self._identify = identify
         self._on_item = on_item
+        self._probe = probe
 
     def heard(self, at: float, payload: bytes) -> None:
         try:
@@ -112,6 +114,19 @@ class _Gathering(Generic[T]):
 
     def until(self) -> float:
         return self.listening.until()
+
+    async def looks_paused(self, elapsed: float, budget: float) -> bool:
+        """About to end by the early finish: True when the host that answered last is slow to answer a read,
+        so the hosts are paused (a busy server, a collector) rather than done (``Listening.paused``)."""
+        if self._probe is None or budget <= 0 or not self.listening.may_probe:
+            return False
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        try:
+            await asyncio.wait_for(self._probe(next(reversed(self.listening.answered))), budget)
+        except (LatticeError, asyncio.TimeoutError):
+            return False  # no answer within the window: nothing more to learn from it
+        return self.listening.paused(elapsed, elapsed + loop.time() - asked)
 
 
 def _host_id(host: Host) -> str:
@@ -423,7 +438,8 @@ class AsyncControlClient(ComponentOperations):
 
     async def _gather_listening(self, request: Request, decode: Callable[[bytes], T], stall: Optional[float],
                                 on_item: Optional[Callable[[T], None]] = None, expected: Iterable[str] = (),
-                                complete: bool = False, identify: Optional[Callable[[T], str]] = None
+                                complete: bool = False, identify: Optional[Callable[[T], str]] = None,
+                                probe: Optional[Callable[[str], Awaitable[Any]]] = None
                                 ) -> Tuple[List[T], Listening]:
         """``_gather``, ended by ``_discovery.Listening`` with the ``expected`` host IDs (``identify``
         tells a reply's host); also returns the listening, which knows who answered and why it ended."""
@@ -433,7 +449,7 @@ class AsyncControlClient(ComponentOperations):
         attempts: List[_Gathering[T]] = []
 
         def attempt() -> _Gathering[T]:
-            attempts.append(_Gathering(Listening(window, stall, expected, complete), decode, identify, on_item))
+            attempts.append(_Gathering(Listening(window, stall, expected, complete), decode, identify, on_item, probe))
             return attempts[-1]
 
         await self.transport.scatter_gather(request.subject, request.body, window, self._what(request), rule=attempt)
@@ -469,7 +485,7 @@ class AsyncControlClient(ComponentOperations):
             dialect = self.dialect
             hosts, listening = await self._gather_listening(
                 dialect.get_hosts(), dialect.decode_host, stall, _with_dialect(on_host, dialect),
-                record.expected(dialect.name), complete, _host_id)
+                record.expected(dialect.name), complete, _host_id, self._inventory_probe(dialect))
             listenings = {dialect.name: listening}
         else:
             hosts, listenings = await self._discover(stall, on_host, record, complete)
@@ -509,6 +525,13 @@ class AsyncControlClient(ComponentOperations):
         if warning:
             self.warnings.append(warning)
 
+    def _inventory_probe(self, dialect: Dialect) -> Callable[[str], Awaitable[Any]]:
+        """A read that a host answers at once unless it (or the server between) is paused."""
+        def probe(host_id: str) -> Awaitable[Any]:
+            return self._ask(dialect.get_host_inventory(host_id), dialect.decode_inventory, idempotent=True,
+                             dialect=dialect, explain=False, learn=False)
+        return probe
+
     def forget_hosts(self, host_ids: Iterable[str]) -> None:
         """Hosts this client stopped: no longer expected by the next discovery."""
         self._record = self._host_record().without(host_ids)
@@ -521,7 +544,8 @@ class AsyncControlClient(ComponentOperations):
         # Hosts of a generation not asked for are left out of the answer: nobody waits for them.
         outcomes = await asyncio.gather(*(
             self._gather_listening(d.get_hosts(), d.decode_host, stall, _with_dialect(on_host, d),
-                                   record.expected(d.name) if asked in ("auto", d.name) else (), complete, _host_id)
+                                   record.expected(d.name) if asked in ("auto", d.name) else (), complete, _host_id,
+                                   self._inventory_probe(d))
             for d in self._dialects.values()), return_exceptions=True)
         found: Dict[str, List[Host]] = {}
         listenings: Dict[str, Listening] = {}
@@ -868,6 +892,13 @@ class ControlClient:
     def discovery(self) -> Optional[DiscoveryReport]:
         """How the last host discovery went (None before one)."""
         return self.aio.discovery
+
+    def _inventory_probe(self, dialect: Dialect) -> Callable[[str], Awaitable[Any]]:
+        """A read that a host answers at once unless it (or the server between) is paused."""
+        def probe(host_id: str) -> Awaitable[Any]:
+            return self._ask(dialect.get_host_inventory(host_id), dialect.decode_inventory, idempotent=True,
+                             dialect=dialect, explain=False, learn=False)
+        return probe
 
     def forget_hosts(self, host_ids: Iterable[str]) -> None:
         self.aio.forget_hosts(host_ids)

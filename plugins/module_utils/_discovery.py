@@ -15,7 +15,10 @@ nothing on the wire says how many will. The reference client listens for the who
   reply it listens for at least ``FLOOR_AFTER_FIRST`` seconds (measured from that reply, so a slow
   network path shifts it), then ends once no reply has come for ``QUIET_FACTOR`` times the largest
   gap between the recent replies (the last ``RECENT`` gaps), kept between ``QUIET_MIN`` and
-  ``QUIET_MAX``: while replies still trickle in, it keeps listening;
+  ``QUIET_MAX``: while replies still trickle in, it keeps listening. Before it ends so, the client
+  asks the host that answered last for its inventory (``may_probe``): an answer slower than
+  ``paused`` says the lattice (or the server between) is paused rather than done, and listening goes
+  on for ``QUIET_MAX`` past that answer (``held``), at most ``MAX_PROBES`` times;
 * ``complete``: the whole window, whatever the record says; for operations that act on every
   matching host (a host that was never seen cannot be expected);
 * never beyond the window.
@@ -35,6 +38,8 @@ QUIET_MIN = 0.05
 QUIET_MAX = 0.25
 RECENT = 8
 GRACE_AFTER_EXPECTED = 0.05
+MAX_PROBES = 3
+PROBE_SLACK = 0.05  # a probe answered within twice the first reply's time plus this: nothing is paused
 
 # Why a listening ended (``Listening.deadline``):
 WINDOW = "window"  # the whole window (or every host it asked has said there is nobody: no responders)
@@ -67,6 +72,8 @@ class Listening:
         self._waiting_for = set(self.expected)
         self.all_expected_at: Optional[float] = None  # when the last expected host answered
         self._last_unexpected: Optional[float] = None  # the last reply from a host the record did not know
+        self._held_until: Optional[float] = None  # a probe found the lattice paused until then
+        self.probes = 0
 
     def heard(self, at: float, host_id: Optional[str] = None) -> None:
         """A reply came ``at`` seconds after the request, from ``host_id`` when it could be read."""
@@ -80,6 +87,21 @@ class Listening:
             self._waiting_for.discard(host_id)
             if not self._waiting_for:
                 self.all_expected_at = at
+
+    @property
+    def may_probe(self) -> bool:
+        """Whether to look, before ending by the early finish without a record, if the lattice is only paused."""
+        return (self.stall is None and not self.expected and not self.complete and bool(self.answered)
+                and self.probes < MAX_PROBES)
+
+    def paused(self, asked_at: float, answered_at: float) -> bool:
+        """A probe asked at ``asked_at`` was answered at ``answered_at``: True (and listening goes on) when it
+        took much longer than the first reply did, so the lattice was paused rather than done."""
+        self.probes += 1
+        if answered_at - asked_at <= 2 * self.arrivals[0] + PROBE_SLACK:
+            return False
+        self._held_until = answered_at
+        return True
 
     @property
     def missing(self) -> FrozenSet[str]:
@@ -112,7 +134,10 @@ class Listening:
             return end, EXPECTED
         if not arrivals:
             return self.window, WINDOW
-        return max(arrivals[0] + FLOOR_AFTER_FIRST, arrivals[-1] + quiet_period(arrivals)), STALL
+        end = max(arrivals[0] + FLOOR_AFTER_FIRST, arrivals[-1] + quiet_period(arrivals))
+        if self._held_until is not None:
+            end = max(end, self._held_until + QUIET_MAX)
+        return end, STALL
 
 
 def listen_until(arrivals: Sequence[float], window: float, stall: Optional[float] = None) -> float:

@@ -68,11 +68,15 @@ class HostRecord:
 
         An expected host that did not answer is forgotten only when the discovery listened for the
         whole window (or was told nobody listens), and only when it is of the generation ``asked``
-        (None: any): a discovery cut short says nothing about it.
+        (None: any): a discovery cut short says nothing about it. When fewer than half of the expected
+        hosts answered the whole window, the silence says more about the lattice (overloaded, a network
+        split) or this controller's reach than about the hosts: they stay expected until ``RECORD_TTL``.
         """
+        judged = self.expected(asked)
+        heard_enough = 2 * len(judged & set(answered)) >= len(judged)
         hosts: Dict[str, Tuple[float, str]] = {}
         for host, (seen, gen) in self.hosts.items():
-            if heard_whole_window and asked in (None, gen):
+            if heard_whole_window and heard_enough and host in judged:
                 continue
             hosts[host] = (seen, gen)
         for host, gen in answered.items():

@@ -663,6 +663,10 @@ class NatsTransport:
                         await self._round_trip()
                         if not replies.empty():
                             continue
+                        # and a rule may look whether the hosts are paused rather than done (a probe)
+                        confirm = getattr(rule, "looks_paused", None)
+                        if confirm is not None and await confirm(loop.time() - sent, window - (loop.time() - sent)):
+                            continue
                     if remaining <= 0:
                         break
                     try:

@@ -258,3 +258,18 @@ def test_the_inventory_keeps_the_record_in_its_cache_when_it_has_one(sandbox_lat
     assert fresh.returncode == 0, fresh.output
     assert late in json.loads(fresh.stdout)["_meta"]["hostvars"] and "WARNING" not in fresh.stderr
     assert_no_traceback(fresh)
+
+
+def test_a_pause_of_the_whole_lattice_is_waited_out_without_a_record(sandbox_lattice, tmp_path):
+    # half the hosts answer at once, then everything stalls for 0.6 s (a collector, a busy server): the hosts
+    # that answered are slow to answer a read too, so the early finish does not take the pause for the end
+    lattice = sandbox_lattice(hosts=10)
+    for host in lattice.hosts[5:]:
+        lattice.hooks(host).delay("ping", 0.6)
+    for host in lattice.hosts[:5]:
+        lattice.hooks(host).delay("inv", 0.55)
+    info = "- wasmcloud.lattice.wasmcloud_lattice_info: {gather: [hosts]}\n"
+    listed = playbook(book(tmp_path, lattice, info), env=env(tmp_path))
+    assert listed.returncode == 0, listed.output
+    result = listed.results()[0]
+    assert len(result["hosts"]) == 10 and result["discovery"]["expected"] is None, result["discovery"]

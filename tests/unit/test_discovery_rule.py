@@ -177,3 +177,23 @@ def test_replies_that_name_no_host_count_as_replies_only():
     listening.heard(0.02, "N000")
     listening.heard(0.03, "N000")  # the same host twice: its first answer counts
     assert listening.answered == {"N000": 0.02} and listening.deadline()[1] == rule.EXPECTED
+
+
+def test_a_probe_answered_slowly_holds_the_early_finish_open():
+    listening = rule.Listening(2.0)
+    for index in range(50):
+        listening.heard(0.002 + index * 0.0002, "N%03d" % index)
+    end, why = listening.deadline()
+    assert why == rule.STALL and listening.may_probe
+    # the host that answered last answers a read as fast as the ping: the stream is over
+    assert not listening.paused(end, end + 0.003) and listening.deadline() == (end, rule.STALL)
+    # it takes 0.4 s: the hosts were paused (a collector, a busy server), so listening goes on past the answer
+    assert listening.paused(end, end + 0.4)
+    assert listening.deadline() == (pytest.approx(end + 0.4 + rule.QUIET_MAX), rule.STALL)
+    assert listening.may_probe and not listening.paused(end + 0.7, end + 0.701)
+    assert not listening.may_probe  # three probes at most
+    # no probe with a record, a fixed stall, or the whole window: those do not end on a pause
+    assert not rule.Listening(2.0, expected=["N000"]).may_probe
+    fixed = rule.Listening(2.0, stall=0.2)
+    fixed.heard(0.01, "N000")
+    assert not fixed.may_probe

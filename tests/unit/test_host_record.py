@@ -38,11 +38,17 @@ def test_a_discovery_refreshes_what_answered_and_forgets_only_after_the_whole_wi
     assert cut_short.hosts == {A: (NOW, "0.x"), B: (NOW - 100, "0.x"), C: (NOW, "0.x")}
     whole = record.after({A: "0.x"}, heard_whole_window=True, now=NOW)
     assert whole.hosts == {A: (NOW, "0.x")}
+    # most of them silent for a whole window says more about the lattice than about the hosts: kept
+    assert record.after({}, heard_whole_window=True, now=NOW).hosts == record.hosts
+    three = hr.HostRecord({A: (NOW - 100, "0.x"), B: (NOW - 100, "0.x"), C: (NOW - 100, "0.x")})
+    assert set(three.after({A: "0.x"}, heard_whole_window=True, now=NOW).hosts) == {A, B, C}
+    assert set(three.after({A: "0.x", B: "0.x"}, heard_whole_window=True, now=NOW).hosts) == {A, B}
     # hosts of another generation than the one asked are not judged by a ping they were not sent
-    mixed = hr.HostRecord({A: (NOW - 1, "0.x"), B: (NOW - 1, "1.x")})
-    assert mixed.after({}, heard_whole_window=True, now=NOW, asked="0.x").hosts == {B: (NOW - 1, "1.x")}
-    assert mixed.expected("1.x") == {B} and mixed.expected() == {A, B}
-    assert mixed.without([B]).hosts == {A: (NOW - 1, "0.x")}
+    mixed = hr.HostRecord({A: (NOW - 1, "0.x"), B: (NOW - 1, "1.x"), C: (NOW - 1, "0.x")})
+    assert mixed.after({C: "0.x"}, heard_whole_window=True, now=NOW, asked="0.x").hosts == {
+        B: (NOW - 1, "1.x"), C: (NOW, "0.x")}
+    assert mixed.expected("1.x") == {B} and mixed.expected() == {A, B, C}
+    assert mixed.without([B, C]).hosts == {A: (NOW - 1, "0.x")}
 
 
 def test_stored_data_is_checked_entry_by_entry_and_old_entries_expire():
