@@ -43,7 +43,7 @@ def discovery_large(ctx: Any) -> Figure:
             gc.unfreeze()  # the emulator's collector runs, as in any long-lived process
             gc.collect()
             runs = probe("listings", nats_url=ctx.nats_url, lattice=lattice.lattice, auction_timeout=window,
-                         reps=cfg["runs"], record_dir=str(records))["runs"]
+                         reps=cfg["runs"], record_dir=str(records), pause=cfg.get("pause", 0.5))["runs"]
         finally:
             lattice.stop()
             shutil.rmtree(records, ignore_errors=True)

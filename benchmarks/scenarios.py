@@ -63,7 +63,7 @@ FULL: Dict[str, Dict[str, Any]] = {
     "v1_lattice": {"hosts": 20, "tasks": 10, "reps": 5, "listing_reps": 7},
     "v2_workload": {"tasks": 10, "reps": 5},
     "wadm_converge": {"hosts": 100, "components": 10, "providers": 5, "reps": 5},
-    "discovery_large": {"sizes": [1000, 5000], "runs": 10, "pool": 100, "window": 2.0},
+    "discovery_large": {"sizes": [1000, 5000], "runs": 10, "pool": 100, "window": 2.0, "pause": 2.0},
     "discovering_task": {"hosts": 10, "actors": 10, "tasks": 5, "reps": 5},
 }
 QUICK: Dict[str, Dict[str, Any]] = {
