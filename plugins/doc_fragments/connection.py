@@ -65,7 +65,7 @@ options:
         O(auction_timeout).
       - When set, they end once no new reply has come for this many seconds (counted from the request
         until the first reply), a fixed rule. Set it to O(auction_timeout) to always wait the whole window.
-      - Whatever the rule, a task that removes from every matching host (O(state=absent) without a host, prune)
+      - Whatever the rule, a task that removes from every matching host (C(state=absent) without a host, prune)
         listens for the whole O(auction_timeout), and so does one whose plan would change something after a
         discovery that ended early, before it sends anything.
       - Taken by every module, so that C(module_defaults) for the group can set it once; modules that

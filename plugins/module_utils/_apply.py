@@ -298,7 +298,7 @@ def read_for_plan(client: ControlClient, plan: Callable[[Dict[str, HostInventory
         planned = plan(inventories)
         if not getattr(planned, "changed", False):
             return inventories, planned
-    except LatticeError:
+    except InputError:
         pass  # a refusal made from part of the lattice (no host fits) may not hold for all of it
     inventories = read_inventories(client, None, stall, need_hosts, complete=True)
     return inventories, plan(inventories)

@@ -167,7 +167,7 @@ not_sent:
 discovery:
   description:
     - How the last host discovery of the task went (see the collection's docs/discovery.md), when the task
-      discovered hosts (not with O(host_id)).
+      discovered hosts (not when it names its host).
     - Tasks that remove from every matching host, and tasks whose plan changes something, listen for the whole
       O(auction_timeout) window; others end once the hosts seen lately have answered.
   returned: when hosts were discovered

@@ -128,7 +128,7 @@ def main() -> None:
 
     def auction(client):
         if client.generation is None:
-            client.get_hosts(stall=min(0.25, client.settings.auction_timeout))  # which generation answers
+            client.get_hosts(stall=min(0.25, client.settings.auction_timeout), detect_only=True)  # which generation
         kind, constraints = lattice.for_generation(choices, client.generation)
         if kind == "actor":
             bids = client.perform_actor_auction(params["image_ref"], constraints)

@@ -146,7 +146,7 @@ def test_every_default_listing_finds_a_late_host_seen_before(sandbox_lattice, tm
 """
     seen = playbook(book(tmp_path, lattice, info), "-e", "stall=2", env=env(tmp_path))
     assert seen.returncode == 0 and len(seen.results()[0]["hosts"]) == 10, seen.output
-    for _ in range(2):
+    for _run in range(2):
         listed = playbook(book(tmp_path, lattice, info), env=env(tmp_path))
         assert listed.returncode == 0, listed.output
         result = listed.results()[0]
