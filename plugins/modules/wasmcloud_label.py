@@ -100,9 +100,9 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import ONLY_1X, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import plan_labels
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import plan_labels
 
 ARGSPEC = {
     "host_id": {"type": "str", "required": True},
@@ -114,7 +114,7 @@ ARGSPEC = {
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, generations=ONLY_1X)
+    lattice = LatticeModule(ARGSPEC)
     params = lattice.params
     host_id, labels = lattice.checked(lambda p: (check.public_key(p["host_id"], "host", "host_id"),
                                                  check.string_map(p["labels"], "labels")))

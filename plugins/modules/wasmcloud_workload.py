@@ -317,11 +317,11 @@ record:
 import time
 from typing import Any, Dict
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _workload as workloads
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import LatticeError, OperationFailedError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import V2, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import V2Client
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import v2workload as workloads
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError, OperationFailedError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 _PULL_SECRET = {"type": "dict", "no_log": True, "options": {
     "username": {"type": "str", "required": True}, "password": {"type": "str", "required": True, "no_log": True}}}
@@ -363,7 +363,7 @@ ARGSPEC: Dict[str, Any] = {
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, generations=V2)
+    lattice = LatticeModule(ARGSPEC)
     params = lattice.params
     desired = lattice.checked(workloads.build)
     if not 0 < params["start_timeout"] <= 3600:  # also refuses NaN

@@ -9,7 +9,7 @@ module is Ansible starting a Python process for it. When the task would execute 
 anyway (a local connection, without become or async), the action plugin of each module
 (plugins/action/<module>.py, a subclass of LatticeAction) imports the module and runs its ``main()``
 right here. The module body is the same code: LatticeModule builds its ``module`` through
-``_module.module_backend``, and here that is a ControllerModule, which parses the arguments the way
+``ansible.module.module_backend`` (module_utils), and here that is a ControllerModule, which parses the arguments the way
 AnsibleModule does (same argument spec, fallbacks, aliases, choices, no_log) and turns exit_json and
 fail_json into the result dict the module would have printed. Everything else falls back to
 ordinary module execution.
@@ -190,7 +190,7 @@ def run_in_controller(module_name: str, raw_params: Dict[str, Any],
                       environment: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Run plugins/modules/<module_name>.py's main() here; the result dict its module process would print."""
     # Imported late: the module_utils pull in nats-py, which only this path needs.
-    from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import module_backend
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import module_backend
 
     module = importlib.import_module("%s.%s" % (MODULE_PACKAGE, module_name))
     try:
@@ -222,7 +222,7 @@ def _preload(module_name: str) -> None:
 
 def nats_available() -> bool:
     try:
-        from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import HAS_NATS
+        from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.transport import HAS_NATS
     except ImportError:
         return False
     return HAS_NATS

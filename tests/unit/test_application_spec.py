@@ -7,13 +7,13 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._application import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import (
     OWNER_ANNOTATION,
     parse_spec,
     plan_application,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     ActorDescription,
     ActorInstance,
     HostInventory,
@@ -137,7 +137,7 @@ def test_a_new_tag_in_the_spec_live_updates_what_the_application_runs():
     ("ghcr.io/a/b@sha256:" + "a" * 64, "ghcr.io/a/b"),
 ])
 def test_oci_repository(ref, repository):
-    from ansible_collections.wasmcloud.lattice.plugins.module_utils._validation import oci_repository
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.validation import oci_repository
 
     assert oci_repository(ref) == repository
 

@@ -1,4 +1,4 @@
-"""The rule that ends host discovery and auctions early (module_utils/_discovery.py), on reply timelines."""
+"""The rule that ends host discovery and auctions early (module_utils/runtime/discovery.py), on reply timelines."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _discovery as rule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime import discovery as rule
 
 
 def listen(replies: Sequence[float], window: float = 2.0, stall: Optional[float] = None) -> Tuple[List[float], float]:
@@ -88,7 +88,7 @@ def test_a_fixed_stall_counts_from_the_request_then_from_the_last_reply():
     assert listen([0.01, 1.9], 2.0, stall=2.0) == ([0.01, 1.9], 2.0)
 
 
-# -- with the record of recently seen hosts (module_utils/_host_record.py) -------------------------------------
+# -- with the record of recently seen hosts (module_utils/runtime/host_record.py) -------------------------------------
 
 
 def listen_expecting(replies: Sequence[Tuple[float, str]], expected: Sequence[str], window: float = 2.0,

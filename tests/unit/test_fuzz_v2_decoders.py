@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import MalformedReplyError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 from test_fuzz_decoders import JSON_VALUES, dumps, mutated
 from v2_examples import HEARTBEATS, WORKLOAD_REPLIES

@@ -1,4 +1,4 @@
-"""The record of recently seen hosts (module_utils/_host_record.py): what it keeps, where, and what it says."""
+"""The record of recently seen hosts (module_utils/runtime/host_record.py): what it keeps, where, and what it says."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import stat
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _host_record as hr
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime import host_record as hr
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
 
 NOW = 1_800_000_000.0
 A, B, C = ("N" + letter * 55 for letter in "ABC")

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, MalformedReplyError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import record_key, spec_digest
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import record_key, spec_digest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 from v2_examples import (
     HEARTBEAT_PUBLISHED,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import load_spec_text, read_spec_file
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import load_spec_text, read_spec_file
 
 
 @pytest.mark.parametrize("text,where,reading", [

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _workload as workloads
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import v2workload as workloads
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 HOST = "01a20bff-2fd1-7a63-b2fb-ee7adb220956"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from wadm_examples import DAEMON, HELLO_IMAGE, HELLO_WORLD, HTTP_IMAGE, KEYVALUE, KV_IMAGE, WEIGHTED, manifest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import load_spec_text
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import load_spec_text
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     ComponentDescription,
     HostInventory,
     Link,
     ProviderDescription,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import (
     app_config,
     parse_manifest,
     placement,

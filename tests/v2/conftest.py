@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator, List  # noqa: E402
 
 import pytest  # noqa: E402
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import DEFAULT_HEARTBEAT_STREAM  # noqa: E402
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import DEFAULT_HEARTBEAT_STREAM  # noqa: E402
 from oci_registry import OciRegistry  # noqa: E402
 from sandbox.nats_server import free_port  # noqa: E402
 from v2env import WashHost, build_component, v2_client, wash_host_args  # noqa: E402

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import HostSilentError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import HostSilentError
 
 from v2env import nats_request, v2_client
 

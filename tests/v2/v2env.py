@@ -129,8 +129,8 @@ class WashHost:
 
 def v2_client(url: str, **kwargs: Any) -> Any:
     """A blocking V2Client of the collection, for checks beside the playbooks."""
-    from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
-    from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import V2Client
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client
 
     return V2Client(ConnectionSettings.from_options({"nats_url": [url], "protocol": "2.x", "timeout": 3}), **kwargs)
 
