@@ -10,6 +10,7 @@
 #   make demo         run the sandbox demo
 #   make build        ansible-galaxy collection build into .build/dist (needs only ansible-galaxy; no setup)
 #   make clean        remove everything the targets above create
+#   make eda-venv     .build/eda-venv: ansible-rulebook (needs Java 17) for tests/eda, apart from .venv
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -109,3 +110,18 @@ clean:
 bench: setup
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
 	$(RUN_ENV) $(VPY) -m benchmarks $(BENCH_ARGS)
+
+# Event-Driven Ansible: ansible-rulebook in a venv of its own (tests/eda start it; it runs the project's
+# ansible-playbook from .venv). Its own Python, so the main venv's Python or ansible-core can change freely;
+# nats-py and nkeys because the event source runs inside ansible-rulebook. Java 17 is needed only to run it.
+EDA_PYTHON ?= $(PYTHON)
+EDA_VENV := .build/eda-venv
+EDA_STAMP := $(EDA_VENV)/.requirements-installed
+
+.PHONY: eda-venv
+eda-venv: $(EDA_STAMP)
+
+$(EDA_STAMP): tests/eda/requirements.txt requirements.txt
+	$(EDA_PYTHON) -m venv $(EDA_VENV)
+	$(EDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/eda/requirements.txt -r requirements.txt
+	touch $@

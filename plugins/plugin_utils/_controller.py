@@ -36,6 +36,8 @@ from ansible.plugins.action.normal import ActionModule as NormalAction
 from ansible.utils.display import Display
 from ansible.vars.clean import remove_internal_keys
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import secrets_before_validation
+
 display = Display()
 
 try:  # the module (de)serialization profiles arrived in ansible-core 2.19; older cores use the module path
@@ -88,7 +90,8 @@ class ControllerModule:
         self.supports_check_mode = supports_check_mode
         self.no_log = no_log
         self.params: Dict[str, Any] = dict(raw_params)
-        self.no_log_values: set = set()
+        # Like _module._ModuleProcess: the secrets inside nats_url are masked before any check can fail.
+        self.no_log_values: set = set(secrets_before_validation(self.params))
         self.aliases: Dict[str, str] = {}
         self._warnings: List[str] = []
         self._deprecations: List[Dict[str, Any]] = []

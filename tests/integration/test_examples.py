@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests" / "v2"))
 from oci_registry import OciRegistry  # noqa: E402
 from v2env import WashHost, build_component, http_get, v2_client, wash_host_args  # noqa: E402
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import DEFAULT_HEARTBEAT_STREAM  # noqa: E402
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import DEFAULT_HEARTBEAT_STREAM  # noqa: E402
 from sandbox.nats_server import free_port  # noqa: E402
 
 EXAMPLES = {"demo-app.yml": "0.x", "hello-1x.yml": "1.x", "hello.wadm.yaml": "1.x", "v2.wasmcloud.yml": "v2",

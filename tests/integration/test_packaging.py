@@ -23,7 +23,10 @@ NEVER_SHIPPED = ("Makefile", "ansible.cfg", ".ansible-lint", "benchmarks/", "too
                  "tests/output/", ".venv/", ".build/", ".git/", ".ci/", "__pycache__/", ".ansible/")
 MUST_SHIP = ("README.md", "LICENSE", "meta/runtime.yml", "docs/protocol-0x.md", "plugins/inventory/hosts.py",
              "plugins/modules/wasmcloud_application.py", "plugins/module_utils/dialects/v0.py",
-             "roles/application/tasks/main.yml", "playbooks/deploy.yml", "sandbox/host.py", "requirements.txt")
+             "roles/application/tasks/main.yml", "playbooks/deploy.yml", "sandbox/host.py", "requirements.txt",
+             # Event-Driven Ansible: ansible-rulebook looks for sources and rulebooks under extensions/eda
+             "extensions/eda/plugins/event_source/events.py", "extensions/eda/rulebooks/heal.yml",
+             "playbooks/heal.yml", "docs/event-driven.md")
 
 
 def private_env(collections: Path) -> dict:

@@ -322,7 +322,7 @@ def test_the_v2_play_over_the_inventory(nats, tmp_path):
     from oci_registry import OciRegistry
     from v2env import WashHost, build_component, http_get, v2_client, wash_host_args
 
-    from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import DEFAULT_HEARTBEAT_STREAM
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import DEFAULT_HEARTBEAT_STREAM
     from sandbox.nats_server import free_port
 
     with v2_client(nats.url) as client:

@@ -47,6 +47,16 @@ class Dialect(abc.ABC):
     def _encode(self, operation: str, host_id: str, params: Dict[str, Any]) -> Request:
         """Build the request of ``operation`` from checked, known parameters."""
 
+    def rechecks(self, intent: Intent) -> bool:
+        """True when ``intent`` must be checked against a fresh read of its host just before it is sent
+        (see ``revise``)."""
+        return False
+
+    def revise(self, intent: Intent, planned_from: Any, now: Any) -> Optional[Intent]:
+        """``intent`` as it should go out now that its host reads ``now`` instead of ``planned_from`` (what the
+        plan was made from); None when nothing is left to do."""
+        return intent
+
     @abc.abstractmethod
     def confirmation(self, intent: Intent, observed: Optional[Mapping[str, Any]] = None) -> Optional[Expectation]:
         """What proves ``intent`` done: the events to wait for, or None when the reply itself is the proof.

@@ -27,6 +27,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.common 
     field_list,
     field_map,
     field_text,
+    host_id_field,
     optional_text,
     read_json,
     required_text,
@@ -226,6 +227,21 @@ class ProtocolV0(Dialect):
         return self.remove_link(check.public_key(params.get("actor_id"), "actor", "actor_id"),
                                 check.contract_id(params.get("contract_id")), link)
 
+    def rechecks(self, intent: Intent) -> bool:
+        # Only 0.x stops count instances: a concurrent run of the same task may have stopped some since
+        # the plan was read, and stopping them again would undershoot (3 → 2 twice left 1).
+        return intent.operation == "stop_actor" and bool(intent.params.get("count"))
+
+    def revise(self, intent: Intent, planned_from: Any, now: Any) -> Optional[Intent]:
+        """The scale-down lowered by the instances someone else stopped since the plan; None when none are left
+        to stop. Starts are never revised: an extra instance is undone by the next run, a missing one is not."""
+        gone = _owned_instances(planned_from, intent) - _owned_instances(now, intent)
+        if gone <= 0:
+            return intent
+        if intent.params["count"] - gone <= 0:
+            return None
+        return Intent(intent.operation, intent.host_id, dict(intent.params, count=intent.params["count"] - gone))
+
     def confirmation(self, intent: Intent, observed: Optional[Mapping[str, Any]] = None) -> Optional[Expectation]:
         """0.x hosts ack first and report in events: one actor_started per instance, provider_started, ...;
         links are done once acknowledged."""
@@ -305,7 +321,7 @@ class ProtocolV0(Dialect):
             issuer_list = []
         js_domain = obj.get("js_domain")
         return Host(
-            id=required_text(obj, "id", what),
+            id=host_id_field(obj, "id", what),
             # legacy Rust hosts answered `uptime`
             uptime_seconds=field_int(obj, "uptime_seconds", what, field_int(obj, "uptime", what)),
             friendly_name=field_text(obj, "friendly_name", what),
@@ -409,14 +425,14 @@ class ProtocolV0(Dialect):
     def decode_actor_bid(self, payload: bytes) -> ActorBid:
         what = "actor auction bid"
         obj = as_object(read_json(payload, what), what)
-        return ActorBid(required_text(obj, "host_id", what), field_text(obj, "actor_ref", what),
+        return ActorBid(host_id_field(obj, "host_id", what), field_text(obj, "actor_ref", what),
                         field_map(obj, "constraints", what))
 
     @bounded
     def decode_provider_bid(self, payload: bytes) -> ProviderBid:
         what = "provider auction bid"
         obj = as_object(read_json(payload, what), what)
-        return ProviderBid(required_text(obj, "host_id", what), field_text(obj, "provider_ref", what),
+        return ProviderBid(host_id_field(obj, "host_id", what), field_text(obj, "provider_ref", what),
                            field_text(obj, "link_name", what) or "default", field_map(obj, "constraints", what))
 
     @bounded
@@ -451,3 +467,11 @@ class ProtocolV0(Dialect):
                 data[new] = data[old]
         kind = _LEGACY_EVENT_KINDS.get(name, name.lower())
         return LatticeEvent(kind, field_text(header, "host_origin", what), data, "", field_text(header, "timestamp", what))
+
+
+def _owned_instances(inventory: Optional[HostInventory], intent: Intent) -> int:
+    """Instances of the intent's actor on ``inventory`` whose annotations include the intent's."""
+    actor = inventory.actor(intent.params["actor_id"]) if inventory is not None else None
+    wanted = intent.params.get("annotations") or {}
+    return sum(1 for instance in actor.instances
+               if all(instance.annotations.get(key) == value for key, value in wanted.items())) if actor else 0

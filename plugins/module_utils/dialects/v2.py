@@ -23,13 +23,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any, Dict, List, Mapping, Tuple
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, MalformedReplyError
 
 HEARTBEAT_SUBJECT_PREFIX = "runtime.operator.heartbeat"
 HEARTBEAT_DISCOVERY_SUBJECT = HEARTBEAT_SUBJECT_PREFIX + ".*"
 COMMANDS = ("heartbeat", "workload.start", "workload.status", "workload.stop")
+
+# A real heartbeat is 2.4 KB published and 3.9 KB requested; anything far larger is not a host's.
+MAX_HEARTBEAT_BYTES = 64 * 1024
 
 # The host's own timeouts for these requests are the operator's: heartbeat 5 s, start 60 s, stop 30 s.
 DEFAULT_START_TIMEOUT = 60.0
@@ -92,15 +97,53 @@ HOST_HEARTBEAT: List[Field] = [
 ]
 
 
+# A replacement starts the new version beside the old one, under the workload's second id on the host
+# (its workload_id plus this suffix), and the two alternate; so the suffix is refused in workload ids.
+SECOND_ID_SUFFIX = "~b"
+# JetStream names (the record's key-value bucket, the heartbeat stream): what the server and nats-py accept.
+_JETSTREAM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+
+
+def host_id(value: Any, what: str = "host_id") -> str:
+    """A v2 host id: it becomes one token of the host's subjects (runtime.host.{id}.…)."""
+    try:
+        return check.nats_token(value, what)
+    except InputError as exc:
+        raise InputError("%s (v2 host ids are UUIDs such as 01a20bff-2fd1-7a63-b2fb-ee7adb220956)" % exc)
+
+
+def workload_id(value: Any, what: str = "workload_id") -> str:
+    """A workload id chosen by the caller. The host takes any text, but it is also the workload's default
+    name, which the host puts into its messaging queue groups: so one subject token, and without the
+    suffix of the second id."""
+    check.nats_token(value, what)
+    if "~" in value:
+        raise InputError("%s %r must not contain '~': %s is the id of its replacement while both run"
+                         % (what, value, value + SECOND_ID_SUFFIX))
+    return value
+
+
+def workload_ids(workload: str) -> Tuple[str, str]:
+    """The two ids a workload can have on the host: its own, and the one its replacement starts under."""
+    return workload, workload + SECOND_ID_SUFFIX
+
+
+def jetstream_name(value: Any, what: str) -> str:
+    """A key-value bucket or stream name: letters, digits, '-' and '_' (anything else fails on the server)."""
+    if not isinstance(value, str) or not _JETSTREAM_NAME.fullmatch(value):
+        raise InputError("%s %r must be 1 to 200 letters, digits, '-' or '_'" % (what, value))
+    return value
+
+
 def camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
-def subject(host_id: str, command: str) -> str:
+def subject(host: str, command: str) -> str:
     if command not in COMMANDS:
         raise ValueError("unknown v2 host command %r" % command)
-    return "runtime.host.%s.%s" % (host_id, command)
+    return "runtime.host.%s.%s" % (host_id(host), command)
 
 
 def host_id_from_heartbeat_subject(name: str) -> str:
@@ -263,9 +306,13 @@ def _decode_field(kind: str, detail: Any, value: Any, path: str) -> Any:
     raise AssertionError("unknown field kind %r" % kind)
 
 
-def _preview(value: Any) -> str:
+def preview(value: Any) -> str:
+    """A value for a message, cut to 80 characters (peers may send anything)."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+_preview = preview
 
 
 def _json(payload: bytes, what: str) -> Any:
@@ -276,10 +323,28 @@ def _json(payload: bytes, what: str) -> Any:
 
 
 def decode_heartbeat(payload: bytes) -> Dict[str, Any]:
-    """A ``HostHeartbeat`` (published or requested); a heartbeat without a host id is malformed."""
+    """A ``HostHeartbeat`` (published or requested). Its id becomes a subject token of every request to
+    the host, so one that is missing, too long or not a token makes the heartbeat malformed."""
+    if len(payload) > MAX_HEARTBEAT_BYTES:
+        raise MalformedReplyError("a host heartbeat of %d bytes (real ones are a few KB; at most %d are read)"
+                                  % (len(payload), MAX_HEARTBEAT_BYTES))
     beat = decode(HOST_HEARTBEAT, _json(payload, "a host heartbeat"), "heartbeat")
     if not beat["id"]:
         raise MalformedReplyError("a host heartbeat without an id")
+    try:
+        check.nats_token(beat["id"], "host id")
+    except InputError as exc:
+        raise MalformedReplyError("a host heartbeat whose id cannot address the host: %s" % exc)
+    return beat
+
+
+def decode_published_heartbeat(subject_name: str, payload: bytes) -> Dict[str, Any]:
+    """A heartbeat as published on ``runtime.operator.heartbeat.{id}``: the id inside must be the sender's."""
+    beat = decode_heartbeat(payload)
+    sender = host_id_from_heartbeat_subject(subject_name)
+    if beat["id"] != sender:
+        raise MalformedReplyError("a heartbeat published on %s names another host id, %s"
+                                  % (_preview(subject_name), _preview(beat["id"])))
     return beat
 
 
@@ -302,10 +367,10 @@ def state_name(state: str) -> str:
 
 def silence_reasons(command: str) -> str:
     """What a host that stays silent on ``command`` most likely refused to decode (it never says why)."""
-    if command == "workload.start":
-        return ("it most likely could not decode the request: a field this host version does not know (hosts "
-                "reject unknown fields instead of ignoring them), or a missing workload or empty workload_id; "
-                "its log shows 'error handling command'")
+    if command == "workload.start":  # said only when the host does not have the workload (it never took it)
+        return ("it never took the request, so it most likely could not decode it: a field this host version does "
+                "not know (hosts reject unknown fields instead of ignoring them), or a missing workload or empty "
+                "workload_id; its log shows 'error handling command'")
     if command in ("workload.status", "workload.stop"):
         return "it most likely could not decode the request (an unknown field or an empty body)"
     return "the command may not exist on this host version"

@@ -179,6 +179,11 @@ def named_by_id(generation: str) -> bool:
     return generation in NAMED_BY_ID
 
 
+def has_lattice(protocol: str) -> bool:
+    """Hosts of this protocol share a lattice (a name that scopes every subject); v2 hosts have none."""
+    return protocol != V2
+
+
 def speaks_v2(generations: Sequence[str]) -> bool:
     """The module talks to v2 hosts (its own client), not to a lattice control interface."""
     return tuple(generations) == (V2,)

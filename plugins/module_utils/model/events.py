@@ -117,12 +117,19 @@ class CountEvents(Expectation):
 
 
 class AllOf(Expectation):
-    """Several expectations waited for together (e.g. one per host)."""
+    """Several expectations waited for together (e.g. one per host).
+
+    ``description`` names only the parts still awaited, so a timeout says what is missing, not what arrived.
+    """
 
     def __init__(self, parts: List[Expectation]) -> None:
         super().__init__()
         self.parts = parts
-        self.description = "; ".join(part.description for part in parts)
+
+    @property  # type: ignore[override]
+    def description(self) -> str:  # pylint: disable=invalid-overridden-method
+        waiting = [part for part in self.parts if not part.done] or self.parts
+        return "; ".join(part.description for part in waiting)
 
     @property
     def done(self) -> bool:
@@ -135,4 +142,5 @@ class AllOf(Expectation):
                 self.failure = part.failure
 
     def progress(self) -> Dict[str, Any]:
-        return {"expected": self.description, "parts": [part.progress() for part in self.parts]}
+        return {"expected": "; ".join(part.description for part in self.parts),
+                "parts": [part.progress() for part in self.parts]}

@@ -7,6 +7,11 @@ Private to this collection; may change without notice.
 An application is providers, actors and links under one name. Everything it
 starts carries the annotation ``wasmcloud.lattice/application=<name>``, which
 is how a later apply knows what it owns (to count, to stop, to prune).
+
+Two applications may run the same actor (each counts its own instances) and use the same provider. A 0.x
+link is one per (actor, contract, link name) for the whole lattice, so the links of an actor another
+application also runs may be that application's: prune leaves them, absent keeps them, and a provider that
+an actor of another application is still linked to is not stopped (each with a warning).
 """
 
 from __future__ import annotations
@@ -232,6 +237,7 @@ class AppPlan:
     prune: List[Intent] = field(default_factory=list)
     before: Dict[str, Any] = field(default_factory=dict)
     after: Dict[str, Any] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
 
     def placements(self) -> List[Tuple[str, str]]:
         return [("provider", n) for n, p in self.providers.items() if p.placements_needed] + \
@@ -262,6 +268,8 @@ def resolve_keys(app: AppSpec, inventories: Mapping[str, HostInventory]) -> Tupl
                 break
             found = find_actor(inventory, None, spec.image_ref)
             key = found.id if found else None
+        # another tag of an actor this application runs is the same actor, about to be live-updated
+        key = key or owned_actor_key(app, spec.image_ref or "", inventories)
         if key:
             actor_keys[name] = key
     provider_keys: Dict[str, str] = {}
@@ -317,7 +325,8 @@ def plan_application(app: AppSpec, state: str, inventories: Mapping[str, HostInv
     plan.links, plan.pending_links, link_views = plan_links(app, state, links, actor_keys, provider_keys)
     if prune and state == "present":
         plan.prune = plan_prune(app, inventories, links, actor_keys)
-        plan.links.extend(_prune_links(app, links, actor_keys, inventories))
+        plan.links.extend(_prune_links(app, links, actor_keys, inventories, plan.warnings))
+    link_views += _keep_what_others_use(app, plan, inventories, links)
     # before and after have one shape, so --diff shows only what changes
     plan.before = {"actors": {n: {"actor_id": actor_keys.get(n), "hosts": p.before} for n, p in plan.actors.items()},
                    "providers": {n: {"provider_id": provider_keys.get(n), "hosts": p.before}
@@ -383,15 +392,86 @@ def plan_prune(app: AppSpec, inventories: Mapping[str, HostInventory], links: Li
 
 
 def _prune_links(app: AppSpec, links: List[LinkDefinition], actor_keys: Mapping[str, str],
-                 inventories: Mapping[str, HostInventory]) -> List[Intent]:
-    """Links of this application's actors that the spec no longer lists."""
+                 inventories: Mapping[str, HostInventory], warnings: List[str]) -> List[Intent]:
+    """Links of this application's actors that the spec no longer lists; not those of an actor another
+    application runs too (the link may be that application's)."""
     owned_actors = {a.id for inv in inventories.values() for a in inv.actors
                     if any(_owned(i.annotations, app) for i in a.instances)}
+    shared = other_applications(app, inventories)
     listed = set()
     for entry in app.links:
         actor_id = entry.actor_id or actor_keys.get(entry.actor or "")
         if actor_id:
             listed.add((actor_id, entry.contract_id, entry.link_name))
-    return [Intent("remove_link", "", {"actor_id": link.actor_id, "contract_id": link.contract_id,
-                                       "link_name": link.link_name})
-            for link in links if link.actor_id in owned_actors and link.identity not in listed]
+    actions = []
+    for link in links:
+        if link.actor_id not in owned_actors or link.identity in listed:
+            continue
+        if shared.get(link.actor_id):
+            warnings.append("link of actor %s (%s, link name %s) is not pruned: application(s) %s run the actor "
+                            "too, and the link may be theirs" % (link.actor_id, link.contract_id, link.link_name,
+                                                                 ", ".join(map(repr, shared[link.actor_id]))))
+            continue
+        actions.append(Intent("remove_link", "", {"actor_id": link.actor_id, "contract_id": link.contract_id,
+                                                  "link_name": link.link_name}))
+    return actions
+
+
+def other_applications(app: AppSpec, inventories: Mapping[str, HostInventory]) -> Dict[str, List[str]]:
+    """Actor key -> the other applications running instances of it (by their annotation)."""
+    found: Dict[str, set] = {}
+    for inventory in inventories.values():
+        for actor in inventory.actors:
+            for instance in actor.instances:
+                other = instance.annotations.get(OWNER_ANNOTATION)
+                if other and other != app.name:
+                    found.setdefault(actor.id, set()).add(other)
+    return {key: sorted(names) for key, names in found.items()}
+
+
+def _keep_what_others_use(app: AppSpec, plan: AppPlan, inventories: Mapping[str, HostInventory],
+                          links: List[LinkDefinition]) -> List[Dict[str, Any]]:
+    """Absent and prune: keep the links of an actor other applications run too, and a provider an actor of
+    another application is still linked to after the plan; say so in ``plan.warnings``. Returns the views of
+    the links kept."""
+    shared = other_applications(app, inventories)
+    current = {link.identity: link for link in links}
+    kept: List[Dict[str, Any]] = []
+    still_planned: List[Intent] = []
+    for action in plan.links:
+        if action.operation != "remove_link":
+            still_planned.append(action)
+            continue
+        identity = (action.params["actor_id"], action.params["contract_id"], action.params["link_name"])
+        others = shared.get(identity[0])
+        if not others:
+            still_planned.append(action)
+            continue
+        plan.warnings.append("link of actor %s (%s, link name %s) is kept: application(s) %s run the actor too and "
+                             "use its links" % (identity[0], identity[1], identity[2], ", ".join(map(repr, others))))
+        if identity in current:
+            kept.append(link_view(current[identity]))
+    plan.links = still_planned
+    removed = {(a.params["actor_id"], a.params["contract_id"], a.params["link_name"])
+               for a in plan.links if a.operation == "remove_link"}
+    remaining = [link for link in links if link.identity not in removed]
+
+    def keep_provider(action: Intent) -> bool:
+        if action.operation != "stop_provider":
+            return False
+        provider_id, link_name = action.params["provider_id"], action.params.get("link_name", "default")
+        others = sorted({other for link in remaining if link.provider_id == provider_id and link.link_name == link_name
+                         for other in shared.get(link.actor_id, [])})
+        if others:
+            plan.warnings.append("provider %s (link name %s) on host %s is left running: actors of application(s) %s "
+                                 "are still linked to it" % (provider_id, link_name, action.host_id,
+                                                             ", ".join(map(repr, others))))
+        return bool(others)
+
+    for provider_plan in plan.providers.values():
+        stays = [a for a in provider_plan.actions if keep_provider(a)]
+        provider_plan.actions = [a for a in provider_plan.actions if a not in stays]
+        for action in stays:
+            provider_plan.after[action.host_id] = provider_plan.before.get(action.host_id)
+    plan.prune = [a for a in plan.prune if not keep_provider(a)]
+    return kept

@@ -22,6 +22,7 @@ class Plan:
     before: Dict[str, Any] = field(default_factory=dict)
     after: Dict[str, Any] = field(default_factory=dict)
     placements_needed: int = 0  # instances (or providers) still to place through an auction
+    warnings: List[str] = field(default_factory=list)  # what the plan leaves alone on purpose, for the user
 
     @property
     def changed(self) -> bool:

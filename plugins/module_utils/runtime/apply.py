@@ -49,26 +49,44 @@ class Progress:
     """How far an apply got, for results that stay true when it stops half-way.
 
     ``sent``: commands that went out (a refused one included); ``confirmed``: those a host accepted and,
-    when waiting, whose events all arrived; ``not_sent``: planned commands never sent.
+    when waiting, whose events all arrived; ``not_sent``: planned commands never sent; ``not_needed``:
+    planned scale-downs that someone else had done already when the host was read again before sending.
     """
 
     sent: List[Intent] = field(default_factory=list)
     confirmed: List[Intent] = field(default_factory=list)
     not_sent: List[Intent] = field(default_factory=list)
+    not_needed: List[Intent] = field(default_factory=list)
 
     def add(self, other: "Progress") -> None:
         self.sent += other.sent
         self.confirmed += other.confirmed
         self.not_sent += other.not_sent
+        self.not_needed += other.not_needed
 
     def to_result(self) -> Dict[str, List[Dict[str, Any]]]:
-        return {"sent": [a.to_dict() for a in self.sent], "confirmed": [a.to_dict() for a in self.confirmed],
-                "not_sent": [a.to_dict() for a in self.not_sent]}
+        result = {"sent": [a.to_dict() for a in self.sent], "confirmed": [a.to_dict() for a in self.confirmed],
+                  "not_sent": [a.to_dict() for a in self.not_sent]}
+        if self.not_needed:
+            result["not_needed"] = [a.to_dict() for a in self.not_needed]
+        return result
 
 
 def _expectation(client: ControlClient, action: Intent, inventories: Mapping[str, HostInventory]
                  ) -> Optional[Expectation]:
     return client.aio.confirmation(action, inventories)  # the dialect says what proves what
+
+
+def still_needed(client: ControlClient, action: Intent, inventories: Mapping[str, HostInventory]) -> Optional[Intent]:
+    """``action`` as it should go out now: where the dialect asks for it (a 0.x scale-down), the host is read again
+    just before sending and the dialect revises the action; None when nothing is left to do."""
+    if action.host_id not in inventories or not client.aio.dialect.rechecks(action):
+        return action
+    try:
+        now = client.get_host_inventory(action.host_id)
+    except NoResponseError:
+        return action  # the command itself will say the host is gone
+    return client.aio.dialect.revise(action, inventories[action.host_id], now)
 
 
 def apply_actions(client: ControlClient, actions: List[Intent], inventories: Mapping[str, HostInventory],
@@ -96,7 +114,19 @@ def apply_actions(client: ControlClient, actions: List[Intent], inventories: Map
             progress.confirmed.extend(action for action, expectation in awaited if expectation.done)
 
     try:
-        for index, action in enumerate(actions):
+        for index, planned in enumerate(actions):
+            try:
+                action = still_needed(client, planned, inventories)
+            except LatticeError:
+                progress.not_sent.extend(actions[index:])
+                try:
+                    wait_for_what_was_sent()
+                except LatticeError:
+                    pass
+                raise
+            if action is None:
+                progress.not_needed.append(planned)
+                continue
             progress.sent.append(action)
             try:
                 send(client, action)

@@ -208,6 +208,13 @@ def _auth_options(settings: ConnectionSettings) -> Dict[str, Any]:
         options["password"] = settings.password or ""
     if settings.token:
         options["token"] = settings.token
+    url_user, url_password = settings.url_auth
+    if url_user is not None and not (settings.user or settings.token or settings.creds_file or settings.nkey_seed):
+        # what nats-py would take from the URL, given as options: it never sees credentials in a URL
+        if url_password is None:
+            options["token"] = url_user
+        else:
+            options["user"], options["password"] = url_user, url_password
     if settings.creds_file:
         options["user_credentials"] = settings.creds_file
     elif settings.jwt and settings.nkey_seed:
@@ -293,10 +300,16 @@ class NatsTransport:
         self._hopeless: Optional[asyncio.Event] = None
         self._refusals = 0
         self._disconnects = 0  # bumped on every lost connection; nats-py reconnects by itself
+        self._dropped: Dict[int, int] = {}  # subscription sid -> messages nats-py dropped (slow consumer)
 
     # -- callbacks --------------------------------------------------------------------
 
     async def _on_error(self, error: BaseException) -> None:
+        if isinstance(error, nats_errors.SlowConsumerError):
+            # nats-py dropped a message its subscription had no room for: whoever reads that
+            # subscription asks dropped() and decides (a listing that missed messages is incomplete).
+            self._dropped[error.sid] = self._dropped.get(error.sid, 0) + 1
+            return
         text = str(error)
         if _PERMISSION_MARK in text.lower():
             self._denials.append(text)
@@ -351,6 +364,11 @@ class NatsTransport:
     # -- a lost connection ------------------------------------------------------------------
 
     @property
+    def disconnects(self) -> int:
+        """How many times the connection was lost so far (nats-py may have re-established it since)."""
+        return self._disconnects
+
+    @property
     def lost(self) -> bool:
         return self._lost is not None or (self.nc is not None and self.nc.is_closed and not self._closing)
 
@@ -400,7 +418,7 @@ class NatsTransport:
         settings = self.settings
         self._denial_event = asyncio.Event()
         options: Dict[str, Any] = dict(
-            servers=settings.servers,
+            servers=settings.public_servers,
             name="wasmcloud.lattice",
             connect_timeout=self._connect_timeout(),
             allow_reconnect=True,
@@ -534,6 +552,9 @@ class NatsTransport:
             self._denial_event = asyncio.Event()
         since = len(self._denials)
         task = asyncio.ensure_future(action)
+        # A task given up on (denied, lost, timed out) may still end in an error: retrieve it, or asyncio
+        # prints "Task exception was never retrieved" with a traceback for each one.
+        task.add_done_callback(lambda done: done.cancelled() or done.exception())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout + 0.5
         while True:
@@ -716,12 +737,23 @@ class NatsTransport:
         if denial:
             raise self._denied(subject, what, denial)
 
-    async def subscribe(self, subject: str, callback: Callable[[Any], Awaitable[None]], what: str) -> Any:
-        """Subscribe and make sure the server has registered it before returning."""
+    @property
+    def slow_consumer_drops(self) -> int:
+        """Messages nats-py dropped so far from every subscription (pending limits reached)."""
+        return sum(self._dropped.values())
+
+    def dropped(self, sub: Any) -> int:
+        """Messages nats-py dropped from ``sub`` because its pending limits were reached."""
+        return self._dropped.get(getattr(sub, "_id", None), 0)
+
+    async def subscribe(self, subject: str, callback: Callable[[Any], Awaitable[None]], what: str,
+                        **limits: int) -> Any:
+        """Subscribe and make sure the server has registered it before returning. ``limits``
+        (pending_msgs_limit, pending_bytes_limit) bound what nats-py buffers for it; see dropped()."""
         since = len(self._denials)
         self.check_alive(what)
         try:
-            sub = await self.nc.subscribe(subject, cb=callback)
+            sub = await self.nc.subscribe(subject, cb=callback, **limits)
         except nats_errors.ConnectionClosedError:
             raise self.lost_error(what)
         await self._settle()
