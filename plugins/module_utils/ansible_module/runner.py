@@ -32,7 +32,8 @@ def run(argument_spec: Dict[str, Any], wanted: Wanted, resource: ResourceFactory
 
 def converge(task: LatticeModule, resource: Resource, choices: Mapping[str, Any], client: Any) -> None:
     # what is wanted before the read is provisional when the read is what tells the lattice's generation
-    wanted = task.for_generation(choices, client.generation)
+    resource.wanted_now = lambda: task.for_generation(choices, client.generation)
+    wanted = resource.wanted_now()
     observed = resource.read(client, wanted)
     wanted = task.for_generation(choices, client.generation)
     plan = resource.plan(client, wanted, observed)

@@ -26,7 +26,7 @@ def auction(task: Any, client: Any, wanted: Callable[[], Tuple[str, Dict[str, st
     """wasmcloud_auction: the bids of the hosts that would run what is named."""
     params = task.params
     if client.generation is None:
-        client.get_hosts(stall=min(0.25, client.settings.auction_timeout))  # which generation answers
+        client.get_hosts(stall=min(0.25, client.settings.auction_timeout), detect_only=True)  # which generation
     kind, constraints = wanted()
     named = params["component_id"] if kind == "component" else params["provider_id"]
     link_name = None if named_by_id(client.generation) else params["link_name"] or "default"

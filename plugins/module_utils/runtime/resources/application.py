@@ -29,6 +29,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan im
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
     bidders,
     check_values,
+    read_for_plan,
     read_inventories,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.base import Resource, Task
@@ -55,12 +56,22 @@ class ManifestApplication(Resource):
 
     def read(self, client: Any, wanted: Manifest) -> Any:
         check_values(client, [("config %s of the manifest" % name, values) for name, values in wanted.configs.items()])
-        self.inventories = read_inventories(client, stall=self.params["discovery_stall"])
-        links = read_links(client, self.inventories)
-        names = set(wanted.configs) | set(wanted.external_configs)
-        if self.params["prune"] and self.params["state"] == "present":
-            names.update(self.stale_configs(client, wanted))
-        return links, {name: client.get_config(name) for name in sorted(names)}
+        read: Dict[str, Any] = {}
+
+        def plan_from(inventories: Mapping[str, HostInventory]) -> Plan:
+            read["links"] = read_links(client, inventories)
+            if "configs" not in read:  # read once, after the first discovery has told the generation
+                names = set(wanted.configs) | set(wanted.external_configs)
+                if self.params["prune"] and self.params["state"] == "present":
+                    names.update(self.stale_configs(client, wanted))
+                read["configs"] = {name: client.get_config(name) for name in sorted(names)}
+            return plan_manifest(wanted, self.params["state"], inventories, read["links"], read["configs"],
+                                 prune=self.params["prune"])
+
+        self.inventories, self.first_plan = read_for_plan(
+            client, plan_from, stall=self.params["discovery_stall"],
+            removes=self.params["state"] == "absent" or self.params["prune"])
+        return read["links"], read["configs"]
 
     def stale_configs(self, client: Any, manifest: Manifest) -> List[str]:
         """Configs of this application (by wadm's naming) that the manifest no longer defines, for prune."""
@@ -72,8 +83,7 @@ class ManifestApplication(Resource):
         return [name for name in names if app_config(manifest, name) and name not in manifest.configs]
 
     def plan(self, client: Any, wanted: Manifest, observed: Any) -> Plan:
-        links, configs = observed
-        plan = plan_manifest(wanted, self.params["state"], self.inventories, links, configs, prune=self.params["prune"])
+        plan = self.first_plan  # made while reading, from the inventories kept
         plan.warnings = wanted.warnings + plan.warnings + stale_providers(wanted, plan)
         return plan
 
@@ -91,12 +101,20 @@ class SpecApplication(Resource):
         check_values(client, [("the configuration of provider %s" % name, provider.configuration)
                               for name, provider in wanted.providers.items()]
                      + [("the values of link %s" % link.label, link.values) for link in wanted.links])
-        self.inventories = read_inventories(client, stall=self.params["discovery_stall"])
-        return read_links(client, self.inventories)
+        state, prune = self.params["state"], self.params["prune"]
+        read: Dict[str, Any] = {}
+
+        def plan_from(inventories: Mapping[str, HostInventory]) -> AppPlan:
+            read["links"] = read_links(client, inventories)
+            return plan_application(wanted, state, inventories, read["links"], prune=prune)
+
+        self.inventories, self.first_plan = read_for_plan(client, plan_from, stall=self.params["discovery_stall"],
+                                                          removes=state == "absent" or prune)
+        return read["links"]
 
     def plan(self, client: Any, wanted: AppSpec, observed: Any) -> AppPlan:
         state, prune = self.params["state"], self.params["prune"]
-        plan = plan_application(wanted, state, self.inventories, observed, prune=prune)
+        plan = self.first_plan  # made while reading, from the inventories kept
         placements = plan.placements()
         if placements:
             found = client.run(_all_auctions(client, wanted, placements, self.params["discovery_stall"]))

@@ -57,6 +57,8 @@ class Resource:
         self.result = task.result
         # the host inventories read, for the confirmations that count instances
         self.inventories: Mapping[str, HostInventory] = {}
+        # what is wanted in the generation known when called (a read that discovers hosts learns it midway)
+        self.wanted_now: Callable[[], Any] = lambda: wanted
 
     def client(self, settings: ConnectionSettings) -> Any:
         """The one client of the connection; modules of another generation family name theirs."""

@@ -89,6 +89,7 @@ class Host(Resource):
     def apply(self, client: Any, wanted: str, plan: Plan, observed: Any) -> None:
         wait_timeout = self.params["wait_timeout"]
         apply_actions(client, plan.actions, {}, wait=True, wait_timeout=wait_timeout)
+        client.forget_hosts([wanted])  # stopped on purpose: the next discovery does not wait for it
         # host_stopped is published before the host exits: also wait until it stops answering.
         while answers(client, wanted) is not None:
             if self.elapsed() >= wait_timeout:

@@ -20,10 +20,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors 
     actor_view,
     find_actor,
 )
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import planner
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import WorkloadSpec
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
     plan_placed,
+    read_for_plan,
     read_inventories,
     started_keys,
 )
@@ -31,15 +33,18 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resource
 
 
 class Placed(Resource):
-    """Read the hosts in scope (one host, or every host that answers), plan, place by auction."""
+    """Read the hosts in scope (one host, or every host that answers), plan, place by auction. A task that
+    removes from every matching host, or whose plan changes something, plans from a whole-window discovery
+    (runtime/apply.read_for_plan)."""
 
     def needs_hosts(self, wanted: Any) -> bool:
         """No host answering is an error (else a warning): when something is to run."""
         return False
 
     def read(self, client: Any, wanted: Any) -> Any:
-        self.inventories = read_inventories(client, wanted.host_id, self.params["discovery_stall"],
-                                            need_hosts=self.needs_hosts(wanted))
+        self.inventories, _plan = read_for_plan(
+            client, lambda found: planner.plan(self.wanted_now(), found), wanted.host_id,
+            self.params["discovery_stall"], need_hosts=self.needs_hosts(wanted), removes=wanted.state == "absent")
         return self.inventories
 
     def plan(self, client: Any, wanted: Any, observed: Any) -> Plan:

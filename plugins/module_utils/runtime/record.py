@@ -1,0 +1,148 @@
+# Copyright (c) wasmcloud.lattice contributors
+# Apache License 2.0 (see LICENSE)
+"""The collection's record of the v2 workloads it started: one JetStream key-value bucket on the same NATS.
+
+Private to this collection; may change without notice.
+
+v2 hosts can neither list their workloads nor return a workload's spec, so what this collection
+started is recorded here (see docs/v2.md): per host and workload ID, the spec digest, the spec
+without secrets and the ID that serves. Without JetStream there is no record: every read says
+"none", ``unavailable`` says why, and modules fall back to what the host says (status only).
+This is the only code that reads or writes the bucket.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import time
+from typing import Any, Dict, List, Mapping, Optional
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
+
+DEFAULT_RECORD_BUCKET = "wasmcloud_lattice_workloads"
+
+
+def record_key(host_id: str, workload_id: str) -> str:
+    """KV keys allow only [-/_=.a-zA-Z0-9]: the workload id (free text) goes in base64url."""
+    encoded = base64.urlsafe_b64encode(workload_id.encode("utf-8")).decode("ascii").rstrip("=")
+    return "%s.%s" % (host_id, encoded)
+
+
+def spec_digest(wire: Mapping[str, Any]) -> str:
+    """SHA-256 of the workload as sent (canonical JSON): equal digests mean an identical start request."""
+    return "sha256:" + hashlib.sha256(v2.dumps(wire)).hexdigest()
+
+
+class WorkloadRecord:
+    """The bucket ``bucket`` (None: no record) over the connection of ``transport``."""
+
+    def __init__(self, transport: Any, settings: ConnectionSettings, bucket: Optional[str],
+                 warnings: List[str]) -> None:
+        if bucket:
+            v2.jetstream_name(bucket, "record_bucket")
+        self.transport = transport
+        self.settings = settings
+        self.bucket = bucket
+        self.warnings = warnings
+        self._kv: Any = None
+        self._unavailable: Optional[str] = None if bucket else "record_bucket is not set"
+
+    @property
+    def unavailable(self) -> Optional[str]:
+        """Why there is no record (None when the bucket is reachable or not tried yet)."""
+        return self._unavailable
+
+    async def _open(self, create: bool) -> Any:
+        if self._kv is not None or self._unavailable:
+            return self._kv
+        from nats.js import errors as js_errors
+
+        js = self.transport.nc.jetstream(timeout=min(self.settings.timeout, 5.0))
+        try:
+            try:
+                self._kv = await js.key_value(self.bucket)
+            except js_errors.BucketNotFoundError:
+                if not create:
+                    return None
+                self._kv = await js.create_key_value(bucket=self.bucket, history=1,
+                                                     description="workloads started by wasmcloud.lattice")
+        except Exception as exc:  # no JetStream, not permitted, timeout: all mean "no record"
+            self._unavailable = "JetStream key-value bucket %r is not usable (%s: %s)" % (
+                self.bucket, type(exc).__name__, exc or "no detail")
+        return self._kv
+
+    async def get(self, host_id: str, workload_id: str) -> Optional[Dict[str, Any]]:
+        from nats.js import errors as js_errors
+
+        kv = await self._open(create=False)
+        if kv is None:
+            return None
+        try:
+            entry = await kv.get(record_key(host_id, workload_id))
+        except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
+            return None
+        except Exception as exc:  # timeout, permission: as good as no record, and said so
+            self._unavailable = "reading bucket %r failed (%s: %s)" % (self.bucket, type(exc).__name__, exc)
+            return None
+        try:
+            record = json.loads(entry.value or b"null")
+        except ValueError:
+            record = None
+        return record if isinstance(record, dict) else None
+
+    async def put(self, host_id: str, workload_id: str, record: Mapping[str, Any]) -> bool:
+        kv = await self._open(create=True)
+        if kv is None:
+            return False
+        value = dict(record, host_id=host_id, workload_id=workload_id, recorded_at=time.time())
+        try:
+            await kv.put(record_key(host_id, workload_id), json.dumps(value, sort_keys=True).encode("utf-8"))
+        except Exception as exc:  # the workload runs all the same; the next run replaces it, and says why
+            self.warnings.append("workload %r runs on host %s but could not be recorded in bucket %r (%s: %s), so "
+                                 "the next run replaces it" % (workload_id, host_id, self.bucket,
+                                                               type(exc).__name__, exc))
+            return False
+        return True
+
+    async def all(self, limit: int = 1000) -> List[Dict[str, Any]]:
+        """The records of every workload (at most ``limit``, the rest left out with a warning); [] without a
+        bucket. Each has the ``host_id`` and ``workload_id`` it was recorded under."""
+        from nats.js import errors as js_errors
+
+        kv = await self._open(create=False)
+        if kv is None:
+            return []
+        try:
+            keys = await kv.keys()
+        except js_errors.NoKeysError:
+            return []
+        except Exception as exc:  # timeout, permission: as good as no record, and said so
+            self._unavailable = "listing bucket %r failed (%s: %s)" % (self.bucket, type(exc).__name__, exc)
+            return []
+        if len(keys) > limit:
+            self.warnings.append("bucket %r holds %d workload records; only the first %d were read"
+                                 % (self.bucket, len(keys), limit))
+        found: List[Dict[str, Any]] = []
+        for key in keys[:limit]:
+            host_id, _dot, encoded = key.partition(".")
+            try:
+                workload_id = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
+            except (ValueError, UnicodeDecodeError):
+                continue  # not a key this collection wrote
+            record = await self.get(host_id, workload_id)
+            if record is not None:
+                found.append(dict(record, host_id=host_id, workload_id=workload_id))
+        return found
+
+    async def delete(self, host_id: str, workload_id: str) -> None:
+        kv = await self._open(create=False)
+        if kv is None:
+            return
+        try:
+            await kv.purge(record_key(host_id, workload_id))
+        except Exception as exc:  # a stale record only makes a later run replace instead of keep
+            self.warnings.append("the record of workload %r on host %s could not be deleted from bucket %r (%s: %s)"
+                                 % (workload_id, host_id, self.bucket, type(exc).__name__, exc))
