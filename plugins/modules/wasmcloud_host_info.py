@@ -20,6 +20,7 @@ description:
     or when more than 4096 host IDs send heartbeats (a flood of fake heartbeats). Heartbeats that are not a
     host's (too large, not the protocol's JSON, an ID that cannot address a host) are skipped with one warning.
   - Works with O(protocol=2.x) (the default O(protocol=auto) means 2.x for this module). Changes no host.
+  - Works with wasmCloud 2.x.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.attributes.info_module
@@ -133,7 +134,6 @@ missing:
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import gather
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime import reads
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client
 
 ARGSPEC = {
     "host_ids": {"type": "list", "elements": "str"},
@@ -144,7 +144,7 @@ ARGSPEC = {
 
 
 def main() -> None:
-    gather(ARGSPEC, options.v2_hosts, reads.v2_hosts, V2Client)
+    gather(ARGSPEC, options.v2_hosts, reads.v2_hosts)
 
 
 if __name__ == "__main__":

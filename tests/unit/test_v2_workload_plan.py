@@ -120,10 +120,22 @@ RUNNING, NOT_FOUND = "WORKLOAD_STATE_RUNNING", "WORKLOAD_STATE_NOT_FOUND"
 
 
 def steps(plan):
-    return [(step.action, step.host_workload_id) for step in plan.steps]
+    return [(action.operation[len("workload."):], action.params["workload_id"]) for action in plan.actions]
 
 
-@pytest.mark.parametrize("state, first, second, record, note, expected, current, reason", [
+def desired(digest=DIGEST):
+    return workloads.DesiredWorkload(HOST, W, {}, digest, {})
+
+
+def current(plan):
+    return workloads.serving(plan)[0]
+
+
+def previous(plan):
+    return workloads.serving(plan)[1]
+
+
+@pytest.mark.parametrize("state, first, second, record, note, expected, serves, reason", [
     ("present", NOT_FOUND, NOT_FOUND, None, None, [("start", W)], W, "does not have it"),
     ("present", RUNNING, NOT_FOUND, {"digest": DIGEST}, None, [], W, "with the spec recorded"),
     ("present", NOT_FOUND, RUNNING, {"digest": DIGEST, "current": W2}, None, [], W2, "with the spec recorded"),
@@ -148,23 +160,23 @@ def steps(plan):
     ("absent", "WORKLOAD_STATE_ERROR", NOT_FOUND, None, None, [("stop", W)], W, "has it"),
     ("absent", NOT_FOUND, NOT_FOUND, {"digest": DIGEST}, None, [], W, "does not have it"),
 ])
-def test_plan(state, first, second, record, note, expected, current, reason):
-    plan = workloads.plan(state, W, {W: first, W2: second}, record, note, DIGEST)
+def test_plan(state, first, second, record, note, expected, serves, reason):
+    plan = workloads.plan(state, desired(), {W: first, W2: second}, record, note)
     assert steps(plan) == expected and reason in plan.reason, plan
-    assert plan.current == current
-    starts_beside = [s for s in plan.steps if s.action == "start" and plan.previous]
+    assert current(plan) == serves
+    starts_beside = [a for a in plan.actions if a.operation == "workload.start" and previous(plan)]
     if starts_beside:  # a replacement: the running version is stopped only after the new one started
-        assert plan.steps[-1] == workloads.Step("stop", plan.previous)
+        assert plan.actions[-1] == workloads.stop(desired(), previous(plan))
     assert bool(plan.warnings) == (note is not None)
 
 
 def test_an_unchanged_verdict_is_verified_only_while_running_and_a_proven_mismatch_replaces():
-    unchanged = workloads.plan("present", W, {W: RUNNING, W2: NOT_FOUND}, {"digest": DIGEST}, None, DIGEST)
-    assert unchanged.verify and not unchanged.steps
-    starting = workloads.plan("present", W, {W: "WORKLOAD_STATE_STARTING", W2: NOT_FOUND}, {"digest": DIGEST},
-                              None, DIGEST)
+    unchanged = workloads.plan("present", desired(), {W: RUNNING, W2: NOT_FOUND}, {"digest": DIGEST}, None)
+    assert unchanged.verify and not unchanged.actions
+    starting = workloads.plan("present", desired(), {W: "WORKLOAD_STATE_STARTING", W2: NOT_FOUND},
+                              {"digest": DIGEST}, None)
     assert not starting.verify  # its components do not run yet
-    changed = workloads.plan("present", W, {W: RUNNING, W2: NOT_FOUND}, {"digest": DIGEST}, None, DIGEST,
+    changed = workloads.plan("present", desired(), {W: RUNNING, W2: NOT_FOUND}, {"digest": DIGEST}, None,
                              mismatch="the host runs 0 component(s)")
     assert steps(changed) == [("start", W2), ("stop", W)] and "changed outside this collection" in changed.reason
 

@@ -12,10 +12,11 @@ the same way for every module and generation.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping, Optional
+from typing import Any, Callable, Dict, Mapping
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.clients import client_for
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.base import Resource, ResourceFactory
 
 Wanted = Callable[[str, Mapping[str, Any]], Any]
@@ -52,12 +53,10 @@ def converge(task: LatticeModule, resource: Resource, choices: Mapping[str, Any]
     resource.applied(client, wanted, plan)
 
 
-def gather(argument_spec: Dict[str, Any], wanted: Wanted, read: Callable[..., Any],
-           client: Optional[Callable[..., Any]] = None, **module_options: Any) -> None:
+def gather(argument_spec: Dict[str, Any], wanted: Wanted, read: Callable[..., Any], **module_options: Any) -> None:
     """Run a reading module: ``read(task, client, wanted)`` fills the result (``wanted()`` is what the options ask
     for in the generation known when it is called); nothing is planned or sent."""
     task = LatticeModule(argument_spec, **module_options)
     choices = task.checked_by_generation(wanted)
-    kwargs = {"client_class": client} if client is not None else {}
     task.run(lambda connected: read(task, connected, lambda: task.for_generation(choices, connected.generation)),
-             **kwargs)
+             client_class=lambda settings: client_for(settings, task.generations))

@@ -11,9 +11,12 @@ from __future__ import annotations
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.base import Dialect
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v0 import ProtocolV0
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import ProtocolV1
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v2 import ProtocolV2
 
 # The generations with a lattice control interface; "auto" chooses among these during discovery.
 DIALECTS = {"0.x": ProtocolV0, "1.x": ProtocolV1}
+# Every generation's dialect: v2 hosts have no lattice, and their modules name 2.x (the v2 client speaks it).
+EVERY_DIALECT = dict(DIALECTS, **{ProtocolV2.name: ProtocolV2})
 
 
 def get_dialect(generation: str, lattice: str, topic_prefix: str) -> Dialect:

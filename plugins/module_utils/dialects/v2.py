@@ -24,10 +24,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.base import Dialect
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.common import Request
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import Expectation
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
 
 NAME = "2.x"  # the generation this dialect speaks
 HEARTBEAT_SUBJECT_PREFIX = "runtime.operator.heartbeat"
@@ -375,3 +379,45 @@ def silence_reasons(command: str) -> str:
     if command in ("workload.status", "workload.stop"):
         return "it most likely could not decode the request (an unknown field or an empty body)"
     return "the command may not exist on this host version"
+
+
+# -- the dialect ----------------------------------------------------------------------------------------
+
+
+class ProtocolV2(Dialect):
+    """The v2 host API behind the Dialect face: each intent goes to its host's subject, and the host's reply,
+    which comes once the start or stop is over, is what confirms it (no events)."""
+
+    name = NAME
+    intents = {
+        "workload.start": frozenset({"workload_id", "workload"}),
+        "workload.stop": frozenset({"workload_id"}),
+        "workload.status": frozenset({"workload_id"}),
+        "heartbeat": frozenset(),
+    }
+
+    def __init__(self, lattice: str = "", topic_prefix: str = "") -> None:
+        """v2 hosts share no lattice and no topic prefix: the arguments only keep one constructor for every
+        dialect."""
+
+    def _encode(self, operation: str, host_id: str, params: Dict[str, Any]) -> Request:
+        if operation == "workload.start":
+            body = start_request(params.get("workload_id", ""), params.get("workload") or {})
+        elif operation == "heartbeat":
+            body = b"{}"
+        else:
+            body = workload_id_request(params.get("workload_id", ""))
+        return Request(operation, subject(host_id, operation), body, host_id)
+
+    @staticmethod
+    def decode_reply(operation: str, payload: bytes, what: str) -> Dict[str, Any]:
+        """The reply of ``operation``: a heartbeat, or the workload's status."""
+        try:
+            if operation == "heartbeat":
+                return decode_heartbeat(payload)
+            return decode_workload_status(payload)
+        except MalformedReplyError as exc:
+            raise MalformedReplyError("%s: %s" % (what, exc))
+
+    def confirmation(self, intent: Intent, observed: Optional[Mapping[str, Any]] = None) -> Optional[Expectation]:
+        return None  # the synchronous reply is the proof (RUNNING, or ERROR with the host's message)

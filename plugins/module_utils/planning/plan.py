@@ -5,7 +5,8 @@
 Private to this collection; may change without notice.
 
 Every planner returns a Plan, whatever it plans (an actor, a component, a link, a whole application,
-a v2 workload), so check mode, diff, results and apply read one shape.
+a v2 workload), so check mode, diff, results and apply read one shape. ``before`` and ``after`` are what
+the diff shows (for a v2 workload also which of its host IDs serves before and after).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class Plan:
     after: Dict[str, Any] = field(default_factory=dict)
     placements_needed: int = 0  # instances (or providers) still to place through an auction
     warnings: List[str] = field(default_factory=list)  # what the plan leaves alone on purpose, for the user
+    reason: str = ""  # why the plan is what it is, for results that say so
+    # "nothing to do" rests on a record (not on what the hosts report): hold it against what they can say
+    verify: bool = False
 
     @property
     def changed(self) -> bool:

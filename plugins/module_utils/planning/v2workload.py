@@ -9,18 +9,22 @@ for is decided from the collection's record (see _v2client): equal spec digests 
 anything else replaces it. A replacement never takes down what serves: the new version starts beside
 the old one under the workload's second id on the host (v2.workload_ids), and the old one is stopped
 only once the new one runs; the two ids alternate from one replacement to the next, and the record
-says which one is current. Pure functions, unit-tested.
+says which one is current. The plan is the one Plan of intents (``workload.start``/``workload.stop``
+that the v2 dialect encodes); its ``before``/``after`` name the host ID that serves (``host_workload_id``)
+and its state. Pure functions, unit-tested.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+import hashlib
+from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import spec_digest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 PULL_POLICIES = {"always": "IMAGE_PULL_POLICY_ALWAYS", "if_not_present": "IMAGE_PULL_POLICY_IF_NOT_PRESENT",
@@ -43,24 +47,9 @@ class DesiredWorkload:
     shown: Dict[str, Any]  # the workload with secrets redacted: for results, diff and the record
 
 
-@dataclass
-class Step:
-    action: str  # "start" or "stop"
-    host_workload_id: str  # the id on the host: the workload's own, or its second (v2.workload_ids)
-
-
-@dataclass
-class WorkloadPlan:
-    steps: List[Step]  # in order
-    reason: str
-    current: str  # the host id that serves once the plan is carried out (state=present)
-    previous: Optional[str] = None  # a replacement: the id that keeps serving until the new one runs
-    warnings: List[str] = field(default_factory=list)
-    verify: bool = False  # "unchanged" rests on the record alone: check it against what the host reports
-
-    @property
-    def actions(self) -> List[str]:
-        return [step.action for step in self.steps]
+def spec_digest(wire: Mapping[str, Any]) -> str:
+    """SHA-256 of the workload as sent (canonical JSON): equal digests mean an identical start request."""
+    return "sha256:" + hashlib.sha256(v2.dumps(wire)).hexdigest()
 
 
 def _strings(value: Any, where: str) -> Dict[str, str]:
@@ -198,49 +187,73 @@ def recorded_id(workload_id: str, record: Optional[Mapping[str, Any]]) -> Option
     return current if current in v2.workload_ids(workload_id) else None
 
 
-def plan(state: str, workload_id: str, states: Mapping[str, str], record: Optional[Mapping[str, Any]],
-         record_note: Optional[str], digest: str, mismatch: Optional[str] = None) -> WorkloadPlan:
+def start(desired: DesiredWorkload, host_workload_id: str) -> Intent:
+    return Intent("workload.start", desired.host_id, {"workload_id": host_workload_id, "workload": desired.workload})
+
+
+def stop(desired: DesiredWorkload, host_workload_id: str) -> Intent:
+    return Intent("workload.stop", desired.host_id, {"workload_id": host_workload_id})
+
+
+def serving(plan: Plan) -> Tuple[str, Optional[str]]:
+    """(the host ID that serves once the plan is carried out, the one that serves until then when it differs: a
+    replacement)."""
+    current, before = plan.after["host_workload_id"], plan.before["host_workload_id"]
+    return current, (before if before != current else None)
+
+
+def plan(state: str, desired: DesiredWorkload, states: Mapping[str, str], record: Optional[Mapping[str, Any]],
+         record_note: Optional[str], mismatch: Optional[str] = None) -> Plan:
     """What to send, given the wanted ``state``, the host's WORKLOAD_STATE_* for each of the workload's two ids,
     and the record (``record_note`` says why there is none, when the record cannot be used at all).
     ``mismatch`` is a proof, from the host's heartbeat, that what runs is not the recorded spec (verify_counts)."""
+    workload_id, digest = desired.workload_id, desired.digest
     held = [wid for wid in v2.workload_ids(workload_id) if states.get(wid, ABSENT[0]) not in ABSENT]
     current = current_id(workload_id, states, record)
+
+    def made(actions: List[Intent], reason: str, serves: str, previous: Optional[str] = None,
+             warnings: Optional[List[str]] = None, verify: bool = False) -> Plan:
+        before = previous or serves
+        return Plan(actions, before={"host_workload_id": before, "state": states.get(before, ABSENT[0])},
+                    after={"host_workload_id": serves,
+                           "state": "WORKLOAD_STATE_RUNNING" if state == "present" else "WORKLOAD_STATE_NOT_FOUND"},
+                    warnings=warnings or [], reason=reason, verify=verify)
+
     if state == "absent":
         if not held:
-            return WorkloadPlan([], "the host does not have it", current)
-        return WorkloadPlan([Step("stop", wid) for wid in held], "the host has it (%s)" % ", ".join(
+            return made([], "the host does not have it", current)
+        return made([stop(desired, wid) for wid in held], "the host has it (%s)" % ", ".join(
             "%s %s" % (wid, v2.state_name(states[wid])) for wid in held), current)
     other = [wid for wid in v2.workload_ids(workload_id) if wid != current][0]
-    steps = [Step("stop", other)] if other in held else []  # left over by an interrupted replacement
+    steps = [stop(desired, other)] if other in held else []  # left over by an interrupted replacement
     leftover = " (and %s, left over by an interrupted replacement, is stopped)" % other if steps else ""
     host_state = states.get(current, ABSENT[0])
     if host_state in ABSENT:
-        return WorkloadPlan(steps + [Step("start", current)], "the host does not have it" + leftover, current)
+        return made(steps + [start(desired, current)], "the host does not have it" + leftover, current)
     if host_state == "WORKLOAD_STATE_ERROR":
-        return WorkloadPlan(steps + [Step("stop", current), Step("start", current)],
-                            "the host holds it in ERROR (a failed start): cleaned up and started" + leftover, current)
+        return made(steps + [stop(desired, current), start(desired, current)],
+                    "the host holds it in ERROR (a failed start): cleaned up and started" + leftover, current)
     if host_state == "WORKLOAD_STATE_STOPPING":
-        return WorkloadPlan(steps + [Step("start", current)], "it is stopping: started again once gone" + leftover,
-                            current)
+        return made(steps + [start(desired, current)], "it is stopping: started again once gone" + leftover, current)
     recorded = recorded_id(workload_id, record) == current
     if recorded and record is not None and record.get("digest") == digest and not mismatch:
-        return WorkloadPlan(steps, "%s with the spec recorded when this collection started it (%s)%s" % (
+        return made(steps, "%s with the spec recorded when this collection started it (%s)%s" % (
             v2.state_name(host_state).lower(), digest, leftover), current,
             verify=host_state == "WORKLOAD_STATE_RUNNING")
-    replace = steps + [Step("start", other), Step("stop", current)]
+    replace = steps + [start(desired, other), stop(desired, current)]
     how = ": replaced (the new version started as %s beside %s, which was stopped once it ran)" % (other, current)
     if mismatch:
-        return WorkloadPlan(replace, "%s, but %s: it was changed outside this collection%s" % (
+        return made(replace, "%s, but %s: it was changed outside this collection%s" % (
             v2.state_name(host_state), mismatch, how), other, current)
     if recorded and record is not None:
-        return WorkloadPlan(replace, "running with another spec (recorded %s)%s" % (record.get("digest"), how),
-                            other, current)
+        return made(replace, "running with another spec (recorded %s)%s" % (record.get("digest"), how),
+                    other, current)
     if record_note:
-        return WorkloadPlan(replace, "running, spec unknown%s" % how, other, current,
-                            ["there is no workload record (%s), and a v2 host cannot tell a workload's spec, so the "
-                             "running workload was replaced to be sure it matches" % record_note])
-    return WorkloadPlan(replace, "running but not in the record (not started by this collection, or the record was "
-                        "lost)%s" % how, other, current)
+        return made(replace, "running, spec unknown%s" % how, other, current,
+                    ["there is no workload record (%s), and a v2 host cannot tell a workload's spec, so the "
+                     "running workload was replaced to be sure it matches" % record_note])
+    return made(replace, "running but not in the record (not started by this collection, or the record was "
+                "lost)%s" % how, other, current)
 
 
 def component_count(workload: Mapping[str, Any]) -> int:

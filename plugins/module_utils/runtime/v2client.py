@@ -1,24 +1,20 @@
 # Copyright (c) wasmcloud.lattice contributors
 # Apache License 2.0 (see LICENSE)
-"""A client for wasmCloud v2 hosts (``wash host``) and the collection's record of what it started.
+"""The client of a connection to wasmCloud v2 hosts (``wash host``): their requests, heartbeat discovery, and
+the collection's record of what it started.
 
 Private to this collection; may change without notice.
 
-v2 hosts answer four requests and publish heartbeats (protocol/v2.py). They can neither list their
-workloads nor return a workload's spec, so the collection keeps its own record of every workload it
-started in a JetStream key-value bucket on the same NATS (see docs/v2.md): the workload's spec digest,
-the spec without secrets, and the host it runs on. Without JetStream there is no record, and a module
-falls back to what the host says (status only) and says so.
+v2 hosts answer four requests and publish heartbeats. Every request is an intent encoded by the v2
+dialect (dialects/v2.ProtocolV2), and the host's reply, which comes once a start or stop is over, is
+what confirms it. Hosts can neither list their workloads nor return a workload's spec, so the
+collection keeps its own record of every workload it started (runtime/record.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime
-import hashlib
-import json
-import time
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.blocking import BlockingClient, blocking
@@ -29,10 +25,17 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors imp
     MalformedReplyError,
     NoResponseError,
 )
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.record import (  # noqa: F401 (record_key: users)
+    DEFAULT_RECORD_BUCKET,
+    WorkloadRecord,
+    record_key,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.transport import NatsTransport
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
-
-DEFAULT_RECORD_BUCKET = "wasmcloud_lattice_workloads"
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.common import Request
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import Expectation
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workload import spec_digest  # noqa: F401
 # A JetStream stream that keeps the latest heartbeat of every host, so discovery reads it at once instead of
 # listening for a whole heartbeat period. Memory storage: it is a cache that any discovery refills.
 DEFAULT_HEARTBEAT_STREAM = "WASMCLOUD_LATTICE_HEARTBEATS"
@@ -81,31 +84,19 @@ class _BadPeers:
             what, self.count, "; ".join(self.samples))
 
 
-def record_key(host_id: str, workload_id: str) -> str:
-    """KV keys allow only [-/_=.a-zA-Z0-9]: the workload id (free text) goes in base64url."""
-    encoded = base64.urlsafe_b64encode(workload_id.encode("utf-8")).decode("ascii").rstrip("=")
-    return "%s.%s" % (host_id, encoded)
-
-
-def spec_digest(wire: Mapping[str, Any]) -> str:
-    """SHA-256 of the workload as sent (canonical JSON): equal digests mean an identical start request."""
-    return "sha256:" + hashlib.sha256(v2.dumps(wire)).hexdigest()
-
-
 class AsyncV2Client:
     """The four host requests, heartbeat discovery and the workload record over one NATS connection."""
 
     def __init__(self, settings: ConnectionSettings, record_bucket: Optional[str] = DEFAULT_RECORD_BUCKET) -> None:
-        if record_bucket:
-            v2.jetstream_name(record_bucket, "record_bucket")
         self.settings = settings
+        self.dialect = v2.ProtocolV2()
+        self.generation = self.dialect.name
         self.transport = NatsTransport(settings)
         self.record_bucket = record_bucket
         self.warnings: List[str] = []
+        self.record = WorkloadRecord(self.transport, settings, record_bucket, self.warnings)
         self.sent: List[Dict[str, Any]] = []  # every mutating request sent, for results and tests
         self.left_out: List[str] = []  # hosts the last discovery heard of but that no longer answer
-        self._kv: Any = None
-        self._kv_unavailable: Optional[str] = None if record_bucket else "record_bucket is not set"
 
     async def connect(self) -> "AsyncV2Client":
         await self.transport.connect()
@@ -116,11 +107,27 @@ class AsyncV2Client:
 
     # -- requests ------------------------------------------------------------------------------------
 
-    async def _ask(self, host_id: str, command: str, body: bytes, timeout: float, idempotent: bool) -> bytes:
+    async def execute(self, intent: Intent, timeout: Optional[float] = None) -> Dict[str, Any]:
+        """Send one intent to its host; the reply (the workload's status, or the host's heartbeat) confirms it.
+        ``timeout`` bounds a start (start_timeout)."""
+        if intent.operation == "workload.start":
+            return await self.start(intent.host_id, intent.params["workload_id"], intent.params.get("workload") or {},
+                                    timeout or v2.DEFAULT_START_TIMEOUT)
+        if intent.operation == "workload.stop":
+            return await self.stop(intent.host_id, intent.params["workload_id"])
+        if intent.operation == "workload.status":
+            return await self.status(intent.host_id, intent.params["workload_id"])
+        return await self.heartbeat(intent.host_id)
+
+    def confirmation(self, intent: Intent, observed: Optional[Mapping[str, Any]] = None) -> Optional[Expectation]:
+        """What proves ``intent`` done: for v2, its reply (so nothing more to wait for)."""
+        return self.dialect.confirmation(intent, observed)
+
+    async def _ask(self, request: Request, timeout: float, idempotent: bool) -> bytes:
+        host_id, command = request.host_id, request.operation
         what = "%s on v2 host %s" % (command, host_id)
         try:
-            return await self.transport.request(v2.subject(host_id, command), body, timeout, what,
-                                                idempotent=idempotent)
+            return await self.transport.request(request.subject, request.body, timeout, what, idempotent=idempotent)
         except NoResponseError:
             raise await self._silence(host_id, command, timeout)
 
@@ -128,9 +135,10 @@ class AsyncV2Client:
         """Why a host did not answer: it is gone, or it is there and refused to decode the request."""
         alive = command != "heartbeat"
         if alive:
+            beat = self.dialect.encode(Intent("heartbeat", host_id))
             try:
-                await self.transport.request(v2.subject(host_id, "heartbeat"), b"{}",
-                                             min(self.settings.timeout, 5.0), "heartbeat", idempotent=True)
+                await self.transport.request(beat.subject, beat.body, min(self.settings.timeout, 5.0), "heartbeat",
+                                             idempotent=True)
             except NoResponseError:
                 alive = False
         if not alive:
@@ -143,8 +151,9 @@ class AsyncV2Client:
             % (host_id, command, timeout, v2.silence_reasons(command)), subject=v2.subject(host_id, command))
 
     async def heartbeat(self, host_id: str) -> Dict[str, Any]:
-        payload = await self._ask(host_id, "heartbeat", b"{}", self.settings.timeout, idempotent=True)
-        beat = _decoded(v2.decode_heartbeat, payload, "heartbeat of v2 host %s" % host_id)
+        payload = await self._ask(self.dialect.encode(Intent("heartbeat", host_id)), self.settings.timeout,
+                                  idempotent=True)
+        beat = self.dialect.decode_reply("heartbeat", payload, "heartbeat of v2 host %s" % host_id)
         if beat["id"] != host_id:  # whoever answered for this host is not it
             raise MalformedReplyError("heartbeat of v2 host %s: the reply names another host id, %s"
                                       % (host_id, v2.preview(beat["id"])))
@@ -360,28 +369,29 @@ class AsyncV2Client:
         return hosts
 
     async def status(self, host_id: str, workload_id: str) -> Dict[str, Any]:
-        payload = await self._ask(host_id, "workload.status", v2.workload_id_request(workload_id),
-                                  self.settings.timeout, idempotent=True)
-        return _decoded(v2.decode_workload_status, payload, "workload.status reply of v2 host %s" % host_id)
+        request = self.dialect.encode(Intent("workload.status", host_id, {"workload_id": workload_id}))
+        payload = await self._ask(request, self.settings.timeout, idempotent=True)
+        return self.dialect.decode_reply(request.operation, payload, "workload.status reply of v2 host %s" % host_id)
 
     async def stop(self, host_id: str, workload_id: str) -> Dict[str, Any]:
+        request = self.dialect.encode(Intent("workload.stop", host_id, {"workload_id": workload_id}))
         self.sent.append({"operation": "workload.stop", "host_id": host_id, "workload_id": workload_id})
-        payload = await self._ask(host_id, "workload.stop", v2.workload_id_request(workload_id),
-                                  max(self.settings.timeout, 30.0), idempotent=True)
-        return _decoded(v2.decode_workload_status, payload, "workload.stop reply of v2 host %s" % host_id)
+        payload = await self._ask(request, max(self.settings.timeout, 30.0), idempotent=True)
+        return self.dialect.decode_reply(request.operation, payload, "workload.stop reply of v2 host %s" % host_id)
 
     async def start(self, host_id: str, workload_id: str, workload: Mapping[str, Any],
                     timeout: float) -> Dict[str, Any]:
         """Send ``workload.start``; the reply comes when the start is over (RUNNING or ERROR + message). Without
         a reply within ``timeout`` the host's status of the id tells what happened (see _unanswered_start)."""
-        body = v2.start_request(workload_id, workload)
+        request = self.dialect.encode(Intent("workload.start", host_id, {"workload_id": workload_id,
+                                                                         "workload": workload}))
         what = "workload.start on v2 host %s" % host_id
         self.sent.append({"operation": "workload.start", "host_id": host_id, "workload_id": workload_id})
         try:
-            payload = await self.transport.request(v2.subject(host_id, "workload.start"), body, timeout, what)
+            payload = await self.transport.request(request.subject, request.body, timeout, what)
         except NoResponseError:
             return await self._unanswered_start(host_id, workload_id, timeout)
-        return _decoded(v2.decode_workload_status, payload, "workload.start reply of v2 host %s" % host_id)
+        return self.dialect.decode_reply(request.operation, payload, "workload.start reply of v2 host %s" % host_id)
 
     async def _unanswered_start(self, host_id: str, workload_id: str, timeout: float) -> Dict[str, Any]:
         """No reply to a start within ``timeout``. A host reserves the id as soon as it takes a start (also while
@@ -410,104 +420,25 @@ class AsyncV2Client:
             % (host_id, timeout, workload_id, v2.silence_reasons("workload.start")), subject=subject,
             workload_state=state)
 
-    # -- the record of started workloads -------------------------------------------------------------
+    # -- the record of started workloads (runtime/record.py) -------------------------------------------
 
     @property
     def record_unavailable(self) -> Optional[str]:
         """Why there is no record (None when the bucket is reachable or not tried yet)."""
-        return self._kv_unavailable
-
-    async def _bucket(self, create: bool) -> Any:
-        if self._kv is not None or self._kv_unavailable:
-            return self._kv
-        from nats.js import errors as js_errors
-
-        js = self.transport.nc.jetstream(timeout=min(self.settings.timeout, 5.0))
-        try:
-            try:
-                self._kv = await js.key_value(self.record_bucket)
-            except js_errors.BucketNotFoundError:
-                if not create:
-                    return None
-                self._kv = await js.create_key_value(bucket=self.record_bucket, history=1,
-                                                     description="workloads started by wasmcloud.lattice")
-        except Exception as exc:  # no JetStream, not permitted, timeout: all mean "no record"
-            self._kv_unavailable = "JetStream key-value bucket %r is not usable (%s: %s)" % (
-                self.record_bucket, type(exc).__name__, exc or "no detail")
-        return self._kv
+        return self.record.unavailable
 
     async def record_get(self, host_id: str, workload_id: str) -> Optional[Dict[str, Any]]:
-        from nats.js import errors as js_errors
-
-        kv = await self._bucket(create=False)
-        if kv is None:
-            return None
-        try:
-            entry = await kv.get(record_key(host_id, workload_id))
-        except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
-            return None
-        except Exception as exc:  # timeout, permission: as good as no record, and said so
-            self._kv_unavailable = "reading bucket %r failed (%s: %s)" % (self.record_bucket, type(exc).__name__, exc)
-            return None
-        try:
-            record = json.loads(entry.value or b"null")
-        except ValueError:
-            record = None
-        return record if isinstance(record, dict) else None
+        return await self.record.get(host_id, workload_id)
 
     async def record_put(self, host_id: str, workload_id: str, record: Mapping[str, Any]) -> bool:
-        kv = await self._bucket(create=True)
-        if kv is None:
-            return False
-        value = dict(record, host_id=host_id, workload_id=workload_id, recorded_at=time.time())
-        try:
-            await kv.put(record_key(host_id, workload_id), json.dumps(value, sort_keys=True).encode("utf-8"))
-        except Exception as exc:  # the workload runs all the same; the next run replaces it, and says why
-            self.warnings.append("workload %r runs on host %s but could not be recorded in bucket %r (%s: %s), so "
-                                 "the next run replaces it" % (workload_id, host_id, self.record_bucket,
-                                                               type(exc).__name__, exc))
-            return False
-        return True
+        return await self.record.put(host_id, workload_id, record)
 
     async def records(self, limit: int = 1000) -> List[Dict[str, Any]]:
-        """The records of every workload (at most ``limit``, the rest left out with a warning); [] without a
-        bucket. Each has the ``host_id`` and ``workload_id`` it was recorded under."""
-        from nats.js import errors as js_errors
-
-        kv = await self._bucket(create=False)
-        if kv is None:
-            return []
-        try:
-            keys = await kv.keys()
-        except js_errors.NoKeysError:
-            return []
-        except Exception as exc:  # timeout, permission: as good as no record, and said so
-            self._kv_unavailable = "listing bucket %r failed (%s: %s)" % (self.record_bucket, type(exc).__name__, exc)
-            return []
-        if len(keys) > limit:
-            self.warnings.append("bucket %r holds %d workload records; only the first %d were read"
-                                 % (self.record_bucket, len(keys), limit))
-        found: List[Dict[str, Any]] = []
-        for key in keys[:limit]:
-            host_id, _dot, encoded = key.partition(".")
-            try:
-                workload_id = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
-            except (ValueError, UnicodeDecodeError):
-                continue  # not a key this collection wrote
-            record = await self.record_get(host_id, workload_id)
-            if record is not None:
-                found.append(dict(record, host_id=host_id, workload_id=workload_id))
-        return found
+        """Every workload's record (see WorkloadRecord.all)."""
+        return await self.record.all(limit)
 
     async def record_delete(self, host_id: str, workload_id: str) -> None:
-        kv = await self._bucket(create=False)
-        if kv is None:
-            return
-        try:
-            await kv.purge(record_key(host_id, workload_id))
-        except Exception as exc:  # a stale record only makes a later run replace instead of keep
-            self.warnings.append("the record of workload %r on host %s could not be deleted from bucket %r (%s: %s)"
-                                 % (workload_id, host_id, self.record_bucket, type(exc).__name__, exc))
+        await self.record.delete(host_id, workload_id)
 
 
 def host_view(beat: Mapping[str, Any]) -> Dict[str, Any]:
@@ -533,13 +464,6 @@ def _interface(entry: Mapping[str, Any]) -> str:
     return text + ("@%s" % entry["version"] if entry.get("version") else "")
 
 
-def _decoded(decode: Any, payload: bytes, what: str) -> Dict[str, Any]:
-    try:
-        return decode(payload)
-    except MalformedReplyError as exc:
-        raise MalformedReplyError("%s: %s" % (what, exc))
-
-
 def _blocking(name: str) -> Any:
     return blocking(AsyncV2Client, name)
 
@@ -552,7 +476,7 @@ class V2Client(BlockingClient):
 
     @property
     def generation(self) -> str:
-        return v2.NAME
+        return self.aio.generation  # type: ignore[attr-defined,no-any-return]
 
     @property
     def record_unavailable(self) -> Optional[str]:
@@ -562,6 +486,10 @@ class V2Client(BlockingClient):
     def left_out(self) -> List[str]:
         return self.aio.left_out  # type: ignore[attr-defined,no-any-return]
 
+    def confirmation(self, intent: Intent, observed: Optional[Mapping[str, Any]] = None) -> Optional[Expectation]:
+        return self.aio.confirmation(intent, observed)  # type: ignore[attr-defined,no-any-return]
+
+    execute = _blocking("execute")
     heartbeat = _blocking("heartbeat")
     heartbeats = _blocking("heartbeats")
     listen = _blocking("listen")

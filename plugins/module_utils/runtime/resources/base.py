@@ -12,12 +12,12 @@ are the common case: a plan of intents sent through ``apply`` and confirmed as t
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.clients import client_for
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
 
 try:
@@ -31,6 +31,7 @@ class Task(Protocol):
 
     params: Dict[str, Any]
     result: Dict[str, Any]
+    generations: Tuple[str, ...]  # the generations the module serves (the capability table's)
 
     @property
     def check_mode(self) -> bool: ...
@@ -61,8 +62,8 @@ class Resource:
         self.wanted_now: Callable[[], Any] = lambda: wanted
 
     def client(self, settings: ConnectionSettings) -> Any:
-        """The one client of the connection; modules of another generation family name theirs."""
-        return ControlClient(settings)
+        """The one client of the connection, for the generations the module serves."""
+        return client_for(settings, self.task.generations)
 
     def read(self, client: Any, wanted: Any) -> Any:
         """What runs now, as far as the plan needs it (also how the client learns the generation)."""

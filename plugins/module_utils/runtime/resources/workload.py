@@ -15,8 +15,11 @@ from typing import Any, Dict, Optional
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError, OperationFailedError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import v2workload as workloads
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workload import DesiredWorkload
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.clients import client_for
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.base import Resource
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client
@@ -26,81 +29,82 @@ class Workload(Resource):
     key = "workload"
 
     def client(self, settings: ConnectionSettings) -> Any:
-        return V2Client(settings, self.params["record_bucket"] or None)
+        return client_for(settings, self.task.generations, self.params["record_bucket"] or None)
 
     def read(self, client: V2Client, wanted: DesiredWorkload) -> Any:
-        self.states = {wid: client.status(wanted.host_id, wid)["workload_state"]
-                       for wid in v2.workload_ids(wanted.workload_id)}
+        self.states = {wid: client.execute(Intent("workload.status", wanted.host_id, {"workload_id": wid}))
+                       ["workload_state"] for wid in v2.workload_ids(wanted.workload_id)}
         self.record = client.record_get(wanted.host_id, wanted.workload_id)
         self.note = client.record_unavailable
         return self.states
 
-    def plan(self, client: V2Client, wanted: DesiredWorkload, observed: Any) -> Any:
+    def plan(self, client: V2Client, wanted: DesiredWorkload, observed: Any) -> Plan:
         state = self.params["state"]
-        plan = workloads.plan(state, wanted.workload_id, self.states, self.record, self.note, wanted.digest)
+        plan = workloads.plan(state, wanted, self.states, self.record, self.note)
         self.verified = None
         if plan.verify:  # "unchanged" rests on the record: hold it against what the host itself reports
             held = sum(1 for wid_state in self.states.values() if wid_state not in workloads.ABSENT)
-            mismatch, self.verified = workloads.verify_counts(wanted.workload, client.heartbeat(wanted.host_id), held)
+            beat = client.execute(Intent("heartbeat", wanted.host_id))
+            mismatch, self.verified = workloads.verify_counts(wanted.workload, beat, held)
             if mismatch:
-                plan = workloads.plan(state, wanted.workload_id, self.states, self.record, self.note, wanted.digest,
-                                      mismatch)
-        self.before = self.states[plan.previous or plan.current]
+                plan = workloads.plan(state, wanted, self.states, self.record, self.note, mismatch)
         return plan
 
-    def view(self, wanted: DesiredWorkload, plan: Any, observed: Any) -> Any:
+    def view(self, wanted: DesiredWorkload, plan: Plan, observed: Any) -> Any:
         return {"host_id": wanted.host_id, "workload_id": wanted.workload_id, "digest": wanted.digest,
-                "host_workload_id": plan.previous or plan.current, "state": v2.state_name(self.before), "message": ""}
+                "host_workload_id": plan.before["host_workload_id"], "state": v2.state_name(plan.before["state"]),
+                "message": ""}
 
-    def report(self, wanted: DesiredWorkload, plan: Any) -> bool:
+    def report(self, wanted: DesiredWorkload, plan: Plan) -> bool:
         state, note = self.params["state"], self.note
-        self.result.update(changed=bool(plan.steps), reason=plan.reason,
-                           actions=[{"action": step.action, "host_id": wanted.host_id, "workload_id": wanted.workload_id,
-                                     "host_workload_id": step.host_workload_id} for step in plan.steps],
+        before = plan.before["state"]
+        self.result.update(changed=bool(plan.actions), reason=plan.reason,
+                           actions=[{"action": action.operation[len("workload."):], "host_id": action.host_id,
+                                     "workload_id": wanted.workload_id, "host_workload_id": action.params["workload_id"]}
+                                    for action in plan.actions],
                            record=("none: %s" % note) if note else
                            "JetStream key-value bucket %r" % self.params["record_bucket"])
         if self.verified:
             self.result["verified"] = self.verified
         if self.task.diff_mode:
             self.result["diff"] = {
-                "before": {"state": v2.state_name(self.before),
-                           "spec": (self.record or {}).get("spec") if self.before != "WORKLOAD_STATE_NOT_FOUND"
-                           else None},
-                "after": {"state": self.after_state(), "spec": wanted.shown if state == "present" else None}}
-        return bool(plan.steps) and not self.task.check_mode
+                "before": {"state": v2.state_name(before),
+                           "spec": (self.record or {}).get("spec") if before != "WORKLOAD_STATE_NOT_FOUND" else None},
+                "after": {"state": v2.state_name(plan.after["state"]),
+                          "spec": wanted.shown if state == "present" else None}}
+        return bool(plan.actions) and not self.task.check_mode
 
-    def after_state(self) -> str:
-        return "RUNNING" if self.params["state"] == "present" else "NOT_FOUND"
-
-    def unchanged(self, client: V2Client, wanted: DesiredWorkload, plan: Any) -> None:
-        if plan.steps:  # check mode
-            self.result[self.key].update(state=self.after_state(), message="(check mode)",
-                                         host_workload_id=plan.current)
+    def unchanged(self, client: V2Client, wanted: DesiredWorkload, plan: Plan) -> None:
+        if plan.actions:  # check mode
+            self.result[self.key].update(state=v2.state_name(plan.after["state"]), message="(check mode)",
+                                         host_workload_id=plan.after["host_workload_id"])
         elif self.params["state"] == "absent" and self.record is not None:
             client.record_delete(wanted.host_id, wanted.workload_id)  # a stale record of a workload that is gone
 
-    def apply(self, client: V2Client, wanted: DesiredWorkload, plan: Any, observed: Any) -> None:
+    def apply(self, client: V2Client, wanted: DesiredWorkload, plan: Plan, observed: Any) -> None:
+        """Each intent in turn; the host's reply confirms it (a start that does not end RUNNING fails here)."""
+        current, previous = workloads.serving(plan)
         # present: the start's reply (or, when only a leftover is stopped, the state read); absent: the last stop's
         absent = self.params["state"] == "absent"
-        final: Dict[str, Any] = {"workload_state": self.states[plan.current], "message": ""}
-        for step in plan.steps:
-            if step.action == "start":
-                final = self.start(client, wanted, step.host_workload_id, plan.previous)
+        final: Dict[str, Any] = {"workload_state": self.states[current], "message": ""}
+        for action in plan.actions:
+            if action.operation == "workload.start":
+                final = self.start(client, wanted, action, previous)
             else:
-                stopped = client.stop(wanted.host_id, step.host_workload_id)
+                stopped = client.execute(action)
                 final = stopped if absent else final
         if absent:
             client.record_delete(wanted.host_id, wanted.workload_id)
         self.result[self.key].update(state=v2.state_name(final["workload_state"]), message=final["message"],
-                                     host_workload_id=plan.current)
+                                     host_workload_id=current)
 
-    def start(self, client: V2Client, wanted: DesiredWorkload, wire_id: str, previous: Optional[str]) -> Dict[str, Any]:
-        """Start under ``wire_id``; with ``previous`` (a replacement), that one keeps serving whatever happens
-        here, and the record names the new id as soon as it runs (before the previous one is stopped)."""
-        host_id, workload_id = wanted.host_id, wanted.workload_id
+    def start(self, client: V2Client, wanted: DesiredWorkload, action: Intent, previous: Optional[str]) -> Dict[str, Any]:
+        """Start ``action`` (under its host ID); with ``previous`` (a replacement), that one keeps serving whatever
+        happens here, and the record names the new id as soon as it runs (before the previous one is stopped)."""
+        host_id, workload_id, wire_id = wanted.host_id, wanted.workload_id, action.params["workload_id"]
         self.wait_gone(client, host_id, wire_id)
         try:
-            reply = client.start(host_id, wire_id, wanted.workload, self.params["start_timeout"])
+            reply = client.execute(action, self.params["start_timeout"])
         except LatticeError as exc:  # no reply in start_timeout and the host does not run it
             left = self.cleanup(client, wanted, wire_id, exc.details.get("workload_state"), previous)
             raise type(exc)("%s; %s" % (exc, left), **exc.details)
