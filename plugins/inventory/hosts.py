@@ -268,7 +268,9 @@ from ansible import constants as C
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import has_lattice
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client, host_view
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import (
@@ -464,7 +466,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if error is not None:
                 raise AnsibleError("%s: listing the hosts of %s failed: %s"
                                    % (self.NAME, target.describe(), target.redact(str(error))))
-            if not entry["hosts"] and entry.get("protocol") == "2.x":
+            if not entry["hosts"] and not has_lattice(entry.get("protocol") or ""):
                 self.display.warning("%s: no wasmCloud v2 host at %s sent a heartbeat within heartbeat_window; check "
                                      "nats_url (the hosts' --scheduler-nats-url)" % (self.NAME, target.settings.server_list))
             elif not entry["hosts"]:
@@ -481,7 +483,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         ``records`` keeps the record of recently seen hosts (one key per lattice, so threads never share one).
         """
-        if target.settings.protocol == "2.x":
+        if not has_lattice(target.settings.protocol):
             return _list_v2_hosts(target, window, stream)
         entry: Dict[str, Any] = {"lattice": target.lattice, "nats_url": target.urls, "hosts": []}
         warnings: List[str] = []
@@ -567,7 +569,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     @staticmethod
     def _host_vars(entry: Mapping[str, Any], host: Mapping[str, Any], fetch_inventory: bool) -> Dict[str, Any]:
-        if entry.get("protocol") == "2.x":
+        if not has_lattice(entry.get("protocol") or ""):
             return _v2_host_vars(entry, host)
         hostvars = {
             "wasmcloud_host_id": host["id"],
@@ -606,7 +608,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 if not _distinct_id(entry, host["id"]):
                     self.display.warning("%s: left out a host of %s whose ID %s is not a wasmCloud host ID (%s)"
                                          % (self.NAME, _where(entry), _shown(host["id"]),
-                                            "a UUID" if entry.get("protocol") == "2.x" else "an nkey starting with N"))
+                                            "a UUID" if not has_lattice(entry.get("protocol") or "") else "an nkey starting with N"))
                     continue
                 hosts.append((entry, host))
 
@@ -681,7 +683,7 @@ def _distinct_id(entry: Mapping[str, Any], host_id: Any) -> bool:
     """Whether ``host_id`` has the form its generation gives host IDs (so it cannot pose as a machine's name)."""
     if not isinstance(host_id, str):
         return False
-    if entry.get("protocol") == "2.x":
+    if not has_lattice(entry.get("protocol") or ""):
         return bool(_UUID.match(host_id))
     return is_public_key(host_id, "host")
 
@@ -692,12 +694,12 @@ def _shown(value: str) -> str:
 
 
 def _where(entry: Mapping[str, Any]) -> str:
-    return "the wasmCloud v2 hosts" if entry.get("protocol") == "2.x" else "lattice %r" % entry["lattice"]
+    return "the wasmCloud v2 hosts" if not has_lattice(entry.get("protocol") or "") else "lattice %r" % entry["lattice"]
 
 
 def _group_of(entry: Mapping[str, Any]) -> str:
     """The group of a lattice's hosts: wasmcloud_<lattice>, or wasmcloud_v2."""
-    if entry.get("protocol") == "2.x":
+    if not has_lattice(entry.get("protocol") or ""):
         return _V2_GROUP
     return "wasmcloud_" + _UNSAFE_GROUP_CHARS.sub("_", entry["lattice"])
 
@@ -709,7 +711,7 @@ _V2_GROUP = "wasmcloud_v2"
 
 def _list_v2_hosts(target: _Target, window: float,
                    stream: Optional[str]) -> Tuple[Dict[str, Any], List[str], Optional[LatticeError]]:
-    entry: Dict[str, Any] = {"lattice": _V2_GROUP, "protocol": "2.x", "nats_url": target.urls, "hosts": []}
+    entry: Dict[str, Any] = {"lattice": _V2_GROUP, "protocol": v2.NAME, "nats_url": target.urls, "hosts": []}
     warnings: List[str] = []
     try:
         with V2Client(target.settings, record_bucket=None) as client:
@@ -734,6 +736,6 @@ def _v2_host_vars(entry: Mapping[str, Any], host: Mapping[str, Any]) -> Dict[str
         "wasmcloud_workload_count": host.get("workload_count") or 0,
         "wasmcloud_os": dict(host.get("os") or {}),
         "wasmcloud_memory": dict(host.get("memory") or {}),
-        "wasmcloud_protocol": "2.x",
+        "wasmcloud_protocol": entry["protocol"],
         "wasmcloud_nats_url": list(entry.get("nats_url") or []),
     }

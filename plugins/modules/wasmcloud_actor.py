@@ -17,6 +17,7 @@ description:
     the fewest; surplus instances are stopped on the hosts that run the most.
   - When O(actor_id) runs from a different O(image_ref), it is live-updated on each host; a host's refusal
     (for example a revision that does not increase) fails the task with the host's reason.
+  - Works with wasmCloud 0.x.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.converge

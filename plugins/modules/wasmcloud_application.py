@@ -31,6 +31,8 @@ description:
     A component without a scaler trait is accepted as wadm accepts it, with a warning; nothing is started for it
     and its links are still put. An application whose name wadm's naming makes the same as another running
     application's (C(delta), C(Delta)) is refused. See C(docs/wadm-manifests.md) in the collection.
+  - Works with wasmCloud 0.x and 1.x. Options of one generation only are manifest (1.x), manifest_file (1.x), spec
+    (0.x), spec_file (0.x).
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.converge

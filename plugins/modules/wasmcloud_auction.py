@@ -14,6 +14,7 @@ description:
   - On wasmCloud 1.x lattices the auction is for a component (O(kind=component), with O(component_id) and
     O(image_ref)) or a provider (with O(provider_id) and O(provider_ref)); hosts already running that ID do not bid.
   - Starts nothing and changes nothing.
+  - Works with wasmCloud 0.x and 1.x. Options of one generation only are component_id (1.x), provider_id (1.x).
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.attributes.info_module

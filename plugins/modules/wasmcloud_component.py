@@ -20,6 +20,7 @@ description:
     O(max_instances) changes too, one scale command asks the host to scale and then update.
   - For wasmCloud 1.x lattices. On a 0.x lattice the task fails before sending anything and names
     M(wasmcloud.lattice.wasmcloud_actor).
+  - Works with wasmCloud 1.x.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.converge

@@ -15,6 +15,7 @@ description:
   - A put replaces the whole config, so any difference is one put; a second identical run reads the config, sends
     nothing and reports no change.
   - For wasmCloud 1.x lattices. 0.x has no named configs; there the task fails before sending anything.
+  - Works with wasmCloud 1.x.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
 attributes:

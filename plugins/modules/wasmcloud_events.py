@@ -15,6 +15,7 @@ description:
     the task listens to both. 1.x event types include C(component_scaled), C(component_scale_failed),
     C(provider_started), C(linkdef_set), C(config_set) and C(labels_changed).
   - Changes nothing.
+  - Works with wasmCloud 0.x and 1.x.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.attributes.info_module

@@ -14,6 +14,7 @@ description:
     (already stopped, or a wrong host id or lattice), or fails with O(fail_on_missing=true).
   - With O(state=present), waits until the host answers, for example right after provisioning it. It never
     starts a host.
+  - Works with wasmCloud 0.x and 1.x.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
 attributes:

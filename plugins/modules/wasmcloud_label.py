@@ -18,6 +18,7 @@ description:
   - Hosts from 1.8 on refuse keys starting with C(hostcore.), which describe the host itself; the task refuses
     them before sending anything when the host reports such a version.
   - For wasmCloud 1.x lattices; on 0.x the task fails before sending anything.
+  - Works with wasmCloud 1.x.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
 attributes:

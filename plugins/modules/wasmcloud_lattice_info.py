@@ -13,6 +13,7 @@ description:
     definitions and the claims known to the lattice. Changes nothing.
   - Speaks wasmCloud 0.x and 1.x lattices (see O(protocol)); on 1.x hosts list components instead of actors and
     links are 1.x links (source, target, WIT namespace, package, interfaces, configs).
+  - Works with wasmCloud 0.x and 1.x.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.attributes.info_module

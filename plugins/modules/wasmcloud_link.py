@@ -19,6 +19,9 @@ description:
     hosts from 1.3 refuse a second target under one name). Configs named in O(source_config) and O(target_config)
     must exist (see M(wasmcloud.lattice.wasmcloud_config)): hosts refuse the link otherwise."
   - O(actor_id), O(provider_id), O(contract_id), O(link_name) and O(values) are the 0.x options.
+  - Works with wasmCloud 0.x and 1.x. Options of one generation only are actor_id (0.x), contract_id (0.x),
+    interfaces (1.x), link_name (0.x), name (1.x), provider_id (0.x), source_config (1.x), source_id (1.x), target
+    (1.x), target_config (1.x), values (0.x), wit_namespace (1.x), wit_package (1.x).
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
 attributes:

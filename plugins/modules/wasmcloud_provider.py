@@ -19,6 +19,8 @@ description:
     every host in scope (O(daemon=true)). O(link_name), O(contract_id) and O(configuration) are 0.x options."
   - On 1.x a provider running from another O(provider_ref) is left running, with a warning, since 1.x cannot update providers in
     place; stop it (O(state=absent)) and start it again to change its reference.
+  - Works with wasmCloud 0.x and 1.x. Options of one generation only are config (1.x), configuration (0.x),
+    contract_id (0.x), daemon (1.x), link_name (0.x), replicas (1.x).
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.converge

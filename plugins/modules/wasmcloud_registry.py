@@ -18,6 +18,7 @@ description:
     C(hosts) says how many hosts answered discovery just before: those are the ones that received them. Hosts
     that join later do not get them; run the task again, for example in the play that adds hosts."
   - The command is a plain publish, as the protocol has it; hosts do not acknowledge it.
+  - Works with wasmCloud 0.x and 1.x.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
 attributes:

@@ -33,6 +33,7 @@ description:
     fails the task with the host's message; what the host still has of it afterwards is asked, not assumed.
   - Option names are snake_case; they travel to the host in its protobuf-JSON (camelCase).
   - Works with O(protocol=2.x) (the default O(protocol=auto) means 2.x for this module); fails on 0.x and 1.x.
+  - Works with wasmCloud 2.x.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
 attributes:

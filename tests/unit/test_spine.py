@@ -8,10 +8,16 @@ import pathlib
 import re
 
 import pytest
+import yaml
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import DIALECTS
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import EVERY_DIALECT
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.base import Dialect
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import MODULES, OPERATIONS, OPTIONS
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import (
+    MODULES,
+    OPERATIONS,
+    OPTIONS,
+    works_with,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.blocking import BlockingClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client
@@ -23,7 +29,8 @@ GENERATION = re.compile(r"^v?[0-9]\.x$")
 
 
 def _code_files():
-    for path in sorted((PLUGINS / "modules").glob("*.py")) + sorted((PLUGINS / "module_utils").rglob("*.py")):
+    # every plugin: modules, module_utils (planner, runner, runtime), the inventory, lookups, actions
+    for path in sorted(PLUGINS.rglob("*.py")):
         relative = path.relative_to(PLUGINS).as_posix()
         if not relative.startswith(ALLOWED):
             yield relative, path
@@ -36,9 +43,9 @@ def test_no_code_outside_dialects_and_the_table_names_a_generation(relative, pat
     assert literals == [], "%s names generations %s: ask the capability table or a dialect" % (relative, literals)
 
 
-@pytest.mark.parametrize("name", sorted(DIALECTS))
+@pytest.mark.parametrize("name", sorted(EVERY_DIALECT))
 def test_the_table_and_each_dialect_agree_on_its_operations(name):
-    dialect = DIALECTS[name]("default", "wasmbus.ctl")
+    dialect = EVERY_DIALECT[name]("default", "wasmbus.ctl")
     assert isinstance(dialect, Dialect)
     assert set(dialect.intents) == {op for op, generations in OPERATIONS.items() if name in generations}
 
@@ -87,3 +94,10 @@ def test_every_module_is_its_declaration_and_one_call(module):
     assert len(lines) <= MAX_MODULE_CODE_LINES, "%s has %d lines of code:\n%s" % (module, len(lines), "\n".join(lines))
     calls = [line.strip() for line in lines if line.strip().startswith(("run(", "gather("))]
     assert len(calls) == 1, calls
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_each_module_documents_what_the_capability_table_says_it_works_with(module):
+    documentation = yaml.safe_load(importlib.import_module(
+        "ansible_collections.wasmcloud.lattice.plugins.modules.%s" % module).DOCUMENTATION)
+    assert works_with(module) in " ".join(documentation["description"])

@@ -82,7 +82,7 @@ OPERATIONS: Dict[str, Tuple[str, ...]] = {
     "start_provider": CONTROL_INTERFACE, "stop_provider": CONTROL_INTERFACE, "stop_host": CONTROL_INTERFACE,
     "scale_component": (V1,), "update_component": (V1,), "put_link": (V1,), "delete_link": (V1,),
     "put_config": (V1,), "delete_config": (V1,), "put_label": (V1,), "delete_label": (V1,),
-    "workload.start": (V2,), "workload.stop": (V2,), "workload.status": (V2,),
+    "workload.start": (V2,), "workload.stop": (V2,), "workload.status": (V2,), "heartbeat": (V2,),
 }
 
 # Generations whose components and providers are named by IDs the user chooses (not by keys from their images).
@@ -194,4 +194,4 @@ def works_with(module: str) -> str:
     options = sorted("%s (%s)" % (option, " and ".join(generations))
                      for (name, option), (generations, _idle) in OPTIONS.items() if name == module)
     note = "Works with wasmCloud %s." % " and ".join(MODULES[module])
-    return note + (" Options of one generation: %s." % ", ".join(options) if options else "")
+    return note + (" Options of one generation only are %s." % ", ".join(options) if options else "")
