@@ -18,6 +18,15 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import (  # noqa: F401 (labels_match: its users)
+    INSTANCES,
+    ONE_HOST,
+    Hosts,
+    Placement,
+    hosts_in_scope,
+    labels_match,
+    place,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     ActorDescription,
@@ -25,20 +34,6 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types impo
     LinkDefinition,
     ProviderDescription,
 )
-
-
-def labels_match(labels: Mapping[str, str], constraints: Mapping[str, str]) -> bool:
-    """The hosts' auction rule: every constraint is a label with the same value."""
-    return all(labels.get(key) == value for key, value in constraints.items())
-
-
-def hosts_in_scope(host_id: Optional[str], constraints: Mapping[str, str],
-                   inventories: Mapping[str, HostInventory]) -> List[str]:
-    if host_id:
-        if host_id not in inventories:
-            raise InputError("host %s is not in the lattice (no such host answered)" % host_id)
-        return [host_id]
-    return sorted(h for h, inv in inventories.items() if labels_match(inv.labels, constraints))
 
 
 def _annotated(annotations: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
@@ -113,14 +108,14 @@ def plan_actor(spec: ActorSpec, inventories: Mapping[str, HostInventory],
                                                                   "new_actor_ref": spec.image_ref}))
                 after_refs[host] = spec.image_ref
 
-    if spec.host_id:
-        targets = {spec.host_id: desired}
-    else:
-        targets = _spread(after_counts, desired, bidders)
-        if targets is None:  # more instances are needed: ask the caller for an auction
-            plan.placements_needed = desired - sum(after_counts.values())
-            plan.after = {}
-            return plan
+    placement = Placement(ONE_HOST, host_id=spec.host_id, count=desired) if spec.host_id else \
+        Placement(INSTANCES, "actor", count=desired)
+    found = place(placement, Hosts(scope, after_counts, bidders))
+    if found.to_auction:  # more instances are needed: ask the caller for an auction
+        plan.placements_needed = found.to_auction
+        plan.after = {}
+        return plan
+    targets = found.hosts
 
     for host in sorted(set(after_counts) | set(targets)):
         have, want = after_counts.get(host, 0), targets.get(host, 0)
@@ -150,28 +145,6 @@ def _refuse_second_image(inventory: HostInventory, actor_id: Optional[str], ref:
                 "actor %s already runs on host %s from %s, and a host runs an actor from one image reference: "
                 "use a live update (give actor_id %s with image_ref %s) or stop it first"
                 % (actor.id, inventory.host_id, actor.image_ref, actor.id, ref))
-
-
-def _spread(counts: Dict[str, int], desired: int, bidders: Optional[List[str]]) -> Optional[Dict[str, int]]:
-    """Target per host: surplus leaves the busiest hosts, new instances go to the idlest bidders."""
-    targets = dict(counts)
-    total = sum(targets.values())
-    while total > desired:
-        busiest = max(sorted(targets), key=lambda h: targets[h])
-        targets[busiest] -= 1
-        total -= 1
-    if total < desired:
-        if bidders is None:
-            return None
-        if not bidders:
-            raise InputError("no host bid to run the actor (no host's labels match the constraints)")
-        for host in bidders:
-            targets.setdefault(host, 0)
-        while total < desired:
-            idlest = min(bidders, key=lambda h: targets[h])  # first bidder wins ties
-            targets[idlest] += 1
-            total += 1
-    return targets
 
 
 def _without_empty(params: Dict[str, Any]) -> Dict[str, Any]:

@@ -27,7 +27,14 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import val
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import OWNER_ANNOTATION
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import labels_match
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import (
+    DAEMON_SPREADS,
+    SPREADS,
+    Hosts,
+    Placement,
+    Spread,
+    place,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import (
     COMPONENT,
@@ -93,13 +100,6 @@ def wadm_name(name: str) -> str:
     injective (``delta``, ``Delta`` and ``del-ta``... collide), so applications are told apart by their own
     names in annotations, and two whose parts collide are refused (``refuse_name_collisions``)."""
     return _NOT_ALPHANUMERIC.sub("_", name.lower())
-
-
-@dataclass(frozen=True)
-class Spread:
-    requirements: Dict[str, str]
-    weight: int
-    where: str
 
 
 @dataclass(frozen=True)
@@ -476,64 +476,20 @@ def _manifest_links(workloads: List[ManifestWorkload], pending: List[Tuple[int, 
 # -- placement ------------------------------------------------------------------------------
 
 
-def _shares(total: int, weights: List[int]) -> List[int]:
-    """``total`` split by weight; the remainder goes to the heaviest spreads first (ties: manifest order)."""
-    whole = sum(weights)
-    if not whole:
-        return [0] * len(weights)
-    shares = [total * w // whole for w in weights]
-    order = sorted(range(len(weights)), key=lambda i: (-weights[i], i))
-    for i in order[:total - sum(shares)]:
-        shares[i] += 1
-    return shares
-
-
-def _eligible(requirements: Mapping[str, str], inventories: Mapping[str, HostInventory],
-              running: Mapping[str, Any]) -> List[str]:
-    """Hosts whose labels meet the requirements, those already running it first, then by host ID."""
-    hosts = [h for h, inv in inventories.items() if labels_match(inv.labels, requirements)]
-    return sorted(hosts, key=lambda h: (h not in running, h))
-
-
 def placement(workload: ManifestWorkload, inventories: Mapping[str, HostInventory],
               running: Mapping[str, Any]) -> Dict[str, int]:
-    """Host -> instance limit (components) or 1 (providers): where the workload should run.
-
-    spreadscaler (wadm's rules): ``instances`` split over the spreads by weight; a component's share all goes
-    to one matching host (one running it already, else the first by ID) as its limit there, added to what
-    other spreads put on that host; a provider's share is that many distinct hosts.
-    daemonscaler: every host matching a spread; components with ``instances`` each.
-    """
+    """Host -> instance limit (components) or 1 (providers): where the workload should run, by its scaler
+    (planning/placement.py: weighted spreads, or every host matching a spread)."""
     scaler = workload.scaler
-    wanted: Dict[str, int] = {}
     if scaler is None:  # a component without a scaler: wadm starts nothing for it
-        return wanted
-    if scaler.kind == DAEMONSCALER:
-        for spread in scaler.spreads:
-            for host in _eligible(spread.requirements, inventories, running):
-                wanted[host] = scaler.instances if workload.kind == COMPONENT else 1
-        return wanted
-    for spread, share in zip(scaler.spreads, _shares(scaler.instances, [s.weight for s in scaler.spreads])):
-        if not share:
-            continue
-        hosts = _eligible(spread.requirements, inventories, running)
-        if workload.kind == PROVIDER:
-            # Hosts no earlier spread took come first; as in wadm, a host another spread already runs it on may
-            # count toward this one too when there are not enough others (a provider runs once per host).
-            chosen = ([h for h in hosts if h not in wanted] + [h for h in hosts if h in wanted])[:share]
-            if len(chosen) < share:
-                raise InputError("%s wants provider %s on %d host(s) with labels %s, but %d such host(s) answered "
-                                 "(of %d host(s) in all)" % (spread.where, workload.workload_id, share,
-                                                             spread.requirements or "{}", len(chosen), len(inventories)))
-            for host in chosen:
-                wanted[host] = 1
-            continue
-        if not hosts:
-            raise InputError("%s wants %d instance(s) of %s on hosts with labels %s, and no host has them "
-                             "(%d host(s) answered)" % (spread.where, share, workload.workload_id,
-                                                        spread.requirements or "{}", len(inventories)))
-        wanted[hosts[0]] = wanted.get(hosts[0], 0) + share
-    return wanted
+        return {}
+    provider = workload.kind == PROVIDER
+    found = place(Placement(DAEMON_SPREADS if scaler.kind == DAEMONSCALER else SPREADS,
+                            ("provider %s" if provider else "%s") % workload.workload_id, count=scaler.instances,
+                            per_host=1 if provider else scaler.instances, spreads=scaler.spreads,
+                            once_per_host=provider),
+                  Hosts(sorted(inventories), {host: 1 for host in running}, None, inventories))
+    return found.hosts
 
 
 # -- ownership -------------------------------------------------------------------------------

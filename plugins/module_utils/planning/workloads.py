@@ -17,7 +17,15 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import hosts_in_scope
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import (
+    DAEMON,
+    ONE_HOST,
+    REPLICAS,
+    Hosts,
+    Placement,
+    hosts_in_scope,
+    place,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     ComponentDescription,
@@ -90,26 +98,14 @@ def _without_empty(params: Dict[str, Any]) -> Dict[str, Any]:
     return {key: value for key, value in params.items() if value not in (None, {}, [], "")}
 
 
-def _targets(spec: WorkloadSpec, scope: List[str], running: Mapping[str, Running],
-             bidders: Optional[List[str]], plan: Plan) -> Optional[List[str]]:
-    """The hosts that should run it; None when an auction must name new hosts first."""
+def workload_placement(spec: WorkloadSpec) -> Placement:
+    """On one host, on every host in scope (daemon), or on ``replicas`` distinct hosts placed by auction."""
+    what = "%s %s" % (spec.kind, spec.workload_id)
     if spec.host_id:
-        return [spec.host_id]
+        return Placement(ONE_HOST, what, host_id=spec.host_id)
     if spec.daemon:
-        return list(scope)
-    keep = sorted(running)[:spec.replicas]
-    missing = spec.replicas - len(keep)
-    if missing <= 0:
-        return keep
-    if bidders is None:
-        plan.placements_needed = missing
-        return None
-    fresh = [host for host in dict.fromkeys(bidders) if host in scope and host not in running]
-    if len(fresh) < missing:
-        raise InputError("%s %s should run on %d host(s) but only %d more host(s) can take it (%d bid in the "
-                         "auction; hosts whose labels do not match the constraints, or that run it already, do not "
-                         "bid)" % (spec.kind, spec.workload_id, spec.replicas, len(keep) + len(fresh), len(fresh)))
-    return keep + fresh[:missing]
+        return Placement(DAEMON, what)
+    return Placement(REPLICAS, what, count=spec.replicas)
 
 
 def plan_workload(spec: WorkloadSpec, inventories: Mapping[str, HostInventory],
@@ -121,9 +117,11 @@ def plan_workload(spec: WorkloadSpec, inventories: Mapping[str, HostInventory],
     if spec.state == "absent":
         plan.actions = [_stop(spec, host, item) for host, item in sorted(running.items())]
         return plan
-    targets = _targets(spec, scope, running, bidders, plan)
-    if targets is None:
+    found = place(workload_placement(spec), Hosts(scope, {host: 1 for host in running}, bidders))
+    if found.to_auction:  # new hosts are needed: ask the caller for an auction
+        plan.placements_needed = found.to_auction
         return plan
+    targets = list(found.hosts)
     after: Dict[str, Any] = {}
     for host, item in sorted(running.items()):
         if host not in targets:
