@@ -172,7 +172,7 @@ notes:
     and the absolute paths of C(creds_file) and C(tls_ca_file), C(tls_cert_file), C(tls_key_file) when set). A task
     of this collection that targets such a host (or is delegated to one) takes each of these options it does not
     set itself (module_defaults count as set) from it, before the environment variables and defaults apply.
-    Passwords, tokens, JWTs and seeds are never copied: tasks give them as options, a creds file or environment
+    Passwords, tokens, JWTs and seeds are never copied; tasks give them as options, a creds file or environment
     variables.
   - With O(cache=true) the raw host listing is cached under a key made from the configuration file's path
     and a digest of the NATS URLs, lattice names, control topic prefixes and O(fetch_inventory) value, so
@@ -515,7 +515,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if connection:
             hostvars["ansible_connection"] = connection
         for key, value in hostvars.items():
-            self.inventory.set_variable(name, key, value)
+            # unsafe on every ansible-core: before 2.19 an inventory plugin's values are templated otherwise
+            self.inventory.set_variable(name, key, make_unsafe(value))
         variables = self.inventory.get_host(name).get_vars()
         self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)
         self._add_host_to_composed_groups(self.get_option("groups"), variables, name, strict=strict)
