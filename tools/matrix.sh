@@ -99,6 +99,7 @@ fi
 
 # Lines run $JOBS at a time, each in its own process group with its log; SIGTERM/SIGINT stop them all.
 declare -A PIDS
+# shellcheck disable=SC2317  # invoked by the trap below
 stop_all() {
     for pid in "${PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
     exit 143

@@ -18,20 +18,17 @@ never in it; they come from the task's options, a creds file or the environment.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import CONNECTION_ARGSPEC
 
 HOST_VARIABLE = "wasmcloud_connection"
 
-# The options a host can give, and the names a task may use for each (aliases of the argument spec).
-HOST_OPTIONS: Dict[str, tuple] = {
-    "nats_url": ("nats_url",),
-    "lattice": ("lattice", "lattice_prefix", "ns_prefix"),
-    "protocol": ("protocol",),
-    "ctl_topic_prefix": ("ctl_topic_prefix",),
-    "creds_file": ("creds_file",),
-    "tls_ca_file": ("tls_ca_file",),
-    "tls_cert_file": ("tls_cert_file",),
-    "tls_key_file": ("tls_key_file",),
+# The options a host can give, each with the names a task may set it by (its aliases in the argument spec).
+HOST_OPTIONS: Dict[str, Tuple[str, ...]] = {
+    name: (name,) + tuple(CONNECTION_ARGSPEC[name].get("aliases", ()))
+    for name in ("nats_url", "lattice", "protocol", "ctl_topic_prefix",
+                 "creds_file", "tls_ca_file", "tls_cert_file", "tls_key_file")
 }
 _FILES = ("creds_file", "tls_ca_file", "tls_cert_file", "tls_key_file")
 
