@@ -45,6 +45,8 @@ def test_every_line_is_a_newest_patch_release_with_its_ignore_file_and_the_newes
 def test_ignore_files_name_only_what_exists():
     """Every ignore entry points at a file of the collection and says which test it silences."""
     for name in os.listdir(os.path.join(ROOT, "tests", "sanity")):
+        if not name.startswith("ignore-"):
+            continue
         for entry in read("tests", "sanity", name).splitlines():
             if not entry.strip() or entry.startswith("#"):
                 continue
@@ -58,3 +60,13 @@ def test_the_galaxy_version_is_released_in_the_changelog():
     release = yaml.safe_load(read("changelogs", "changelog.yaml"))["releases"][str(version)]
     assert release["changes"]["release_summary"] and release["release_date"]
     assert "\nv%s\n" % version in read("CHANGELOG.rst")
+
+
+def test_skipped_sanity_tests_say_why():
+    """tests/sanity/skip-<line>.txt: tests that tools/sanity.sh skips on an old line, each with its reason."""
+    lines = {row[0] for row in matrix()}
+    for name in os.listdir(os.path.join(ROOT, "tests", "sanity")):
+        if name.startswith("skip-"):
+            assert name[len("skip-"):-len(".txt")] in lines, name
+            entries = [line for line in read("tests", "sanity", name).splitlines() if line and not line.startswith("#")]
+            assert entries and all(re.fullmatch(r"[a-z0-9-]+ +# .+", entry) for entry in entries), name
