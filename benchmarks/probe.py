@@ -27,8 +27,8 @@ bootstrap()
 
 import nats  # noqa: E402  (after bootstrap, like the collection below)
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient  # noqa: E402
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings  # noqa: E402
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient  # noqa: E402
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings  # noqa: E402
 
 
 def _settings(params: Dict[str, Any]) -> ConnectionSettings:

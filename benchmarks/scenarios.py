@@ -42,8 +42,8 @@ from benchmarks.v2_workload import v2_workload
 from benchmarks.wadm_converge import wadm_converge
 from sandbox import NatsServer, SandboxLattice, SandboxLatticeV1
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
 
 ZONES = "abcde"
 

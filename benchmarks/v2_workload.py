@@ -5,8 +5,8 @@
 Self-contained: its own nats-server (JetStream on, for the workload record), a loopback OCI registry
 and a wash host (tests/v2), all stopped at the end. Per task, minus an empty play, interleaved:
 
-* converged: the same workloads again, already running as recorded (a status request and a record read
-  each; the host's log must show no start);
+* converged: the same workloads again, already running as recorded (two status requests, a record read and
+  a heartbeat request each; the host's log must show no start);
 * start: workloads under new ids (pull from the loopback registry, or its cache after a manifest check);
 * ping: ansible.builtin.ping, the baseline.
 """
@@ -97,6 +97,6 @@ def v2_workload(ctx: Any) -> Figure:
                 "start_vs_ping": rounded(per["start"] / per["ping"], 2), "starts_resent": resent,
                 "reps": cfg["reps"], "runs_s": {name: [rounded(value) for value in values]
                                                 for name, values in times.items()}},
-        note="a converged wasmcloud_workload task (a status request and a record read) costs %.0f ms, %.2fx a ping "
-             "task; a start (manifest check, compile, reply when running) costs %.0f ms, %.2fx a ping task."
+        note="a converged wasmcloud_workload task (two status requests, a record read, a heartbeat request) costs "
+             "%.0f ms, %.2fx a ping task; a start (manifest check, compile, reply when running) costs %.0f ms, %.2fx a ping task."
              % (per["converged"] * 1000, ratio, per["start"] * 1000, per["start"] / per["ping"]))

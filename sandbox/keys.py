@@ -20,7 +20,7 @@ _REPO_ROOT = str(Path(__file__).resolve().parent.parent)
 if _REPO_ROOT not in sys.path:
     sys.path.insert(0, _REPO_ROOT)
 
-from plugins.module_utils._nkeys import encode_public_key  # noqa: E402
+from plugins.module_utils.model.nkeys import encode_public_key  # noqa: E402
 
 
 def public_key(kind: str, seed: bytes) -> str:

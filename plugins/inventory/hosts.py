@@ -247,15 +247,15 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import V2Client, host_view
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client, host_view
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import (
     CONNECTION_OPTION_NAMES,
     ConnectionSettings,
     redact_url,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
     InputError,
     LatticeError,
 )

@@ -33,6 +33,9 @@ options:
     default: spec
 notes:
   - The file must be UTF-8 text. PyYAML is needed on the controller (ansible-core depends on it).
+  - The file must be a regular file (not a FIFO or a device) of at most 1 MiB. Nesting deeper than 64 levels, more
+    than 32 YAML aliases (or aliases that expand to more than 100,000 values) and a key written twice in one
+    mapping are refused, naming where.
 seealso:
   - module: wasmcloud.lattice.wasmcloud_application
 """
@@ -60,8 +63,8 @@ from typing import Any, List, Optional
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import read_spec_file
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import read_spec_file
 
 
 class LookupModule(LookupBase):

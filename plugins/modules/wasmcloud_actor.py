@@ -166,15 +166,15 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
-    plan_with_auction,
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
+    plan_placed,
     read_inventories,
     started_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, ONLY_0X, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ActorSpec, actor_view, find_actor, plan_actor
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import ActorSpec, actor_view, find_actor
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -204,14 +204,14 @@ def actor_spec(params: dict) -> ActorSpec:
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, generations=ONLY_0X)
+    lattice = LatticeModule(ARGSPEC)
     params = lattice.params
     spec = lattice.checked(actor_spec)
 
     def converge(client):
         inventories = read_inventories(client, spec.host_id, params["discovery_stall"],
                                        need_hosts=spec.state == "present" and spec.count > 0)
-        plan = plan_with_auction(plan_actor, spec, inventories, lambda: place(client))
+        plan = plan_placed(client, spec, inventories, params["discovery_stall"])
         actor_id = spec.actor_id or next((a.params["actor_id"] for a in plan.actions if "actor_id" in a.params),
                                          None) or _known_key(spec, inventories)
         result = lattice.result
@@ -234,11 +234,6 @@ def main() -> None:
         except LatticeError:
             return  # the failure itself is the message; the plan's view stays, with sent/not_sent beside it
         lattice.result["actor"].update(hosts=now, count=sum(view["count"] for view in now.values()))
-
-    def place(client):
-        if not spec.image_ref:
-            raise InputError("image_ref is needed to place new instances through an auction")
-        return client.perform_actor_auction(spec.image_ref, spec.constraints, stall=params["discovery_stall"])
 
     lattice.run(converge)
 

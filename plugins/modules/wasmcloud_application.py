@@ -27,7 +27,10 @@ description:
     C(wasmcloud.lattice/application) annotation (named after C(metadata.name)); that, or wadm's
     C(wasmcloud.dev/appspec) annotation, marks what O(prune) may stop. Parts of the
     format this collection cannot carry out (secrets, policies, custom traits) are refused, naming where they
-    are in the manifest, before anything is sent. See C(docs/wadm-manifests.md) in the collection.
+    are in the manifest and the rule they break (wadm's rules first, in wadm's order), before anything is sent.
+    A component without a scaler trait is accepted as wadm accepts it, with a warning; nothing is started for it
+    and its links are still put. An application whose name wadm's naming makes the same as another running
+    application's (C(delta), C(Delta)) is refused. See C(docs/wadm-manifests.md) in the collection.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.converge
@@ -68,6 +71,8 @@ options:
         Values are kept as written. A plain (unquoted) value that YAML 1.1 would read as something else is
         refused with where it is, for example C(count: 010) (octal 8), C(link_name: no) (a boolean),
         C(1.10) (the number 1.1) or C(12:30:00) (45000); quote it.
+      - The file must be a regular file of at most 1 MiB; nesting deeper than 64 levels, more than 32 YAML aliases
+        (or aliases that expand to more than 100,000 values) and a key written twice in one mapping are refused.
     type: path
   manifest:
     description:
@@ -82,8 +87,10 @@ options:
   state:
     description:
       - Run the application (V(present)) or stop what it started and remove its links (V(absent)).
-      - With a manifest, V(absent) stops the manifest's components and providers wherever they run, deletes its
-        links (and other links from its components) and the configs it defines.
+      - With a manifest, V(absent) stops the manifest's components and providers where this application owns them
+        (its annotation, or wadm's), deletes its links (and the other links of its components) and the configs it
+        defines. What another application, or nobody, owns under the same IDs is left running with a warning, and
+        so is what another application's components or providers are still linked with (a shared provider).
     type: str
     choices: [present, absent]
     default: present
@@ -92,11 +99,13 @@ options:
       - Also stop actors and providers this application started earlier that the spec no longer
         lists, and remove its actors' links that the spec no longer lists.
       - With a manifest, stop components and providers annotated with this application (by this collection, or
-        by wadm with C(wasmcloud.dev/appspec)) whose ID the manifest no longer lists, and delete the links from
-        this application's components and providers that it does not list, and, last, configs this application
-        defined before (named C(<app>-<config>) by wadm's rule) that the manifest no longer defines. Those are
-        found in the lattice's C(CONFIGDATA_<lattice>) bucket over JetStream; without access to it the task warns
-        and keeps them.
+        by wadm with C(wasmcloud.dev/appspec)) whose ID the manifest no longer lists, and delete this
+        application's links (those whose component end it owns) that it does not list, and, last, configs this
+        application defined before (named C(<app>-<config>) by wadm's rule) that the manifest no longer defines;
+        never a config the manifest references without properties. Those are found in the lattice's
+        C(CONFIGDATA_<lattice>) bucket over JetStream; without access to it the task warns and keeps them.
+      - Without a manifest, links of an actor another application also runs are not pruned, and a provider
+        another application's actors are still linked to is not stopped (both with a warning).
     type: bool
     default: false
 author:
@@ -226,6 +235,14 @@ not_sent:
   returned: when commands were sent, also when the task failed half-way
   type: list
   elements: dict
+not_needed:
+  description:
+    - 0.x, planned scale-downs that were not sent because the host, read again just before, showed that someone
+      else (a concurrent run of the same task) had already stopped those instances. A scale-down that was only
+      partly done elsewhere goes out with the rest of its count (see RV(sent)).
+  returned: when such a scale-down was planned
+  type: list
+  elements: dict
 events:
   description: The control events that confirmed the starts and stops.
   returned: when commands were sent and waited for
@@ -235,23 +252,17 @@ events:
 
 import asyncio
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._application import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import (
     parse_spec,
     plan_application,
     plan_links,
     resolve_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import bidders, check_values, read_inventories
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, LatticeError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import (
-    CONTROL_INTERFACE,
-    CONVERGE_ARGSPEC,
-    ONLY_0X,
-    ONLY_1X,
-    LatticeModule,
-)
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import read_spec_file
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import bidders, check_values, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError, NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import read_spec_file
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import (
     app_config,
     parse_manifest,
     plan_manifest,
@@ -301,7 +312,7 @@ def converge_manifest(lattice: LatticeModule, manifest) -> None:
             names.update(stale_configs(client, manifest))
         configs = {name: client.get_config(name) for name in sorted(names)}
         plan = plan_manifest(manifest, params["state"], inventories, links, configs, prune=params["prune"])
-        for warning in stale_providers(manifest, plan):
+        for warning in manifest.warnings + plan.warnings + stale_providers(manifest, plan):
             lattice.module.warn(warning)
         result = lattice.result
         result["application"] = dict(plan.after, name=manifest.name, version=manifest.version)
@@ -345,14 +356,12 @@ async def all_auctions(client, app, placements, stall):
 
 def main() -> None:
     sources = ("spec", "spec_file", "manifest", "manifest_file")
-    lattice = LatticeModule(ARGSPEC, generations=CONTROL_INTERFACE, required_one_of=[sources],
+    lattice = LatticeModule(ARGSPEC, required_one_of=[sources],
                             mutually_exclusive=[sources])
     params = lattice.params
     if params["manifest"] is not None or params["manifest_file"] is not None:
-        lattice.serve(ONLY_1X)
         converge_manifest(lattice, lattice.checked(load_manifest))
         return
-    lattice.serve(ONLY_0X)
     app = lattice.checked(lambda values: parse_spec(values["name"], load_spec(values)))
 
     def converge(client):
@@ -369,6 +378,8 @@ def main() -> None:
                                     {key: bidders(found, inventories) for key, found in bids.items()},
                                     prune=params["prune"])
 
+        for warning in plan.warnings:
+            lattice.module.warn(warning)
         result = lattice.result
         result["changed"] = plan.changed
         result["actions"] = [a.to_dict() for a in plan.actions] + plan.pending_links

@@ -86,9 +86,16 @@ protocol:
   type: str
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import (
+    DEFAULT_AUCTION_KIND,
+    NAMED_BY_ID,
+    named_by_id,
+    unused_options,
+    value_refusal,
+)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 
 ARGSPEC = {
     "kind": {"type": "str", "choices": ["actor", "component", "provider"]},
@@ -103,16 +110,19 @@ ARGSPEC = {
 
 def auction_for(generation: str, params: dict):
     """(kind, constraints) in the terms of ``generation``."""
-    kind = params["kind"] or ("component" if generation == "1.x" else "actor")
+    kind = params["kind"] or DEFAULT_AUCTION_KIND[generation]
     if kind != "provider" and params["provider_ref"] or kind == "provider" and params["image_ref"]:
         raise InputError("use image_ref for %s auctions and provider_ref for provider auctions" % kind)
-    if generation == "1.x":
-        if kind == "actor":
-            raise InputError("wasmCloud 1.x lattices run components, not actors: use kind component with component_id")
+    if named_by_id(generation):
+        if value_refusal("wasmcloud_auction", "kind", kind, generation):
+            raise InputError("wasmCloud %s lattices run components, not actors: use kind component with component_id"
+                             % generation)
         needed = ("image_ref", "component_id") if kind == "component" else ("provider_ref", "provider_id")
     else:
-        if kind == "component" or params["component_id"] or params["provider_id"]:
-            raise InputError("kind component, component_id and provider_id are for wasmCloud 1.x lattices")
+        if value_refusal("wasmcloud_auction", "kind", kind, generation) or unused_options("wasmcloud_auction", params,
+                                                                                          generation):
+            raise InputError("kind component, component_id and provider_id are for wasmCloud %s lattices"
+                             % " and ".join(NAMED_BY_ID))
         needed = ("image_ref",) if kind == "actor" else ("provider_ref",)
     missing = [name for name in needed if not params[name]]
     if missing:
@@ -130,15 +140,10 @@ def main() -> None:
         if client.generation is None:
             client.get_hosts(stall=min(0.25, client.settings.auction_timeout))  # which generation answers
         kind, constraints = lattice.for_generation(choices, client.generation)
-        if kind == "actor":
-            bids = client.perform_actor_auction(params["image_ref"], constraints)
-        elif kind == "component":
-            bids = client.perform_component_auction(params["image_ref"], params["component_id"], constraints)
-        elif client.generation == "1.x":
-            bids = client.perform_provider_auction(params["provider_ref"], constraints=constraints,
-                                                   provider_id=params["provider_id"])
-        else:
-            bids = client.perform_provider_auction(params["provider_ref"], params["link_name"] or "default", constraints)
+        named = params["component_id"] if kind == "component" else params["provider_id"]
+        link_name = None if named_by_id(client.generation) else params["link_name"] or "default"
+        bids = client.auction(kind, params["image_ref"] if kind != "provider" else params["provider_ref"], constraints,
+                              named if named_by_id(client.generation) else None, link_name)
         lattice.result["hosts"] = [bid.to_dict() for bid in bids]
 
     lattice.run(auction)

@@ -179,11 +179,10 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import plan_with_auction, read_inventories
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, ONLY_1X, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import COMPONENT, plan_workload
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._workloads import WORKLOAD_ARGSPEC, workload_spec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import plan_placed, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import COMPONENT
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import WORKLOAD_ARGSPEC, workload_spec
 
 ARGSPEC = {
     "component_id": {"type": "str", "required": True},
@@ -195,23 +194,18 @@ ARGSPEC = {
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, generations=ONLY_1X)
+    lattice = LatticeModule(ARGSPEC)
     params = lattice.params
     spec = lattice.checked(lambda p: workload_spec(COMPONENT, p["component_id"], p["image_ref"], p, p["max_instances"]))
 
     def converge(client):
         inventories = read_inventories(client, spec.host_id, params["discovery_stall"])
-        plan = plan_with_auction(plan_workload, spec, inventories, lambda: client.perform_component_auction(
-            spec.image_ref or _needs_ref(), spec.workload_id, spec.constraints, stall=params["discovery_stall"]))
+        plan = plan_placed(client, spec, inventories, params["discovery_stall"])
         lattice.result["component"] = {"component_id": spec.workload_id, "hosts": plan.after}
         if lattice.report_plan(plan):
             lattice.apply(client, plan.actions, inventories)
 
     lattice.run(converge)
-
-
-def _needs_ref() -> str:
-    raise InputError("image_ref is needed to place the component on new hosts through an auction")
 
 
 if __name__ == "__main__":

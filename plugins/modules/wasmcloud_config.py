@@ -104,10 +104,10 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import ONLY_1X, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import plan_config
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v1 import config_name
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import plan_config
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import config_name
 
 ARGSPEC = {
     "name": {"type": "str", "required": True},
@@ -119,7 +119,7 @@ ARGSPEC = {
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, generations=ONLY_1X)
+    lattice = LatticeModule(ARGSPEC)
     params = lattice.params
     name, values = lattice.checked(lambda p: (config_name(p["name"], "name"), check.string_map(p["values"], "values")))
 

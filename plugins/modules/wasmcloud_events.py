@@ -92,10 +92,10 @@ matched:
   type: bool
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import WaitTimeoutError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import EVENT_TYPE_PREFIX
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import WaitTimeoutError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import EVENT_TYPE_PREFIX
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 
 ARGSPEC = {
     "duration": {"type": "float", "default": 5.0},

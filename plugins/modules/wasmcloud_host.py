@@ -91,11 +91,11 @@ elapsed:
 
 import time
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import apply_actions
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import NoResponseError, WaitTimeoutError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import Action
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import apply_actions
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import NoResponseError, WaitTimeoutError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
 
 ARGSPEC = {
     "host_id": {"type": "str", "required": True},
@@ -154,7 +154,7 @@ def main() -> None:
                 raise NoResponseError(missing)
             lattice.module.warn(missing)
             return
-        action = Action("stop_host", host_id, {} if params["host_timeout"] is None
+        action = Intent("stop_host", host_id, {} if params["host_timeout"] is None
                         else {"timeout_ms": params["host_timeout"]})
         result.update(changed=True, actions=[action.to_dict()], answering=lattice.check_mode)
         if lattice.diff_mode:

@@ -16,13 +16,19 @@ description:
     NATS server has JetStream, the latest heartbeat of every host is kept in the stream O(heartbeat_stream)
     (created by the first discovery); once it has recorded for a heartbeat period, discovery reads it at once.
     Otherwise discovery listens for O(heartbeat_window) seconds.
+  - Discovery fails, instead of returning fewer hosts or none, when the connection to NATS is lost meanwhile
+    or when more than 4096 host IDs send heartbeats (a flood of fake heartbeats). Heartbeats that are not a
+    host's (too large, not the protocol's JSON, an ID that cannot address a host) are skipped with one warning.
   - Works with O(protocol=2.x) (the default O(protocol=auto) means 2.x for this module). Changes no host.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.attributes.info_module
 options:
   host_ids:
-    description: IDs of the hosts to read. When set, no discovery is done.
+    description:
+      - IDs of the hosts to read. When set, no discovery is done.
+      - Each ID becomes a token of the host's NATS subjects, so one with V(.), V(*), V(>), spaces or control
+        characters, or longer than 255 characters, is refused before anything is sent.
     type: list
     elements: str
   heartbeat_window:
@@ -124,9 +130,12 @@ missing:
   elements: str
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import LatticeError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import V2, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import V2Client, host_view
+from typing import Any, Dict
+
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client, host_view
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 ARGSPEC = {
     "host_ids": {"type": "list", "elements": "str"},
@@ -136,12 +145,20 @@ ARGSPEC = {
 }
 
 
+def _checked(params: Dict[str, Any]) -> None:
+    for index, host_id in enumerate(params["host_ids"] or []):
+        v2.host_id(host_id, "host_ids[%d]" % index)
+    if params["heartbeat_stream"]:
+        v2.jetstream_name(params["heartbeat_stream"], "heartbeat_stream")
+
+
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, generations=V2)
+    lattice = LatticeModule(ARGSPEC)
     params = lattice.params
     window = params["heartbeat_window"]
     if not window > 0 or window > 3600:
         lattice.module.fail_json(msg="heartbeat_window must be between 0 and 3600 seconds, got %r" % window)
+    lattice.checked(_checked)
 
     def read(client: V2Client) -> None:
         missing = []

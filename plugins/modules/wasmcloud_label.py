@@ -33,7 +33,10 @@ options:
     type: str
     required: true
   labels:
-    description: Label keys and values (numbers and booleans become strings).
+    description:
+      - Label keys and values (numbers and booleans become strings).
+      - A key is 1 to 255 letters, digits, V(-), V(_), V(.), V(:) or V(/), starting and ending with a letter or
+        digit (V(zone), V(example.com/tier)); other keys are refused before anything is sent.
     type: dict
     required: true
   state:
@@ -100,9 +103,9 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import ONLY_1X, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import plan_labels
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import plan_labels
 
 ARGSPEC = {
     "host_id": {"type": "str", "required": True},
@@ -113,11 +116,18 @@ ARGSPEC = {
 }
 
 
+def _labels(value):
+    labels = check.string_map(value, "labels")
+    for key in labels:
+        check.label_key(key, "labels key")
+    return labels
+
+
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, generations=ONLY_1X)
+    lattice = LatticeModule(ARGSPEC)
     params = lattice.params
     host_id, labels = lattice.checked(lambda p: (check.public_key(p["host_id"], "host", "host_id"),
-                                                 check.string_map(p["labels"], "labels")))
+                                                 _labels(p["labels"])))
 
     def converge(client):
         inventory = client.get_host_inventory(host_id)

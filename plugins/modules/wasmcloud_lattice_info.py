@@ -92,9 +92,9 @@ protocol:
   type: str
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import no_host_answered
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import no_host_answered
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 
 ARGSPEC = {
     "gather": {"type": "list", "elements": "str", "choices": ["hosts", "inventory", "links", "claims"],

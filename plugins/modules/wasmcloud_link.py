@@ -170,13 +170,13 @@ not_sent:
   elements: dict
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client_v1 import checked_link
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import plan_link
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import plan_link_v1
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import LinkDefinition
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import link as checked_link
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import named_by_id, refuse_unused
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import planner
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import LinkDefinition
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -197,35 +197,24 @@ ARGSPEC = {
     "wait_timeout": {"type": "float", "default": 60.0},
 }
 
-_ONLY_0X = {"actor_id": None, "provider_id": None, "contract_id": None, "link_name": "default", "values": {}}
-_ONLY_1X = {"source_id": None, "target": None, "wit_namespace": None, "wit_package": None, "interfaces": [],
-            "name": "default", "source_config": [], "target_config": []}
-
-
-def _unused(params: dict, options: dict, generation: str) -> None:
-    given = sorted(name for name, idle in options.items() if params[name] not in (idle, None, "", [], {}))
-    if given:
-        raise InputError("%s cannot be used on wasmCloud %s lattices" % (", ".join(given), generation))
-
 
 def link_for(generation: str, params: dict):
-    if generation == "1.x":
-        _unused(params, _ONLY_0X, "1.x")
+    refuse_unused("wasmcloud_link", params, generation)  # the capability table knows which options are whose
+    if named_by_id(generation):
         missing = [name for name in ("source_id", "wit_namespace", "wit_package") if not params[name]]
         if params["state"] == "present":
             missing += [name for name in ("target", "interfaces") if not params[name]]
         if missing:
-            raise InputError("%s required for a link on wasmCloud 1.x lattices" % " and ".join(missing) +
+            raise InputError("%s required for a link on wasmCloud %s lattices" % (" and ".join(missing), generation) +
                              (" is" if len(missing) == 1 else " are"))
         if params["state"] == "absent":  # only the identity matters; fill the rest so the link checks pass
             return checked_link(params["source_id"], params["target"] or params["source_id"], params["wit_namespace"],
                                 params["wit_package"], params["interfaces"] or ["any"], params["name"])
         return checked_link(params["source_id"], params["target"], params["wit_namespace"], params["wit_package"],
                             params["interfaces"], params["name"], params["source_config"], params["target_config"])
-    _unused(params, _ONLY_1X, "0.x")
     for name in ("actor_id", "contract_id"):
         if not params[name]:
-            raise InputError("%s is required for a link on wasmCloud 0.x lattices" % name)
+            raise InputError("%s is required for a link on wasmCloud %s lattices" % (name, generation))
     return wanted_link(params)
 
 
@@ -248,8 +237,7 @@ def main() -> None:
     def converge(client):
         links = client.query_links()  # tells the generation, too
         wanted = lattice.for_generation(choices, client.generation)
-        planner = plan_link_v1 if client.generation == "1.x" else plan_link
-        plan = planner(lattice.params["state"], wanted, links)
+        plan = planner.plan(wanted, links, state=lattice.params["state"])  # the link's type says which plan
         lattice.result["link"] = plan.after
         if lattice.report_plan(plan):
             lattice.apply(client, plan.actions, {})

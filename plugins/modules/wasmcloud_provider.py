@@ -178,17 +178,18 @@ not_sent:
 
 import json
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._apply import (
-    plan_with_auction,
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import named_by_id, refuse_unused
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
+    plan_placed,
     read_inventories,
     started_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import CONVERGE_ARGSPEC, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner import ProviderSpec, plan_provider
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import PROVIDER, plan_workload
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._workloads import workload_spec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import ProviderSpec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import PROVIDER, WorkloadSpec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import workload_spec
 
 ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
@@ -206,25 +207,16 @@ ARGSPEC = {
     **CONVERGE_ARGSPEC,
 }
 
-# Options of one generation only, with the value that means "not used".
-_ONLY_0X = {"link_name": "default", "contract_id": None, "configuration": None}
-_ONLY_1X = {"config": [], "replicas": 1, "daemon": False}
-
-
-def unused(params: dict, options: dict, generation: str) -> None:
-    given = sorted(name for name, idle in options.items() if params[name] not in (idle, None, "", [], {}))
-    if given:
-        raise InputError("%s cannot be used on wasmCloud %s lattices" % (", ".join(given), generation))
-
 
 def spec_for(generation: str, params: dict):
-    """The desired state in the terms of ``generation``; refused when the options belong to the other."""
-    if generation == "1.x":
-        unused(params, _ONLY_0X, "1.x")
+    """The desired state in the terms of ``generation``; refused when the options belong to another
+    (the capability table says which generation has which option; a spec is named by its own ID there)."""
+    refuse_unused("wasmcloud_provider", params, generation)
+    if named_by_id(generation):
         if not params["provider_id"]:
-            raise InputError("provider_id is required on wasmCloud 1.x lattices (the ID you give the provider)")
+            raise InputError("provider_id is required on wasmCloud %s lattices (the ID you give the provider)"
+                             % generation)
         return workload_spec(PROVIDER, params["provider_id"], params["provider_ref"], params)
-    unused(params, _ONLY_1X, "0.x")
     return provider_spec(params)
 
 
@@ -262,11 +254,10 @@ def main() -> None:
         inventories = read_inventories(client, host_id, params["discovery_stall"],
                                        need_hosts=params["state"] == "present")
         spec = lattice.for_generation(specs, client.generation)
-        if client.generation == "1.x":
-            converge_v1(client, spec, inventories)
+        if isinstance(spec, WorkloadSpec):
+            converge_by_id(client, spec, inventories)
             return
-        plan = plan_with_auction(plan_provider, spec, inventories, lambda: client.perform_provider_auction(
-            spec.provider_ref, spec.link_name, spec.constraints, stall=params["discovery_stall"]))
+        plan = plan_placed(client, spec, inventories, params["discovery_stall"])
         known_id = spec.provider_id or next((v["provider_id"] for v in plan.before.values() if v["provider_id"]), None)
         result = lattice.result
         result["provider"] = {"provider_id": known_id, "link_name": spec.link_name, "hosts": plan.after}
@@ -279,10 +270,8 @@ def main() -> None:
             for view in result["provider"]["hosts"].values():
                 view["provider_id"] = view["provider_id"] or learnt or ""
 
-    def converge_v1(client, spec, inventories):
-        plan = plan_with_auction(plan_workload, spec, inventories, lambda: client.perform_provider_auction(
-            spec.image_ref or _needs_ref(), constraints=spec.constraints, stall=params["discovery_stall"],
-            provider_id=spec.workload_id))
+    def converge_by_id(client, spec, inventories):
+        plan = plan_placed(client, spec, inventories, params["discovery_stall"])
         lattice.result["provider"] = {"provider_id": spec.workload_id, "hosts": plan.after}
         for host, view in sorted(plan.after.items()):
             if spec.image_ref and view.get("image_ref") not in (None, spec.image_ref):
@@ -293,10 +282,6 @@ def main() -> None:
             lattice.apply(client, plan.actions, inventories)
 
     lattice.run(converge)
-
-
-def _needs_ref():
-    raise InputError("provider_ref is needed to place the provider on new hosts through an auction")
 
 
 if __name__ == "__main__":

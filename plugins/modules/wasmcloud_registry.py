@@ -89,8 +89,9 @@ protocol:
 
 import re
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, NoResponseError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import value_refusal
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 
 ARGSPEC = {
     "registry": {"type": "str", "required": True},
@@ -135,8 +136,9 @@ def main() -> None:
         if not hosts:
             raise NoResponseError("no host of lattice %r answered discovery within %gs, so nobody would receive the "
                                   "credentials" % (params["lattice"], client.settings.auction_timeout))
-        if client.generation == "1.x" and fields["registry_type"] != "oci":
-            raise InputError("registry_type %s exists on 0.x hosts only" % fields["registry_type"])
+        refusal = value_refusal("wasmcloud_registry", "registry_type", fields["registry_type"], client.generation)
+        if refusal:
+            raise InputError(refusal)
         result["changed"] = True
         if not lattice.check_mode:
             client.put_registries({registry: fields})

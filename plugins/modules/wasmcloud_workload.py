@@ -18,10 +18,19 @@ description:
   - A host can tell a workload's state but not its spec. So that a second run with the same options sends
     nothing, the collection records every workload it starts (a digest of its spec, the spec without secrets,
     the host) in the JetStream key-value bucket O(record_bucket) on the same NATS. A running workload whose
-    recorded digest differs, or that has no record, is replaced (stopped, then started under the same id).
-    Without JetStream there is no record, every run replaces a running workload, and a warning says so.
+    recorded digest differs, or that has no record, is replaced. Without JetStream there is no record, every
+    run replaces a running workload, and a warning says so.
+  - A replacement never takes down what serves. The new version starts beside the running one, under the
+    workload's second ID on the host (O(workload_id) followed by C(~b); the two IDs alternate from one
+    replacement to the next, and the record names the current one); only once the host reports it RUNNING is
+    the old one stopped. Both may serve meanwhile (a C(wasi:http) host name keeps answering throughout). When
+    the new version fails to start, it is removed, the old one keeps serving, and the task fails with the host's
+    message and says so.
+  - A host reports no workload's images or spec. A workload recorded as unchanged is also held against the
+    host's heartbeat (how many components run); a difference proves a change made outside this collection and
+    replaces it. A replacement with as many components cannot be detected; RV(verified) says what was checked.
   - A workload left in ERROR by a failed start is stopped (cleaned up) and started again. A start that fails
-    fails the task with the host's message and leaves nothing on the host.
+    fails the task with the host's message; what the host still has of it afterwards is asked, not assumed.
   - Option names are snake_case; they travel to the host in its protobuf-JSON (camelCase).
   - Works with O(protocol=2.x) (the default O(protocol=auto) means 2.x for this module); fails on 0.x and 1.x.
 extends_documentation_fragment:
@@ -39,7 +48,11 @@ options:
     type: str
     required: true
   workload_id:
-    description: The workload's ID on the host, chosen by you; one workload per ID and host.
+    description:
+      - The workload's ID, chosen by you; one workload per ID and host. It is also the default O(name), which
+        the host puts into messaging queue groups, so it is one NATS subject token (no V(.), V(*), V(>), spaces or
+        control characters, at most 255 characters) and has no V(~) (its replacement's ID on the host is
+        O(workload_id) followed by C(~b)).
     type: str
     required: true
   name:
@@ -60,17 +73,20 @@ options:
         type: str
         required: true
       image:
-        description: OCI reference of the component, for example V(registry.example.com/team/echo:1.0.0).
+        description:
+          - OCI reference of the component, for example V(registry.example.com/team/echo:1.0.0).
+          - No scheme, a lower-case repository, registry and repository together at most 255 characters, a
+            C(sha256) digest of 64 lower-case hex digits; other references are refused before anything is sent.
         type: str
         required: true
       pool_size:
-        description: Warm instances to keep; 0 or less means not set.
+        description: Warm instances to keep; 0 means not set. Negative values are refused.
         type: int
       max_invocations:
-        description: Recycle an instance after this many calls; 0 or less means not set.
+        description: Recycle an instance after this many calls; 0 means not set. Negative values are refused.
         type: int
       max_concurrency:
-        description: Calls one instance may run at once; 0 or less means not set.
+        description: Calls one instance may run at once; 0 means not set. Negative values are refused.
         type: int
       local_resources:
         description: What the component may use.
@@ -215,12 +231,16 @@ options:
     choices: [present, absent]
     default: present
   start_timeout:
-    description: Seconds to wait for the host's reply to a start (it replies once the images are pulled and the workload runs).
+    description:
+      - Seconds to wait for the host's reply to a start (it replies once the images are pulled and the workload runs).
+      - Without a reply in time, the host's status of the workload says why (still pulling or compiling, a start
+        it never took, or one that finished late); a start still running is stopped and the task fails.
     type: float
     default: 60
   record_bucket:
     description:
-      - JetStream key-value bucket that holds the record of started workloads; created on first use.
+      - JetStream key-value bucket that holds the record of started workloads; created on first use. Letters,
+        digits, V(-) and V(_) only.
       - An empty string keeps no record (every run then replaces a running workload).
     type: str
     default: wasmcloud_lattice_workloads
@@ -298,12 +318,24 @@ workload:
     digest:
       description: SHA-256 of the spec (the start request without pull secrets).
       type: str
+    host_workload_id:
+      description: The ID the workload has on the host, O(workload_id) or O(workload_id) followed by C(~b).
+      type: str
 actions:
-  description: What was sent (or, in check mode, would be), in order.
+  description:
+    - What was sent (or, in check mode, would be), in order. C(host_workload_id) is the ID on the host the
+      action is for; a replacement starts the new version first and stops the old one last.
   returned: always
   type: list
   elements: dict
-  sample: [{action: stop, host_id: 01a2..., workload_id: echo}, {action: start, host_id: 01a2..., workload_id: echo}]
+  sample: [{action: start, host_id: 01a2..., workload_id: echo, host_workload_id: echo~b},
+           {action: stop, host_id: 01a2..., workload_id: echo, host_workload_id: echo}]
+verified:
+  description:
+    - When the workload was found unchanged, what the host's own reports confirmed beyond the record, and what
+      they cannot (a v2 host reports no workload's images or spec).
+  returned: when the record says the workload runs with this spec
+  type: str
 reason:
   description: Why these actions (or none).
   returned: always
@@ -315,13 +347,13 @@ record:
 """
 
 import time
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _workload as workloads
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import LatticeError, OperationFailedError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import V2, LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import V2Client
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import v2workload as workloads
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError, OperationFailedError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 _PULL_SECRET = {"type": "dict", "no_log": True, "options": {
     "username": {"type": "str", "required": True}, "password": {"type": "str", "required": True, "no_log": True}}}
@@ -363,7 +395,7 @@ ARGSPEC: Dict[str, Any] = {
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, generations=V2)
+    lattice = LatticeModule(ARGSPEC)
     params = lattice.params
     desired = lattice.checked(workloads.build)
     if not 0 < params["start_timeout"] <= 3600:  # also refuses NaN
@@ -372,73 +404,119 @@ def main() -> None:
     result = lattice.result
 
     def converge(client: V2Client) -> None:
-        status = client.status(host_id, workload_id)
+        states = {wid: client.status(host_id, wid)["workload_state"] for wid in v2.workload_ids(workload_id)}
         record = client.record_get(host_id, workload_id)
         note = client.record_unavailable
-        plan = workloads.plan(state, status["workload_state"], record, note, desired.digest)
+        plan = workloads.plan(state, workload_id, states, record, note, desired.digest)
+        verified = None
+        if plan.verify:  # "unchanged" rests on the record: hold it against what the host itself reports
+            held = sum(1 for wid_state in states.values() if wid_state not in workloads.ABSENT)
+            mismatch, verified = workloads.verify_counts(desired.workload, client.heartbeat(host_id), held)
+            if mismatch:
+                plan = workloads.plan(state, workload_id, states, record, note, desired.digest, mismatch)
         for warning in plan.warnings:
             lattice.module.warn(warning)
-        result.update(changed=bool(plan.actions), reason=plan.reason,
-                      actions=[{"action": action, "host_id": host_id, "workload_id": workload_id}
-                               for action in plan.actions],
+        before = states[plan.previous or plan.current]
+        result.update(changed=bool(plan.steps), reason=plan.reason,
+                      actions=[{"action": step.action, "host_id": host_id, "workload_id": workload_id,
+                                "host_workload_id": step.host_workload_id} for step in plan.steps],
                       record=("none: %s" % note) if note else "JetStream key-value bucket %r" % params["record_bucket"])
+        if verified:
+            result["verified"] = verified
         after_state = "RUNNING" if state == "present" else "NOT_FOUND"
         result["workload"] = {"host_id": host_id, "workload_id": workload_id, "digest": desired.digest,
-                              "state": v2.state_name(status["workload_state"]), "message": status["message"]}
+                              "host_workload_id": plan.previous or plan.current,
+                              "state": v2.state_name(before), "message": ""}
         if lattice.diff_mode:
             result["diff"] = {
-                "before": {"state": v2.state_name(status["workload_state"]),
-                           "spec": (record or {}).get("spec") if status["workload_state"] != "WORKLOAD_STATE_NOT_FOUND" else None},
+                "before": {"state": v2.state_name(before),
+                           "spec": (record or {}).get("spec") if before != "WORKLOAD_STATE_NOT_FOUND" else None},
                 "after": {"state": after_state, "spec": desired.shown if state == "present" else None}}
-        if lattice.check_mode or not plan.actions:
-            if plan.actions:
-                result["workload"].update(state=after_state, message="(check mode)")
+        if lattice.check_mode or not plan.steps:
+            if plan.steps:
+                result["workload"].update(state=after_state, message="(check mode)", host_workload_id=plan.current)
             elif state == "absent" and record is not None:
                 client.record_delete(host_id, workload_id)  # a stale record of a workload that is gone
             return
-        final = status
-        if "stop" in plan.actions:
-            final = client.stop(host_id, workload_id)
+        # present: the start's reply (or, when only a leftover is stopped, the state read); absent: the last stop's
+        final: Dict[str, Any] = {"workload_state": states[plan.current], "message": ""}
+        for step in plan.steps:
+            if step.action == "start":
+                final = start(client, step.host_workload_id, plan.previous)
+            else:
+                stopped = client.stop(host_id, step.host_workload_id)
+                final = stopped if state == "absent" else final
+        if state == "absent":
             client.record_delete(host_id, workload_id)
-        if "start" in plan.actions:
-            final = start(client)
-        result["workload"].update(state=v2.state_name(final["workload_state"]), message=final["message"])
+        result["workload"].update(state=v2.state_name(final["workload_state"]), message=final["message"],
+                                  host_workload_id=plan.current)
 
-    def start(client: V2Client) -> Dict[str, Any]:
-        wait_gone(client)
+    def start(client: V2Client, wire_id: str, previous: Optional[str]) -> Dict[str, Any]:
+        """Start under ``wire_id``; with ``previous`` (a replacement), that one keeps serving whatever happens
+        here, and the record names the new id as soon as it runs (before the previous one is stopped)."""
+        wait_gone(client, wire_id)
         try:
-            reply = client.start(host_id, workload_id, desired.workload, params["start_timeout"])
-        except LatticeError:  # no reply in start_timeout: stop a start that may still be running
-            try:
-                cleanup(client)
-            except LatticeError:
-                pass  # the host is gone: the first error says so
-            raise
+            reply = client.start(host_id, wire_id, desired.workload, params["start_timeout"])
+        except LatticeError as exc:  # no reply in start_timeout and the host does not run it
+            left = cleanup(client, wire_id, exc.details.get("workload_state"), previous)
+            raise type(exc)("%s; %s" % (exc, left), **exc.details)
         if reply["workload_state"] == "WORKLOAD_STATE_RUNNING":
-            client.record_put(host_id, workload_id, {"digest": desired.digest, "spec": desired.shown})
+            client.record_put(host_id, workload_id, {"digest": desired.digest, "spec": desired.shown,
+                                                     "current": wire_id})
             return reply
+        what = "workload.start of %r%s on v2 host %s" % (
+            workload_id, (" as %r, beside the running %r," % (wire_id, previous)) if previous else
+            ("" if wire_id == workload_id else " as %r" % wire_id), host_id)
+        if reply["workload_state"] == "WORKLOAD_STATE_STOPPING":
+            # Someone else stopped it while it started (another controller or a person). Whatever the host has
+            # under this id now is not this task's start: leave it, and say what the host reports.
+            now = client.status(host_id, wire_id)
+            raise OperationFailedError(
+                "%s was stopped by another request while it started (%s): another controller or a person stopped "
+                "%r meanwhile, so this task left it alone; the host now reports %s for it%s" % (
+                    what, reply["message"] or "STOPPING", wire_id, v2.state_name(now["workload_state"]),
+                    serving(client, previous)))
         duplicate = "already exists" in reply["message"]
-        if not duplicate:  # another's workload under this id is not ours to remove
-            cleanup(client)
-        raise OperationFailedError(
-            "workload.start of %r on v2 host %s failed (%s): %s%s" % (
-                workload_id, host_id, v2.state_name(reply["workload_state"]), reply["message"],
-                "" if duplicate else "; nothing of it is left on the host"))
+        # Another's workload under this id is not this task's to remove; an ERROR entry of this start is.
+        left = "the host already had %r, which this task left alone%s" % (wire_id, serving(client, previous)) \
+            if duplicate else cleanup(client, wire_id, reply["workload_state"], previous)
+        raise OperationFailedError("%s failed (%s): %s; %s" % (
+            what, v2.state_name(reply["workload_state"]), reply["message"], left))
 
-    def wait_gone(client: V2Client) -> None:
+    def serving(client: V2Client, previous: Optional[str]) -> str:
+        """What the host says of the version that was serving before a failed replacement (asked, not assumed)."""
+        if not previous:
+            return ""
+        now = client.status(host_id, previous)["workload_state"]
+        if now == "WORKLOAD_STATE_RUNNING":
+            return "; the previous version still serves, unchanged, under workload id %r" % previous
+        return "; the previous version, %r, was not stopped by this task and is %s now" % (
+            previous, v2.state_name(now))
+
+    def wait_gone(client: V2Client, wire_id: str) -> None:
         """A stop replies once the entry is gone; a workload someone else is stopping may take a moment."""
         deadline = time.monotonic() + params["start_timeout"]
-        while client.status(host_id, workload_id)["workload_state"] == "WORKLOAD_STATE_STOPPING":
+        while client.status(host_id, wire_id)["workload_state"] == "WORKLOAD_STATE_STOPPING":
             if time.monotonic() > deadline:
                 raise OperationFailedError("workload %r on v2 host %s is still STOPPING after %gs"
-                                           % (workload_id, host_id, params["start_timeout"]))
+                                           % (wire_id, host_id, params["start_timeout"]))
             client.sleep(0.1)
 
-    def cleanup(client: V2Client) -> None:
-        """After a failed start: stop whatever the host kept (an ERROR entry, a start still running)."""
-        if client.status(host_id, workload_id)["workload_state"] != "WORKLOAD_STATE_NOT_FOUND":
-            client.stop(host_id, workload_id)
-        client.record_delete(host_id, workload_id)
+    def cleanup(client: V2Client, wire_id: str, outcome: Optional[str], previous: Optional[str]) -> str:
+        """After this task's start failed: stop what the host kept of it (an ERROR entry, a start still running),
+        then say what is left, as the host reports it."""
+        try:
+            if outcome in ("WORKLOAD_STATE_ERROR", "WORKLOAD_STATE_STARTING") and \
+                    client.status(host_id, wire_id)["workload_state"] != "WORKLOAD_STATE_NOT_FOUND":
+                client.stop(host_id, wire_id)
+            now = client.status(host_id, wire_id)["workload_state"]
+        except LatticeError as exc:  # the host is gone: the first error says so
+            return "what is left of it is unknown (%s)" % exc
+        if not previous:
+            client.record_delete(host_id, workload_id)
+        left = "nothing of it is left on the host" if now == "WORKLOAD_STATE_NOT_FOUND" else \
+            "the host still reports %s for %r" % (v2.state_name(now), wire_id)
+        return left + serving(client, previous)
 
     lattice.run(converge, client_class=lambda settings: V2Client(settings, params["record_bucket"] or None))
 

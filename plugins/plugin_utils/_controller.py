@@ -9,9 +9,9 @@ module is Ansible starting a Python process for it. When the task would execute 
 anyway (a local connection, without become or async, with the controller's own Python), the one action
 plugin of every module (LatticeAction; plugins/action/wasmcloud_actor.py, the other names link to it)
 imports the module and runs its ``main()`` right here. The module body is the same code: LatticeModule
-builds its ``module`` through ``_module.module_backend``, and here that is a ControllerModule, which
-parses the arguments the way AnsibleModule does (same argument spec, fallbacks, aliases, choices,
-no_log), logs the invocation to syslog as AnsibleModule does, and turns exit_json and fail_json into the
+builds its ``module`` through ``ansible_module.module.module_backend`` (module_utils), and here that is
+a ControllerModule, which parses the arguments the way AnsibleModule does (same argument spec, fallbacks,
+aliases, choices, no_log), logs the invocation to syslog as AnsibleModule does, and turns exit_json and fail_json into the
 result dict the module would have printed. It runs in the directory a module process would start in
 (the task's base directory, so relative paths resolve alike) with the task's ``environment:``.
 Everything else falls back to ordinary module execution, as does an ansible-core whose internals the
@@ -228,7 +228,7 @@ def run_in_controller(module_name: str, raw_params: Dict[str, Any], environment:
                       cwd: Optional[str] = None) -> Dict[str, Any]:
     """Run plugins/modules/<module_name>.py's main() here; the result dict its module process would print."""
     # Imported late: the module_utils pull in nats-py, which only this path needs.
-    from ansible_collections.wasmcloud.lattice.plugins.module_utils._module import module_backend
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import module_backend
 
     module = importlib.import_module("%s.%s" % (MODULE_PACKAGE, module_name))
     try:
@@ -261,7 +261,7 @@ def preload(plugin_module: str) -> None:
 
 def nats_available() -> bool:
     try:
-        from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import HAS_NATS
+        from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.transport import HAS_NATS
     except ImportError:
         return False
     return HAS_NATS

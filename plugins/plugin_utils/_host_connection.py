@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import CONNECTION_ARGSPEC
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import CONNECTION_ARGSPEC
 
 HOST_VARIABLE = "wasmcloud_connection"
 

@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
     CommandRejectedError,
     ConnectionFailedError,
     InputError,
@@ -17,7 +17,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
     OperationFailedError,
     WaitTimeoutError,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import CountEvents
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import CountEvents
 
 ECHO = "wasmcloud.azurecr.io/echo:0.3.4"
 ECHO_NEXT = "wasmcloud.azurecr.io/echo:0.3.5"

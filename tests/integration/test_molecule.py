@@ -1,62 +1,42 @@
-"""The application role's molecule scenarios (roles/application/molecule/{default,wadm}), run by `molecule test`.
+"""The application role's molecule scenarios (roles/application/molecule/{default,wadm}), run with the command
+roles/application/README.md gives, as written, in a user's fresh shell (HOME is a temporary directory).
 
-The scenario starts its own sandbox lattice (create.yml), converges twice (the second run must change nothing),
-verifies and stops the sandbox (destroy.yml). Its ephemeral directory, and so the sandbox's state file, is kept
-in tmp_path so that a sandbox left behind by an interrupted run is stopped here by its PID.
+Each scenario starts its own sandbox lattice (create.yml), converges twice (the second run must change nothing),
+verifies and stops the sandbox (destroy.yml). Molecule keeps its ephemeral directories, and so the sandboxes'
+state files, under HOME: a sandbox left behind by an interrupted run is stopped here by the PIDs it recorded.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from ansible_run import BIN, COLLECTIONS
+from readme_blocks import ROOT, block, fresh_env, run_bash
 
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "application"
-ROOT = ROLE.parents[1]
-
-
-def _molecule_env(ephemeral: Path) -> dict:
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("WASMCLOUD_", "NATS_", "MOLECULE_", "ANSIBLE_"))}
-    env.update({
-        "PATH": "%s:%s" % (BIN, env.get("PATH", "")),
-        "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS),
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "NO_COLOR": "1",
-        "PY_COLORS": "0",
-        "MOLECULE_EPHEMERAL_DIRECTORY": str(ephemeral),
-    })
-    return env
+COMMAND = "roles/application/README.md: . .venv/bin/activate"
 
 
-@pytest.mark.timeout(150)
-@pytest.mark.parametrize("scenario", ["default", "wadm"])
-def test_molecule_scenario_of_the_application_role(tmp_path: Path, scenario: str) -> None:
+@pytest.mark.timeout(330)
+def test_the_role_readme_molecule_command_runs_both_scenarios(tmp_path: Path) -> None:
     """default: a 0.x application spec through the role; wadm: a wadm manifest on 1.x hosts."""
-    molecule = BIN / "molecule"
-    if not molecule.exists():
-        pytest.skip("molecule is not installed in %s" % BIN)
-    ephemeral = tmp_path / "molecule"
-    state = ephemeral / "sandbox-lattice.json"
+    if not (ROOT / ".venv" / "bin" / "molecule").exists():
+        pytest.skip("molecule is not installed in .venv (make setup installs it)")
+    commands = block(COMMAND)
+    assert "molecule test -s wadm" in commands.text
     try:
-        proc = subprocess.run([str(molecule), "test", "-s", scenario], cwd=ROLE, env=_molecule_env(ephemeral),
-                              capture_output=True, text=True, timeout=140, check=False)
+        done = run_bash(commands.text, ROOT, fresh_env(tmp_path), timeout=300)
     finally:
-        if state.exists():  # destroy.yml did not run: stop the sandbox by the PIDs it recorded
+        for state in tmp_path.glob(".ansible/tmp/molecule.*/sandbox-lattice.json"):  # destroy.yml did not run
             subprocess.run([sys.executable, "-m", "sandbox", "down", "--state-file", str(state)],
                            cwd=ROOT, capture_output=True, timeout=30, check=False)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
-    for step in ("syntax", "create", "converge", "idempotence", "verify", "destroy"):
-        assert re.search(r"%s\W+Executed: Successful" % step, output), (step, output[-6000:])
-    assert not state.exists(), "destroy.yml left the sandbox running"
-    shutil.rmtree(ephemeral, ignore_errors=True)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-6000:]
+    for scenario in ("default", "wadm"):
+        for step in ("syntax", "create", "converge", "idempotence", "verify", "destroy"):
+            assert re.search(r"%s\W+%s\W+Executed: Successful" % (scenario, step), output), \
+                (scenario, step, output[-6000:])
+    assert not list(tmp_path.glob(".ansible/tmp/molecule.*/sandbox-lattice.json")), "destroy.yml left a sandbox"

@@ -344,3 +344,36 @@ def test_report_writes_markdown_and_html_with_every_host_and_link(trio, tmp_path
     assert "<script" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
     if os.access(CHROMIUM, os.X_OK):
         assert (report_dir / "lattice.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# -- silent successes: playbooks that would do nothing must say so and fail -----------------------------------
+
+
+def test_rolling_update_fails_when_the_target_matches_no_host_or_no_host_runs_the_actor(trio, tmp_path):
+    setup(tmp_path, trio, "- wasmcloud.lattice.wasmcloud_actor: {image_ref: %s, constraints: {zone: a}, count: 2}\n"
+          % ECHO)
+    inventory = inventory_config(tmp_path, trio)
+    trio.clear_records()
+    no_hosts = play("rolling_update.yml", *extra(actor_id="M" + "A" * 55, image_ref=ECHO_NEXT, target="zone_x"),
+                    env=ansible_env(), inventory=inventory)
+    assert no_hosts.returncode != 0, no_hosts.output
+    assert "No inventory host matches the target 'zone_x'" in no_hosts.output
+    mistyped = play("rolling_update.yml", *extra(actor_id="M" + "A" * 55, image_ref=ECHO_NEXT),
+                    env=ansible_env(), inventory=inventory)
+    assert mistyped.returncode != 0, mistyped.output
+    assert "No host of 'wasmcloud' runs actor M%s, so nothing was updated" % ("A" * 55) in mistyped.output
+    assert commands(trio) == []
+    for result in (no_hosts, mistyped):
+        assert_no_traceback(result)
+
+
+def test_drain_fails_for_a_host_that_is_not_in_the_lattice_unless_told_it_may_be_gone(trio, tmp_path):
+    mistyped = "N" + "Q" * 55
+    failed = play("drain_host.yml", *extra(drain_host_id=mistyped), env=lattice_env(trio))
+    assert failed.returncode != 0, failed.output
+    assert "Host %s is not in the lattice (no host with this ID answered): check drain_host_id" % mistyped \
+        in failed.output
+    gone_ok = play("drain_host.yml", *extra(drain_host_id=mistyped, drain_absent_ok=True), env=lattice_env(trio))
+    assert gone_ok.returncode == 0, gone_ok.output
+    assert commands(trio) == [] and len(trio.hosts) == 3
+    assert_no_traceback(failed)

@@ -23,15 +23,15 @@ from typing import Any, Dict, Iterator, List
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
     AuthenticationError,
     ConnectionFailedError,
     LatticeError,
     PermissionDeniedError,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import CountEvents
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import CountEvents
 
 from ansible_run import BIN, Run, ansible_env, assert_no_traceback, playbook, run, write_playbook
 from sandbox import NatsServer, SandboxLattice

@@ -6,9 +6,9 @@ import uuid
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
     CommandRejectedError,
     InputError,
     ProtocolMismatchError,

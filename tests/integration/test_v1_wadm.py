@@ -12,7 +12,7 @@ import pytest
 from ansible_run import assert_no_traceback, playbook, write_playbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
-from wadm_examples import HELLO_IMAGE, HELLO_WORLD, HTTP_IMAGE, WEIGHTED, manifest  # noqa: E402
+from wadm_examples import HELLO_IMAGE, HELLO_WORLD, HTTP_IMAGE, KV_IMAGE, WEIGHTED, manifest  # noqa: E402
 
 OWNER = "wasmcloud.lattice/application"
 COMPONENT_ID, PROVIDER_ID = "rust_hello_world-http_component", "rust_hello_world-httpserver"
@@ -247,3 +247,133 @@ def test_prune_without_access_to_the_config_bucket_warns_and_keeps_the_configs(t
             assert lattice.config("rust_hello_world-old") == {"a": "1"} and lattice.config(HTTP_CONFIG) is not None
         finally:
             lattice.stop()
+
+
+# -- ownership between applications (issue: prune and absent touch only what the application created) ----------
+
+
+def sharing(name, link_name="default"):
+    """HELLO_WORLD as application ``name``, its provider under the explicit ID shared-http."""
+    app = manifest(HELLO_WORLD)
+    app["metadata"]["name"] = name
+    provider = app["spec"]["components"][1]
+    provider["properties"]["id"] = "shared-http"
+    provider["traits"][0]["properties"]["name"] = link_name
+    return app
+
+
+def test_two_manifests_sharing_a_provider_keep_each_others_links_and_the_provider(trio, tmp_path):
+    books = {}
+    for name, link_name in (("first", "default"), ("second", "second")):
+        path = tmp_path / ("%s.json" % name)
+        path.write_text(json.dumps(sharing(name, link_name)))
+        books[name] = write_playbook(tmp_path, trio, manifest_task(path, prune=True,
+                                                                   state="{{ state | default('present') }}"),
+                                     name="%s.yml" % name)
+    for name in ("first", "second"):
+        applied = playbook(books[name])
+        assert applied.returncode == 0, applied.output
+    assert sorted((link["source_id"], link["name"], link["target"]) for link in trio.links) == [
+        ("shared-http", "default", "first-http_component"), ("shared-http", "second", "second-http_component")]
+    providers = [(h, p) for h, items in running(trio).items() for p, v in items.items() if p == "shared-http"]
+    assert len(providers) == 1 and running(trio)[providers[0][0]]["shared-http"][2] == "first"
+
+    # each prune leaves the other's link alone: no flapping, nothing sent
+    trio.clear_records()
+    for name in ("first", "second", "first"):
+        again = playbook(books[name])
+        assert again.returncode == 0, again.output
+        assert not again.results()[0]["changed"], again.results()[0]["actions"]
+    assert commands(trio) == []
+
+    # absent of the application that started the provider keeps it while the other links to it
+    gone = playbook(books["first"], "-e", "state=absent")
+    assert gone.returncode == 0, gone.output
+    result = gone.results()[0]
+    assert any("shared-http" in w and "is left running: application(s) 'second' still link to it" in w
+               for w in result["warnings"]), result.get("warnings")
+    assert [(link["name"], link["target"]) for link in trio.links] == [("second", "second-http_component")]
+    assert "shared-http" in running(trio)[providers[0][0]]
+    # the other application still converges without changes
+    trio.clear_records()
+    still = playbook(books["second"])
+    assert still.returncode == 0 and not still.results()[0]["changed"] and commands(trio) == []
+    # its absent removes its own link and component, not the provider it did not start
+    second_gone = playbook(books["second"], "-e", "state=absent")
+    assert second_gone.returncode == 0, second_gone.output
+    assert trio.links == [] and "shared-http" in running(trio)[providers[0][0]]
+    assert any("started for application 'first'" in w for w in second_gone.results()[0]["warnings"])
+    # nothing links to it any more: its owner's absent stops it
+    last = playbook(books["first"], "-e", "state=absent")
+    assert last.returncode == 0, last.output
+    assert all(items == {} for items in running(trio).values())
+
+
+def test_application_names_wadm_names_alike_are_refused_before_anything_is_sent(trio, tmp_path):
+    lower, upper = manifest(HELLO_WORLD), manifest(HELLO_WORLD)
+    lower["metadata"]["name"], upper["metadata"]["name"] = "delta", "Delta"
+    (tmp_path / "lower.json").write_text(json.dumps(lower))
+    (tmp_path / "upper.json").write_text(json.dumps(upper))
+    first = playbook(write_playbook(tmp_path, trio, manifest_task(tmp_path / "lower.json"), name="lower.yml"))
+    assert first.returncode == 0, first.output
+    before = running(trio)
+    trio.clear_records()
+    for state in ("present", "absent"):
+        refused = playbook(write_playbook(tmp_path, trio, manifest_task(tmp_path / "upper.json", prune=True,
+                                                                        state=state), name="upper.yml"))
+        assert refused.returncode != 0
+        assert_no_traceback(refused)
+        message = refused.results()[0]["msg"]
+        assert "application 'Delta' cannot be told apart from application 'delta'" in message, message
+        assert "rename one of them" in message
+    assert commands(trio) == [] and running(trio) == before and trio.config("delta-default_http") is not None
+
+
+def test_prune_keeps_an_external_config_whose_name_looks_like_the_applications(trio, tmp_path):
+    app = manifest(HELLO_WORLD)
+    app["spec"]["components"][0]["properties"]["config"] = [{"name": "rust_hello_world-shared"}]
+    trio.put_config("rust_hello_world-shared", {"made": "elsewhere"})
+    path = tmp_path / "hello.json"
+    path.write_text(json.dumps(app))
+    book = write_playbook(tmp_path, trio, manifest_task(path, prune=True))
+    for _run in range(2):  # the second run would fail if the first had deleted it
+        result = playbook(book)
+        assert result.returncode == 0, result.output
+        assert "delete_config" not in [a["operation"] for a in result.results()[0]["actions"]]
+    assert trio.config("rust_hello_world-shared") == {"made": "elsewhere"}
+
+
+def test_a_component_without_a_scaler_is_deployed_like_wadm_does_with_a_warning(trio, tmp_path):
+    app = manifest(HELLO_WORLD)
+    app["spec"]["components"][0]["traits"] = []
+    path = tmp_path / "hello.json"
+    path.write_text(json.dumps(app))
+    result = playbook(write_playbook(tmp_path, trio, manifest_task(path)))
+    assert result.returncode == 0, result.output
+    outcome = result.results()[0]
+    assert [a["operation"] for a in outcome["actions"]] == ["put_config", "start_provider", "put_link"]
+    assert any(w.startswith("spec.components[0] (http-component) has no spreadscaler or daemonscaler trait")
+               for w in outcome["warnings"]), outcome.get("warnings")
+    assert all(COMPONENT_ID not in items for items in running(trio).values())
+    assert [(link["source_id"], link["target"]) for link in trio.links] == [(PROVIDER_ID, COMPONENT_ID)]
+
+
+def test_check_mode_diff_of_a_prune_shows_the_provider_it_would_stop(trio, tmp_path):
+    app = manifest(HELLO_WORLD)
+    app["spec"]["components"].append({"name": "kv", "type": "capability", "properties": {"image": KV_IMAGE}})
+    path = tmp_path / "hello.json"
+    path.write_text(json.dumps(app))
+    book = write_playbook(tmp_path, trio, manifest_task(path, prune=True))
+    assert playbook(book).returncode == 0
+    app["spec"]["components"].pop()
+    path.write_text(json.dumps(app))
+    trio.clear_records()
+    checked = playbook(book, "--check", "--diff")
+    assert checked.returncode == 0, checked.output
+    result = checked.results()[0]
+    [stop] = result["actions"]
+    assert stop["operation"] == "stop_provider" and stop["provider_id"] == "rust_hello_world-kv"
+    assert result["diff"]["before"]["components"]["rust_hello_world-kv"]["hosts"] == {
+        stop["host_id"]: {"image_ref": KV_IMAGE}}
+    assert result["diff"]["after"]["components"]["rust_hello_world-kv"]["hosts"] == {}
+    assert commands(trio) == []

@@ -132,9 +132,9 @@ def test_websocket_url_without_aiohttp_names_the_package(websocket: WebSocketSer
     code = """
 import sys
 sys.modules["aiohttp"] = None
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import MissingDependencyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import MissingDependencyError
 try:
     ControlClient(ConnectionSettings.from_options({"nats_url": [sys.argv[1]]})).connect()
 except MissingDependencyError as exc:
@@ -151,8 +151,8 @@ def test_aiohttp_is_loaded_only_for_websocket_urls(websocket: WebSocketServers) 
     # nats-py would import aiohttp (installed here) with itself; the client keeps it out until a ws:// URL needs it.
     code = """
 import sys
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client import ControlClient
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
 assert "aiohttp" not in sys.modules, "imported with nats-py"
 with ControlClient(ConnectionSettings.from_options({"nats_url": [sys.argv[1]], "user": "admin",
                                                    "password": sys.argv[3]})) as client:

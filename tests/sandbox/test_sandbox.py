@@ -18,7 +18,7 @@ import nkeys
 import nats.errors
 import pytest
 
-from plugins.module_utils._nkeys import decode_public_key, key_kind, validate_public_key
+from plugins.module_utils.model.nkeys import decode_public_key, key_kind, validate_public_key
 from sandbox import NatsServer, SandboxLattice, images, register_image, unregister_image
 from sandbox_wire import Wire, run_on_wire
 

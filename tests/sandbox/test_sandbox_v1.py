@@ -16,7 +16,7 @@ import nats
 import nats.errors
 import pytest
 
-from plugins.module_utils._nkeys import key_kind, validate_public_key
+from plugins.module_utils.model.nkeys import key_kind, validate_public_key
 from sandbox import NatsServer, SandboxLatticeV1, images
 from sandbox.keys import public_key, seed_bytes
 from sandbox_wire import WireV1, run_on_wire

@@ -7,13 +7,14 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._application import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import (
     OWNER_ANNOTATION,
     parse_spec,
     plan_application,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import link_view
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     ActorDescription,
     ActorInstance,
     HostInventory,
@@ -137,7 +138,7 @@ def test_a_new_tag_in_the_spec_live_updates_what_the_application_runs():
     ("ghcr.io/a/b@sha256:" + "a" * 64, "ghcr.io/a/b"),
 ])
 def test_oci_repository(ref, repository):
-    from ansible_collections.wasmcloud.lattice.plugins.module_utils._validation import oci_repository
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.validation import oci_repository
 
     assert oci_repository(ref) == repository
 
@@ -197,3 +198,43 @@ def test_diff_before_and_after_have_one_shape_and_unchanged_entries_are_equal():
     scaled = plan_application(parse_spec("shop", more), "present", running(), [link])
     assert scaled.before["providers"] == scaled.after["providers"]  # the provider is unchanged
     assert scaled.after["actors"]["echo"]["hosts"][H1]["count"] == 3 and _shape(scaled.before) == _shape(scaled.after)
+
+
+def test_a_new_tag_plans_no_link_that_exists_already():
+    newer = dict(SPEC, actors=[dict(SPEC["actors"][0], image_ref="wasmcloud.azurecr.io/echo:0.3.5")])
+    link = LinkDefinition(A1, P1, "wasmcloud:httpserver", "default", {"PORT": "8080"})
+    plan = plan_application(parse_spec("shop", newer), "present", running(), [link])
+    assert plan.pending_links == [] and [a.operation for a in plan.actions] == ["update_actor"]
+    assert plan.before["links"] == plan.after["links"] == [link_view(link)]
+
+
+def shared_echo():
+    """echo runs for shop and for blog on H1; shop started the provider; echo is linked to it and to a kv store."""
+    lattice = running()
+    actor = lattice[H1].actors[0]
+    actor.instances.append(ActorInstance("b", 4, {OWNER_ANNOTATION: "blog"}))
+    links = [LinkDefinition(A1, P1, "wasmcloud:httpserver", "default", {"PORT": "8080"}),
+             LinkDefinition(A1, "V" + "K" * 55, "wasmcloud:keyvalue", "default", {})]
+    return lattice, links
+
+
+def test_prune_leaves_the_links_of_an_actor_another_application_runs_too():
+    lattice, links = shared_echo()
+    plan = plan_application(parse_spec("shop", SPEC), "present", lattice, links, prune=True)
+    assert plan.actions == []
+    assert plan.warnings == ["link of actor %s (wasmcloud:keyvalue, link name default) is not pruned: application(s) "
+                             "'blog' run the actor too, and the link may be theirs" % A1]
+
+
+def test_absent_keeps_the_shared_actors_link_and_the_provider_another_application_is_linked_to():
+    lattice, links = shared_echo()
+    plan = plan_application(parse_spec("shop", SPEC), "absent", lattice, links)
+    assert [(a.operation, a.params.get("count")) for a in plan.actions] == [("stop_actor", 2)]
+    assert len(plan.warnings) == 2 and "is kept: application(s) 'blog' run the actor too" in plan.warnings[0]
+    assert "provider %s (link name default) on host %s is left running: actors of application(s) 'blog'" % (P1, H1) \
+        in plan.warnings[1]
+    assert plan.after["providers"]["http"]["hosts"] == plan.before["providers"]["http"]["hosts"]
+    assert plan.after["links"] == [link_view(links[0])]
+    # without the other application's instances, both go
+    alone = plan_application(parse_spec("shop", SPEC), "absent", running(), links[:1])
+    assert [a.operation for a in alone.actions] == ["stop_provider", "stop_actor", "remove_link"] and not alone.warnings

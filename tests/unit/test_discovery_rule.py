@@ -7,7 +7,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _discovery as rule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime import discovery as rule
 
 
 def listen(replies: Sequence[float], window: float = 2.0, stall: Optional[float] = None) -> Tuple[List[float], float]:

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import MalformedReplyError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import LatticeEvent
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import ProtocolV0
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import LatticeEvent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v0 import ProtocolV0
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     Ack,
     ActorBid,
     ActorDescription,

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import MalformedReplyError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import LatticeEvent
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import LatticeEvent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     Ack,
     ComponentBid,
     Host,
@@ -24,7 +24,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
     Link,
     ProviderBid,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v1 import ProtocolV1
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import ProtocolV1
 
 from spec_examples_v1 import ACKS, CLAIMS, COMPONENT_BIDS, CONFIGS, EVENTS, INVENTORIES, LINKS, PINGS, PROVIDER_BIDS
 from test_fuzz_decoders import EXAMPLES, FUZZ, JSON_VALUES, dumps, mutated

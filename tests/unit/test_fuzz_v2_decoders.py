@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import MalformedReplyError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 from test_fuzz_decoders import JSON_VALUES, dumps, mutated
 from v2_examples import HEARTBEATS, WORKLOAD_REPLIES
@@ -20,6 +20,7 @@ FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCh
 
 def _valid_heartbeat(beat: Any) -> bool:
     return (isinstance(beat, dict) and isinstance(beat["id"], str) and beat["id"]
+            and len(beat["id"]) <= 255 and not any(ch in beat["id"] for ch in ".*> \t\r\n\x00")  # one token
             and all(isinstance(beat[k], int) and beat[k] >= 0 for k in ("workload_count", "system_memory_total",
                                                                         "http_port"))
             and isinstance(beat["system_cpu_usage"], float)
@@ -74,3 +75,15 @@ def test_deep_nesting_and_huge_payloads(name: str) -> None:
                     dumps({"id": "h", "imports": [{"interfaces": ["x"] * 1000}] * 1000}),
                     dumps({"id": "h", "systemCpuUsage": 10 ** 400}), b"x" * (4 * 1024 * 1024)):
         decode_safely(name, payload)
+
+
+@FUZZ
+@given(subject=st.text(max_size=80), host=st.text(max_size=80))
+def test_a_published_heartbeat_is_taken_only_from_the_host_it_names(subject: str, host: str) -> None:
+    payload = dumps({"id": host, "hostname": "h"})
+    try:
+        beat = v2.decode_published_heartbeat("runtime.operator.heartbeat." + subject, payload)
+    except MalformedReplyError as exc:
+        assert str(exc) and len(str(exc)) < 600
+    else:
+        assert beat["id"] == host == subject and _valid_heartbeat(beat)

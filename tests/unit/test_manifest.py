@@ -9,10 +9,10 @@ import copy
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import COMPONENT, PROVIDER
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import DAEMONSCALER, SPREADSCALER, parse_manifest
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import wadm_component_id as workload_id
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import COMPONENT, PROVIDER
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import DAEMONSCALER, SPREADSCALER, parse_manifest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import wadm_component_id as workload_id
 
 HELLO = "ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0"
 HTTP = "ghcr.io/wasmcloud/http-server:0.22.0"

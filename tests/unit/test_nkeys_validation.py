@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._nkeys import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.nkeys import (
     InvalidKeyError,
     crc16_xmodem,
     decode_public_key,
@@ -99,7 +99,7 @@ def test_string_maps():
 
 
 def test_credentials_in_urls_never_reach_messages():
-    from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
 
     settings = ConnectionSettings.from_options({"nats_url": "nats://bob:s3cret@127.0.0.1:4222,127.0.0.1:4223"})
     assert settings.servers == ["nats://bob:s3cret@127.0.0.1:4222", "nats://127.0.0.1:4223"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import (
     COMPONENT,
     PROVIDER,
     WorkloadSpec,
@@ -14,7 +14,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils._planner_v1 impo
     plan_link_v1,
     plan_workload,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     ComponentDescription,
     HostInventory,
     Link,

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import MalformedReplyError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol.v0 import ProtocolV0
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import LinkDefinition
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v0 import ProtocolV0
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import LinkDefinition
 
 from spec_examples import (
     A1, A2, ACKS, CLAIMS_REPLIES, CLUSTER, EVENTS, H1, H2, HOST_REPLIES, INVENTORIES, ISSUER, LINK_REPLIES, P1, P2,

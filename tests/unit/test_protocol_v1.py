@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._client_v1 import checked_link
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, MalformedReplyError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._events import LatticeEvent
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import DIALECTS, get_dialect
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v1
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import link as checked_link
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import LatticeEvent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import DIALECTS, get_dialect
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v1
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
 
 from spec_examples_v1 import (
     ACKS,
@@ -188,7 +189,7 @@ def _event(kind, source, **data):
 
 
 def test_a_fresh_start_is_confirmed_by_the_scaled_event_with_the_wanted_count():
-    wait = V1.confirmation("scale_component", H1, {"component_id": "hello", "max_instances": 3})
+    wait = V1.confirmation(Intent("scale_component", H1, {"component_id": "hello", "max_instances": 3}))
     wait.feed(_event("component_scaled", H2, component_id="hello", max_instances=3))  # another host
     wait.feed(_event("component_scaled", H1, component_id="other", max_instances=3))
     wait.feed(_event("component_scaled", H1, component_id="hello", max_instances=1))  # an older scale
@@ -199,13 +200,13 @@ def test_a_fresh_start_is_confirmed_by_the_scaled_event_with_the_wanted_count():
 
 
 def test_a_scale_failure_fails_with_the_hosts_error():
-    wait = V1.confirmation("scale_component", H1, {"component_id": "bad", "max_instances": 1})
+    wait = V1.confirmation(Intent("scale_component", H1, {"component_id": "bad", "max_instances": 1}))
     wait.feed(V1.decode_event(EVENTS[1].encode()))
     assert wait.failure == "component_scale_failed on host %s: failed to fetch component: not found" % H1
 
 
 def test_an_update_is_confirmed_by_the_new_ref_not_by_the_old_instances_stop():
-    wait = V1.confirmation("update_component", H1, {"component_id": "hello", "new_component_ref": "x/y:2"})
+    wait = V1.confirmation(Intent("update_component", H1, {"component_id": "hello", "new_component_ref": "x/y:2"}))
     wait.feed(_event("component_scaled", H1, component_id="hello", image_ref="x/y:2", max_instances=0))
     assert not wait.done
     wait.feed(_event("component_scaled", H1, component_id="hello", image_ref="x/y:2", max_instances=4))
@@ -213,29 +214,29 @@ def test_an_update_is_confirmed_by_the_new_ref_not_by_the_old_instances_stop():
 
 
 def test_provider_link_config_and_label_confirmations():
-    start = V1.confirmation("start_provider", H2, {"provider_id": "http-server"})
+    start = V1.confirmation(Intent("start_provider", H2, {"provider_id": "http-server"}))
     start.feed(V1.decode_event(EVENTS[2].encode()))
     assert start.done
-    failed = V1.confirmation("start_provider", H2, {"provider_id": "p"})
+    failed = V1.confirmation(Intent("start_provider", H2, {"provider_id": "p"}))
     failed.feed(_event("provider_start_failed", H2, provider_id="p", provider_ref="x/p:1", error="no such image"))
     assert "no such image" in failed.failure  # [ver < 1.6] without host_id: the source says which host
     key = {"source_id": "hello", "wit_namespace": "wasi", "wit_package": "keyvalue", "name": "default"}
-    link = V1.confirmation("put_link", "", key)
+    link = V1.confirmation(Intent("put_link", "", key))
     link.feed(_event("linkdef_set_failed", H1, error="Configuration x not found", **key))
     assert "Configuration x not found" in link.failure
-    deleted = V1.confirmation("delete_link", "", key)
+    deleted = V1.confirmation(Intent("delete_link", "", key))
     deleted.feed(V1.decode_event(EVENTS[4].encode()))
     assert deleted.done
-    config = V1.confirmation("put_config", "", {"name": "redis-url"})
+    config = V1.confirmation(Intent("put_config", "", {"name": "redis-url"}))
     config.feed(V1.decode_event(EVENTS[5].encode()))
     assert config.done
-    label = V1.confirmation("put_label", H1, {"key": "zone", "value": "eu-1"})
+    label = V1.confirmation(Intent("put_label", H1, {"key": "zone", "value": "eu-1"}))
     label.feed(V1.decode_event(EVENTS[6].encode()))
     assert label.done
-    removed = V1.confirmation("delete_label", H1, {"key": "zone"})
+    removed = V1.confirmation(Intent("delete_label", H1, {"key": "zone"}))
     removed.feed(V1.decode_event(EVENTS[6].encode()))  # still has the label
     assert not removed.done
-    assert V1.confirmation("unknown", H1, {}) is None
+    assert V1.confirmation(Intent("unknown", H1, {})) is None
 
 
 @pytest.mark.parametrize("value", ["hello", "rust_hello_world-http_component", "http-server", "A1"])

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError, MalformedReplyError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import record_key, spec_digest
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.protocol import v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import record_key, spec_digest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 from v2_examples import (
     HEARTBEAT_PUBLISHED,
@@ -66,6 +66,53 @@ def test_heartbeat_read_in_snake_case_and_numbers_too() -> None:
 def test_malformed_heartbeats_say_what_is_wrong(payload: bytes, message: str) -> None:
     with pytest.raises(MalformedReplyError, match=message):
         v2.decode_heartbeat(payload)
+
+
+@pytest.mark.parametrize("host_id", ["x" * 10000, "a.b", "a b", "a\nb", "a\u0000b", "*", ">"])
+def test_a_heartbeat_whose_id_cannot_address_the_host_is_malformed(host_id: str) -> None:
+    # Every request to the host puts its id into the subject: a 10,000-character one would make the server drop
+    # the connection, a '.' or '*' would address other subjects.
+    with pytest.raises(MalformedReplyError, match="cannot address the host") as caught:
+        v2.decode_heartbeat(json.dumps({"id": host_id}).encode())
+    assert len(str(caught.value)) < 400
+
+
+def test_a_heartbeat_beyond_the_size_bound_is_not_parsed() -> None:
+    huge = json.dumps({"id": "h", "hostname": "x" * v2.MAX_HEARTBEAT_BYTES}).encode()
+    with pytest.raises(MalformedReplyError, match="heartbeat of %d bytes" % len(huge)):
+        v2.decode_heartbeat(huge)
+    assert len(HEARTBEAT_REQUESTED.encode()) < v2.MAX_HEARTBEAT_BYTES // 10  # real ones are far below it
+
+
+def test_a_published_heartbeat_must_name_its_sender() -> None:
+    beat = v2.decode_published_heartbeat("runtime.operator.heartbeat.01a20bff-2fd1-7a63-b2fb-ee7adb220956",
+                                         HEARTBEAT_PUBLISHED.encode())
+    assert beat["id"] == "01a20bff-2fd1-7a63-b2fb-ee7adb220956"
+    with pytest.raises(MalformedReplyError, match="names another host id"):
+        v2.decode_published_heartbeat("runtime.operator.heartbeat.someone-else", HEARTBEAT_PUBLISHED.encode())
+
+
+@pytest.mark.parametrize("value", ["a.b", "a b", "a\u0000b", "a\x7fb", "*", ">", "", "x" * 256, None, 3])
+def test_host_ids_are_checked_before_any_subject_is_built(value) -> None:
+    with pytest.raises(InputError, match="UUID"):
+        v2.host_id(value)
+    with pytest.raises(InputError):
+        v2.subject(value, "heartbeat")
+
+
+def test_workload_ids_are_one_token_without_the_second_ids_suffix() -> None:
+    assert v2.workload_id("shop-frontend") == "shop-frontend"
+    assert v2.workload_ids("shop") == ("shop", "shop~b")
+    for bad in ("a~b", "a.b", "a b", "", "x" * 300, "a\u0000"):
+        with pytest.raises(InputError, match="workload_id"):
+            v2.workload_id(bad)
+
+
+@pytest.mark.parametrize("name", ["a.b", "a b", "a*", "", "x" * 201, "a/b", None])
+def test_jetstream_names(name) -> None:
+    with pytest.raises(InputError, match="record_bucket"):
+        v2.jetstream_name(name, "record_bucket")
+    assert v2.jetstream_name("wasmcloud_lattice_workloads", "record_bucket")
 
 
 @pytest.mark.parametrize("payload, state, message", [

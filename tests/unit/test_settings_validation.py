@@ -8,14 +8,14 @@ import math
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils import _validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import (
     ConnectionSettings,
     url_credentials,
     url_secrets,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._transport import _auth_method, _tls_request
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.transport import _auth_method, _tls_request
 
 URL = "nats://127.0.0.1:4222"
 

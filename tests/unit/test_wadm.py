@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 from wadm_examples import DAEMON, HELLO_IMAGE, HELLO_WORLD, HTTP_IMAGE, KEYVALUE, KV_IMAGE, WEIGHTED, manifest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._spec_file import load_spec_text
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._types import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import load_spec_text
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     ComponentDescription,
     HostInventory,
     Link,
     ProviderDescription,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._wadm import (
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import (
     app_config,
     parse_manifest,
     placement,
@@ -238,8 +238,6 @@ def _broken(change):
                                            "properties": {}}]), "spec.policies is not supported"),
     (lambda m: m["spec"]["components"][1]["traits"][0]["properties"]["target"].update(name="nowhere"),
      r"spec.components\[1\].traits\[0\].properties.target names 'nowhere'"),
-    (lambda m: m["spec"]["components"][0].update(traits=[]), r"spec.components\[0\] \(http-component\) has no "
-                                                             r"spreadscaler or daemonscaler"),
     (lambda m: m["spec"]["components"][0]["traits"].append({"type": "daemonscaler", "properties": {"instances": 1}}),
      r"spec.components\[0\].traits\[1\] is a second scaler"),
     (lambda m: m["spec"]["components"][0]["traits"][0]["properties"].update(instances=-1),
@@ -460,3 +458,209 @@ def test_prune_deletes_the_applications_dropped_configs_last_and_keeps_the_rest(
     assert ops(plan) == [("delete_config", "", "rust_hello_world-old", None)]
     assert plan.before["configs"]["rust_hello_world-old"] == {"a": "1"}
     assert "rust_hello_world-old" not in plan.after["configs"] and "plain" not in plan.before["configs"]
+
+
+# -- wadm's order of rules, components without a scaler ---------------------------------------------
+
+
+def test_a_component_without_a_scaler_is_accepted_with_a_warning_runs_nothing_and_keeps_its_links():
+    document = manifest(HELLO_WORLD)
+    document["spec"]["components"][0]["traits"] = []
+    app = parse_manifest(document)
+    assert app.workloads[0].scaler is None
+    [warning] = app.warnings
+    assert warning.startswith("spec.components[0] (http-component) has no spreadscaler or daemonscaler trait: as "
+                              "wadm does, nothing is started for it")
+    plan = plan_manifest(app, "present", {A: inv(A), B: inv(B)}, [], {HTTP_CONFIG: None})
+    assert [o[0] for o in ops(plan)] == ["put_config", "start_provider", "put_link"]
+    # what runs under its ID already is left as it is; absent stops it like the rest
+    owner = {OWNER: "rust-hello-world"}
+    running = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 3, owner)])}
+    kept = plan_manifest(app, "present", running, [], {HTTP_CONFIG: None})
+    assert "scale_component" not in [o[0] for o in ops(kept)]
+    assert kept.after["components"]["http-component"] == kept.before["components"]["http-component"]
+    gone = plan_manifest(app, "absent", running, [], {HTTP_CONFIG: None})
+    assert ops(gone) == [("scale_component", A, "rust_hello_world-http_component", 0)]
+
+
+def test_rules_are_checked_in_wadms_order_and_the_refusal_names_the_rule():
+    def refused(change):
+        with pytest.raises(InputError) as caught:
+            parse_manifest(_broken(change))
+        return str(caught.value)
+
+    def two_problems(m):  # a custom trait early in the document, a repeated name later
+        m["spec"]["components"][0]["traits"].append({"type": "autoscaler", "properties": {"max": 3}})
+        m["spec"]["components"].append(dict(m["spec"]["components"][1]))
+    message = refused(two_problems)
+    assert message.startswith("spec.components[2].name 'httpserver' repeats spec.components[1]")
+    assert message.endswith("[wadm's rule: unique component names]")
+
+    def name_and_target(m):
+        m["metadata"]["name"] = "hello world"
+        m["spec"]["components"][1]["traits"][0]["properties"]["target"]["name"] = "nowhere"
+    assert refused(name_and_target).endswith("[wadm's rule: manifest name]")
+
+    def value_and_target(m):  # an ID 1.x hosts refuse (this collection's rule) and a dangling link (wadm's)
+        m["spec"]["components"][0]["properties"]["id"] = "bad.id"
+        m["spec"]["components"][1]["traits"][0]["properties"]["target"]["name"] = "nowhere"
+    assert "[wadm's rule: link targets are components of the manifest]" in refused(value_and_target)
+
+    def secrets_and_duplicate_link(m):
+        m["spec"]["components"][1]["traits"].insert(0, dict(m["spec"]["components"][1]["traits"][0]))
+        m["spec"]["components"][0]["properties"]["secrets"] = [{"name": "s", "properties": {"policy": "p"}}]
+    assert refused(secrets_and_duplicate_link).endswith("is not supported: secrets need a secrets backend policy, "
+                                                        "which this collection does not drive (see "
+                                                        "docs/wadm-manifests.md) [wadm's rule: secrets and policies]")
+    assert refused(lambda m: m["metadata"]["annotations"].update(version="latest")).endswith(
+        "[wadm's rule: manifest version]")
+    assert refused(lambda m: m["metadata"].update(labels={"bad key!": "x"})).endswith(
+        "[wadm's rule: OAM labels and annotations]")
+    assert refused(lambda m: m["spec"]["components"][0]["properties"].update(id="bad.id")).endswith(
+        "[rule: values a 1.x host accepts]")
+
+    def shared_link_config(m):  # two link traits giving one config name: wadm refuses it
+        m["spec"]["components"][0]["traits"].append({"type": "link", "properties": {
+            "namespace": "wasi", "package": "keyvalue", "interfaces": ["store"], "target": {"name": "httpserver"},
+            "source": {"config": [{"name": "default-http"}]}}})
+    assert refused(shared_link_config).endswith("[wadm's rule: unique link config names]")
+
+    def shape_and_rule(m):  # the shape comes first, as wadm's deserialisation fails before its checks
+        m["metadata"]["name"] = "hello world"
+        m["spec"]["components"][0]["traits"][0]["properties"]["instances"] = "many"
+    assert "instances must be an integer" in refused(shape_and_rule)
+
+
+# -- ownership: what two applications share ---------------------------------------------------------
+
+
+SHARED = "shared-http"
+
+
+def _sharing(name, component_image=HELLO_IMAGE, link_name=None):
+    """HELLO_WORLD under another name, its provider under the explicit ID shared-http."""
+    document = manifest(HELLO_WORLD)
+    document["metadata"]["name"] = name
+    document["spec"]["components"][0]["properties"]["image"] = component_image
+    provider = document["spec"]["components"][1]
+    provider["properties"]["id"] = SHARED
+    if link_name:
+        provider["traits"][0]["properties"]["name"] = link_name
+    return parse_manifest(document)
+
+
+def _both_running():
+    first, second = _sharing("first"), _sharing("second", link_name="second")
+    inventories = {A: inv(A, components=[("first-http_component", HELLO_IMAGE, 1, {OWNER: "first"}),
+                                         ("second-http_component", HELLO_IMAGE, 1, {OWNER: "second"})],
+                          providers=[(SHARED, HTTP_IMAGE, {OWNER: "first"})])}
+    links = [link for app in (first, second) for link, _location in app.links]
+    configs = {"first-default_http": {"address": "0.0.0.0:8080"}, "second-default_http": {"address": "0.0.0.0:8080"}}
+    return first, second, inventories, links, configs
+
+
+def test_two_applications_sharing_a_provider_prune_only_their_own_links():
+    first, second, inventories, links, configs = _both_running()
+    for app in (first, second):
+        plan = plan_manifest(app, "present", inventories, links, configs, prune=True)
+        assert plan.actions == [], (app.name, ops(plan))
+
+
+def test_absent_of_one_keeps_the_provider_the_other_links_to_and_leaves_the_others_links():
+    first, second, inventories, links, configs = _both_running()
+    plan = plan_manifest(first, "absent", inventories, links, configs)
+    assert ops(plan) == [("delete_link", "", SHARED, None),
+                         ("scale_component", A, "first-http_component", 0),
+                         ("delete_config", "", "first-default_http", None)]
+    assert plan.actions[0].params["name"] == "default"  # first's link, not second's
+    [warning] = plan.warnings
+    assert warning.startswith("capability provider shared-http (spec.components[1]) on host %s is left running: "
+                              "application(s) 'second' still link to it" % A)
+    assert plan.after["components"]["httpserver"]["hosts"] == plan.before["components"]["httpserver"]["hosts"]
+    # second did not start it: its absent deletes its own link and leaves the provider to its owner
+    other = plan_manifest(second, "absent", inventories, links, configs)
+    assert ops(other) == [("delete_link", "", SHARED, None), ("scale_component", A, "second-http_component", 0),
+                          ("delete_config", "", "second-default_http", None)]
+    assert other.actions[0].params["name"] == "second"
+    assert "it was started for application 'first'" in other.warnings[0]
+    # once nothing of another application links to it, its owner stops it
+    alone = [link for link in links if link.name == "default"]
+    last = plan_manifest(first, "absent", inventories, alone, configs)
+    assert ("stop_provider", A, SHARED, None) in ops(last) and last.warnings == []
+
+
+def test_a_shared_provider_is_not_started_twice_nor_moved_by_the_application_that_did_not_start_it():
+    second = _sharing("second", link_name="second")
+    inventories = {A: inv(A, providers=[(SHARED, HTTP_IMAGE, {OWNER: "first"})]), B: inv(B, "b")}
+    plan = plan_manifest(second, "present", inventories, [], {"second-default_http": None})
+    assert [o[0] for o in ops(plan)] == ["put_config", "scale_component", "put_link"]
+    # wanted on a zone b host: second starts its own there, and first's stays where first put it
+    document = manifest(HELLO_WORLD)
+    document["metadata"]["name"] = "second"
+    provider = document["spec"]["components"][1]
+    provider["properties"]["id"] = SHARED
+    provider["traits"][1]["properties"]["spread"] = [{"name": "b", "requirements": {"zone": "b"}}]
+    elsewhere = plan_manifest(parse_manifest(document), "present", inventories, [], {"second-default_http": None})
+    assert [o[:3] for o in ops(elsewhere) if "provider" in o[0]] == [("start_provider", B, SHARED)]
+    assert elsewhere.after["components"]["httpserver"]["hosts"] == {A: {"image_ref": HTTP_IMAGE},
+                                                                    B: {"image_ref": HTTP_IMAGE}}
+
+
+def test_a_link_of_another_application_under_the_same_identity_is_not_taken_over():
+    first, _second, inventories, _links, configs = _both_running()
+    second = _sharing("second")  # the link under the name "default", like first's
+    first_links = [link for link, _location in first.links]
+    with pytest.raises(InputError, match=r"spec.components\[1\].traits\[0\].properties: the link from shared-http "
+                                         r"\(wasi:http, name 'default'\) goes to first-http_component, a component "
+                                         r"of application 'first'.*\[rule: an application changes only what it owns\]"):
+        plan_manifest(second, "present", inventories, first_links, configs)
+
+
+def test_a_component_of_another_application_is_not_taken_over():
+    document = manifest(HELLO_WORLD)
+    document["spec"]["components"][0]["properties"]["id"] = "their-component"
+    app = parse_manifest(document)
+    inventories = {A: inv(A, components=[("their-component", HELLO_IMAGE, 2, {"wasmcloud.dev/appspec": "theirs"})])}
+    with pytest.raises(InputError, match=r"spec.components\[0\] \(http-component\) runs as ID their-component, which "
+                                         r"application 'theirs' runs on host N"):
+        plan_manifest(app, "present", inventories, [], {HTTP_CONFIG: None})
+    gone = plan_manifest(app, "absent", inventories, [], {})
+    assert gone.actions == [] and "started for application 'theirs'" in gone.warnings[0]
+
+
+def test_names_that_wadms_naming_makes_one_are_refused():
+    lower = manifest(HELLO_WORLD)
+    lower["metadata"]["name"] = "delta"
+    upper = manifest(HELLO_WORLD)
+    upper["metadata"]["name"] = "Delta"
+    inventories = {A: inv(A, components=[("delta-http_component", HELLO_IMAGE, 1, {OWNER: "delta"})])}
+    for state in ("present", "absent"):
+        with pytest.raises(InputError, match=r"application 'Delta' cannot be told apart from application 'delta', "
+                                             r"which runs delta-http_component on host N.*rename one of them"):
+            plan_manifest(parse_manifest(upper), state, inventories, [], {"delta-default_http": None})
+    assert plan_manifest(parse_manifest(lower), "present", inventories, [], {"delta-default_http": None}).actions
+
+
+def test_prune_keeps_a_config_the_manifest_references_without_defining_it():
+    document = manifest(HELLO_WORLD)
+    document["spec"]["components"][0]["properties"]["config"] = [{"name": "rust_hello_world-shared"}]
+    app = parse_manifest(document)
+    assert app.external_configs == {"rust_hello_world-shared": "spec.components[0].properties.config[0]"}
+    configs = {HTTP_CONFIG: {"address": "0.0.0.0:8080"}, "rust_hello_world-shared": {"made": "elsewhere"}}
+    plan = plan_manifest(app, "present", {A: inv(A)}, [], configs, prune=True)
+    assert "delete_config" not in [o[0] for o in ops(plan)]
+
+
+def test_diff_of_a_prune_shows_the_provider_it_stops():
+    app = parse_manifest(HELLO_WORLD)
+    owner = {OWNER: "rust-hello-world"}
+    inventories = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
+                          providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner),
+                                     ("rust_hello_world-old_kv", KV_IMAGE, owner)])}
+    links = [link for link, _location in app.links]
+    plan = plan_manifest(app, "present", inventories, links, {HTTP_CONFIG: {"address": "0.0.0.0:8080"}}, prune=True)
+    assert ops(plan) == [("stop_provider", A, "rust_hello_world-old_kv", None)]
+    assert plan.before["components"]["rust_hello_world-old_kv"] == {
+        "kind": "capability", "id": "rust_hello_world-old_kv", "hosts": {A: {"image_ref": KV_IMAGE}}}
+    assert plan.after["components"]["rust_hello_world-old_kv"] == {
+        "kind": "capability", "id": "rust_hello_world-old_kv", "hosts": {}}

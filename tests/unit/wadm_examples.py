@@ -37,7 +37,7 @@ HELLO_WORLD = {
 KEYVALUE = {
     "apiVersion": "core.oam.dev/v1beta1",
     "kind": "Application",
-    "metadata": {"name": "Counter App", "annotations": {"version": "v0.2.0"}},
+    "metadata": {"name": "Counter_App", "annotations": {"version": "v0.2.0"}},
     "spec": {"components": [
         {"name": "counter", "type": "component",
          "properties": {"image": HELLO_IMAGE, "id": "counter",

@@ -10,22 +10,29 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
 
 import uuid  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
 from typing import Any, Callable, Iterator, List  # noqa: E402
 
 import pytest  # noqa: E402
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import DEFAULT_HEARTBEAT_STREAM  # noqa: E402
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import DEFAULT_HEARTBEAT_STREAM  # noqa: E402
 from oci_registry import OciRegistry  # noqa: E402
 from sandbox.nats_server import free_port  # noqa: E402
 from v2env import WashHost, build_component, v2_client, wash_host_args  # noqa: E402
+
+
+HELLO_BODY = "hello from wasmcloud.lattice\n"
+HELLO2_BODY = "HELLO FROM WASMCLOUD.LATTICE\n"  # the second version of hello answers this
 
 
 @dataclass
 class Images:
     echo: str
     hello: str
+    hello2: str  # another version of hello (another body), in the same repository
     missing: str  # a reference the registry does not have
     registry: OciRegistry
+    echo_wasm: Path  # the built component, for tests that publish it under references of their own
 
 
 @pytest.fixture(scope="session")
@@ -40,10 +47,13 @@ def v2_nats(nats_server: Any) -> Any:
 def images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Images]:
     """The echo and hello components, built from WAT with wasm-tools, served by a loopback OCI registry."""
     out = tmp_path_factory.mktemp("components")
+    echo = build_component("echo", out)
+    hello2 = build_component("hello", out, {HELLO_BODY.strip(): HELLO2_BODY.strip()}, label="2")
     with OciRegistry() as registry:
-        yield Images(echo=registry.publish("lattice/echo", "0.1.0", build_component("echo", out)),
+        yield Images(echo=registry.publish("lattice/echo", "0.1.0", echo),
                      hello=registry.publish("lattice/hello", "0.1.0", build_component("hello", out)),
-                     missing="%s/lattice/missing:0.0.1" % registry.address, registry=registry)
+                     hello2=registry.publish("lattice/hello", "0.2.0", hello2),
+                     missing="%s/lattice/missing:0.0.1" % registry.address, registry=registry, echo_wasm=echo)
 
 
 @pytest.fixture(scope="session")

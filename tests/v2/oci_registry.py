@@ -31,6 +31,7 @@ class _Store:
         self.blobs: Dict[str, Tuple[bytes, str]] = {}
         self.manifests: Dict[Tuple[str, str], str] = {}
         self.requests: List[str] = []  # "METHOD path", for tests that want to see pulls
+        self.stalled: Dict[Tuple[str, str], threading.Event] = {}  # (repo, tag) -> set to let its manifest go
 
     def blob(self, data: bytes, media_type: str) -> str:
         digest = "sha256:" + hashlib.sha256(data).hexdigest()
@@ -62,6 +63,9 @@ def _handler(store: _Store) -> type:
             if not match:
                 return self._reply(404)
             repo, kind, ref = match.group("repo", "kind", "ref")
+            gate = store.stalled.get((repo, ref)) if kind == "manifests" else None
+            if gate is not None:
+                gate.wait(60)  # a slow registry: the pull waits until the test lets it go
             digest = store.manifests.get((repo, ref)) if kind == "manifests" else ref
             if not digest or digest not in store.blobs:
                 return self._reply(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
@@ -98,6 +102,12 @@ class OciRegistry:
         digest = self.store.blob(manifest, MANIFEST_TYPE)
         self.store.manifests[(repo, tag)] = self.store.manifests[(repo, digest)] = digest
         return "%s/%s:%s" % (self.address, repo, tag)
+
+    def stall(self, repo: str, tag: str) -> threading.Event:
+        """Hold every manifest request for ``repo:tag`` until the returned event is set (a slow pull)."""
+        gate = self.store.stalled.setdefault((repo, tag), threading.Event())
+        gate.clear()
+        return gate
 
     def start(self) -> "OciRegistry":
         self._thread.start()

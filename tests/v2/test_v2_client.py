@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import HostSilentError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import HostSilentError
 
-from v2env import nats_request, v2_client
+from v2env import nats_request, responder, v2_client
 
 ECHO_INTERFACE = {"namespace": "wasmcloud", "package": "messaging", "version": "0.2.0", "interfaces": ["consumer"]}
 
@@ -39,7 +39,9 @@ def test_a_stopped_host_is_left_out_of_discovery(v2_nats, host_factory):
     with v2_client(v2_nats.url) as client:
         hosts = client.discover(window=0.5)
         assert host.host_id not in hosts
-        assert any(host.host_id in warning for warning in client.warnings)
+        assert host.host_id in client.left_out
+        (warning,) = [text for text in client.warnings if "no longer answer" in text]
+        assert "%d v2 host(s)" % len(client.left_out) in warning  # one warning, however many
         with pytest.raises(HostSilentError, match="does not answer.*restarted and so has a new id"):
             client.status(host.host_id, "w")
 
@@ -84,3 +86,17 @@ def test_without_jetstream_there_is_no_record_and_discovery_listens():
         assert client.record_put("h-1", "w", {"digest": "sha256:1"}) is False
         assert client.discover(window=0.2) == {}
         assert any("heartbeat stream" in warning and "listens" in warning for warning in client.warnings)
+
+
+def test_a_heartbeat_answered_for_a_host_by_another_id_is_not_taken(v2_nats, wash_host):
+    """A peer that answers a host's heartbeat subject with another host's heartbeat is a bad peer."""
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import MalformedReplyError
+
+    impostor = "01a20bff-0000-7000-8000-000000000000"
+    body = b'{"id":"%s","hostname":"h"}' % wash_host.host_id.encode()
+    with responder(v2_nats.url, "runtime.host.%s.heartbeat" % impostor, body), v2_client(v2_nats.url) as client:
+        with pytest.raises(MalformedReplyError, match="names another host id"):
+            client.heartbeat(impostor)
+        answers = client.heartbeats([impostor, wash_host.host_id])
+        assert isinstance(answers[impostor], MalformedReplyError)
+        assert answers[wash_host.host_id]["id"] == wash_host.host_id

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import DEFAULT_HEARTBEAT_STREAM
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import DEFAULT_HEARTBEAT_STREAM
 from ansible_collections.wasmcloud.lattice.plugins.plugin_utils._core_compat import HAS_PROFILES
 from ansible_run import BIN, ansible_env, assert_no_traceback, run
 from sandbox import NatsServer

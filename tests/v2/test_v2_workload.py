@@ -47,7 +47,8 @@ def test_deploy_serve_converge_change_and_remove(v2_nats, wash_host, images, wor
     assert started["diff"]["before"] == {"state": "NOT_FOUND", "spec": None}
     assert started["diff"]["after"]["spec"]["wit_world"]["components"][0]["local_resources"]["environment"] == {"LEVEL": "3"}
     # the second identical run: nothing sent, which the host's own log confirms
-    assert not again["changed"] and again["actions"] == [] and "same spec" in again["reason"]
+    assert not again["changed"] and again["actions"] == [] and "with the spec recorded" in again["reason"]
+    assert "not detected" in again["verified"]  # the session host runs other workloads too: state only
     assert starts(wash_host, workload_id) == 1 and stops(wash_host, workload_id) == 0
     assert nats_request(v2_nats.url, first, b"hello echo") == b"hello echo"
 
@@ -55,14 +56,16 @@ def test_deploy_serve_converge_change_and_remove(v2_nats, wash_host, images, wor
     planned = playbook(change, "--check", "--diff")
     assert planned.returncode == 0, planned.output
     (plan,) = planned.results()
-    assert plan["changed"] and [a["action"] for a in plan["actions"]] == ["stop", "start"]
+    assert plan["changed"] and [(a["action"], a["host_workload_id"]) for a in plan["actions"]] == [
+        ("start", workload_id + "~b"), ("stop", workload_id)]
     assert "another spec" in plan["reason"]
     assert plan["diff"]["before"]["spec"]["wit_world"]["host_interfaces"][0]["config"] == {"subscriptions": first}
     assert starts(wash_host, workload_id) == 1 and stops(wash_host, workload_id) == 0  # check mode sent nothing
 
     changed = playbook(change)
     assert changed.returncode == 0, changed.output
-    assert [a["action"] for a in changed.results()[0]["actions"]] == ["stop", "start"]
+    assert [a["action"] for a in changed.results()[0]["actions"]] == ["start", "stop"]
+    assert changed.results()[0]["workload"]["host_workload_id"] == workload_id + "~b"
     assert starts(wash_host, workload_id) == 2 and stops(wash_host, workload_id) == 1
     assert nats_request(v2_nats.url, second, b"moved") == b"moved"
     assert wait_for(lambda: no_responders(v2_nats.url, first), timeout=5)
@@ -161,10 +164,10 @@ def test_without_a_record_a_running_workload_is_replaced_and_the_task_says_why(v
     assert result.returncode == 0, result.output
     first, second = result.results()
     assert [a["action"] for a in first["actions"]] == ["start"] and first["record"].startswith("none")
-    assert [a["action"] for a in second["actions"]] == ["stop", "start"] and "spec unknown" in second["reason"]
+    assert [a["action"] for a in second["actions"]] == ["start", "stop"] and "spec unknown" in second["reason"]
     assert any("no workload record" in warning for warning in second["warnings"])
     with v2_client(v2_nats.url) as client:
-        client.stop(wash_host.host_id, workload_id)
+        client.stop(wash_host.host_id, workload_id + "~b")  # the replacement's id, as without a record it stays
 
 
 def test_bad_input_is_refused_before_anything_is_sent(v2_nats, wash_host, images, workload_id, tmp_path):
@@ -205,10 +208,40 @@ def test_bad_input_is_refused_before_anything_is_sent(v2_nats, wash_host, images
     assert "used twice" in messages[0]
     assert "exactly one of host_path or empty_dir" in messages[1]
     assert "pool_size must be between" in messages[2]
-    assert "cannot be part of a NATS subject" in messages[3]
+    assert "must be a single NATS subject token" in messages[3]
     assert "annotations.a must be a string" in messages[4]
     assert "v2 hosts only" in messages[5]
     assert "start_timeout must be between" in messages[6]
     assert "s3cr3t-pw" not in result.output
     assert starts(wash_host, workload_id) == 0
     assert json.dumps(outcomes)  # plain data
+
+
+def test_ids_images_limits_and_bucket_names_are_refused_before_anything_is_sent(
+        v2_nats, wash_host, images, workload_id, tmp_path):
+    bad = [
+        ({"host_id": "a b"}, "host_id"), ({"host_id": "a\nb"}, "host_id"), ({"host_id": "a\u0000b"}, "host_id"),
+        ({"host_id": "*"}, "host_id"), ({"host_id": ">"}, "host_id"), ({"host_id": "x" * 10000}, "host_id"),
+        ({"workload_id": "a b"}, "workload_id"), ({"workload_id": "a\nb"}, "workload_id"),
+        ({"workload_id": "a\u0000b"}, "workload_id"), ({"workload_id": "a*"}, "workload_id"),
+        ({"workload_id": "a>"}, "workload_id"), ({"workload_id": "a.b"}, "workload_id"),
+        ({"workload_id": workload_id + "~b"}, "must not contain '~'"),
+        ({"components": [{"name": "e", "image": "Registry.example.com/Team/App:1"}]}, "components[0].image"),
+        ({"components": [{"name": "e", "image": "docker://r.example/echo:1"}]}, "components[0].image"),
+        ({"components": [{"name": "e", "image": "r.example/echo@sha256:abc"}]}, "components[0].image"),
+        ({"components": [{"name": "e", "image": "r.example/" + "e" * 10000 + ":1"}]}, "components[0].image"),
+        ({"components": [{"name": "e", "image": images.echo, "pool_size": -1}]}, "pool_size must be 0"),
+        ({"record_bucket": "my.bucket"}, "record_bucket"),
+    ]
+    task = "\n- ignore_errors: true\n  wasmcloud.lattice.wasmcloud_workload: %s\n"
+    base = {"host_id": wash_host.host_id, "workload_id": workload_id}
+    tasks = "".join(task % json.dumps(dict(base, **options)) for options, _expected in bad)
+    result = playbook(v2_playbook(tmp_path, v2_nats.url, tasks))
+    assert_no_traceback(result)
+    outcomes = result.results()
+    for (options, expected), outcome in zip(bad, outcomes):
+        assert outcome["failed"] and expected in outcome["msg"], (options, outcome["msg"])
+        assert len(outcome["msg"]) < 600 and "BadSubject" not in outcome["msg"]
+    assert starts(wash_host, workload_id) == 0 and stops(wash_host, workload_id) == 0
+    with v2_client(v2_nats.url) as client:
+        assert client.record_get(wash_host.host_id, workload_id) is None

@@ -36,12 +36,23 @@ def tool(name: str) -> str:
     return found
 
 
-def build_component(name: str, out_dir: Path) -> Path:
-    """tests/v2/components/NAME/{NAME.wat, wit/} -> OUT_DIR/NAME.wasm, a component built with wasm-tools."""
+def build_component(name: str, out_dir: Path, variant: Optional[Dict[str, str]] = None, label: str = "") -> Path:
+    """tests/v2/components/NAME/{NAME.wat, wit/} -> OUT_DIR/NAME.wasm, a component built with wasm-tools.
+    ``variant`` replaces text in the WAT first (another version of the component, e.g. another HTTP body of
+    the same length); ``label`` then tells its files apart."""
     source = COMPONENTS / name
     wasm_tools = tool("wasm-tools")
-    core, embedded, component = (Path(out_dir) / ("%s.%s" % (name, suffix)) for suffix in ("core.wasm", "embed.wasm", "wasm"))
-    subprocess.run([wasm_tools, "parse", str(source / ("%s.wat" % name)), "-o", str(core)], check=True)
+    stem = name + label
+    core, embedded, component = (Path(out_dir) / ("%s.%s" % (stem, suffix)) for suffix in ("core.wasm", "embed.wasm", "wasm"))
+    wat = source / ("%s.wat" % name)
+    if variant:
+        text = wat.read_text()
+        for old, new in variant.items():
+            assert old in text and len(old.encode()) == len(new.encode()), (old, new)
+            text = text.replace(old, new)
+        wat = Path(out_dir) / ("%s.wat" % stem)
+        wat.write_text(text)
+    subprocess.run([wasm_tools, "parse", str(wat), "-o", str(core)], check=True)
     subprocess.run([wasm_tools, "component", "embed", str(source / "wit"), "--world", name, str(core),
                     "-o", str(embedded)], check=True)
     subprocess.run([wasm_tools, "component", "new", str(embedded), "-o", str(component)], check=True)
@@ -135,8 +146,8 @@ class WashHost:
 
 def v2_client(url: str, **kwargs: Any) -> Any:
     """A blocking V2Client of the collection, for checks beside the playbooks."""
-    from ansible_collections.wasmcloud.lattice.plugins.module_utils._connection import ConnectionSettings
-    from ansible_collections.wasmcloud.lattice.plugins.module_utils._v2client import V2Client
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client
 
     return V2Client(ConnectionSettings.from_options({"nats_url": [url], "protocol": "2.x", "timeout": 3}), **kwargs)
 
@@ -153,6 +164,44 @@ def nats_request(url: str, subject: str, body: bytes, timeout: float = 5.0) -> b
             await nc.close()
 
     return asyncio.run(ask())
+
+
+class responder:  # noqa: N801 (used as a context manager, like open())
+    """A plain NATS client that answers every request on ``subject`` with ``body``, from a thread of its own,
+    as any peer on the server could."""
+
+    def __init__(self, url: str, subject: str, body: bytes) -> None:
+        import threading
+
+        self.url, self.subject, self.body = url, subject, body
+        self._ready, self._done = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._serve()), daemon=True)
+
+    async def _serve(self) -> None:
+        import nats
+
+        nc = await nats.connect(self.url, connect_timeout=3, max_reconnect_attempts=0)
+        try:
+            async def answer(msg: Any) -> None:
+                await msg.respond(self.body)
+
+            await nc.subscribe(self.subject, cb=answer)
+            await nc.flush()
+            self._ready.set()
+            while not self._done.is_set():
+                await asyncio.sleep(0.02)
+        finally:
+            await nc.close()
+
+    def __enter__(self) -> "responder":
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("the responder on %s did not start" % self.subject)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join(10)
 
 
 def http_get(addr: str, host_header: str, timeout: float = 5.0) -> Dict[str, Any]:
@@ -195,9 +244,10 @@ def v2_playbook(tmp_path: Path, nats_url: str, tasks: str, name: str = "play.yml
 
 
 def starts(host: WashHost, workload_id: str) -> int:
-    """How many starts of ``workload_id`` the host has logged (the proof of what was sent)."""
-    return host.log().count('Starting workload workload_id="%s"' % workload_id)
+    """How many starts of ``workload_id`` the host has logged (the proof of what was sent), under either of its
+    ids (a replacement starts under ``workload_id~b``)."""
+    return sum(host.log().count('Starting workload workload_id="%s"' % wid) for wid in (workload_id, workload_id + "~b"))
 
 
 def stops(host: WashHost, workload_id: str) -> int:
-    return host.log().count('Stopping workload workload_id="%s"' % workload_id)
+    return sum(host.log().count('Stopping workload workload_id="%s"' % wid) for wid in (workload_id, workload_id + "~b"))

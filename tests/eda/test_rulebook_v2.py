@@ -1,0 +1,77 @@
+"""wasmcloud.lattice.events with protocol 2.x under the real ansible-rulebook, against real `wash host` processes:
+hosts appear, a killed host is lost with the workloads the record places on it, and a recorded workload that no
+longer runs is reported. (Healing v2 applications comes with the deployment module.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import pytest
+
+from conftest import RULEBOOKS, of_type
+
+from ansible_run import playbook
+from v2env import v2_client, v2_playbook
+
+EVENT_KEYS = {"type", "generation", "lattice", "host_id", "id", "time", "data", "meta"}
+HOST_DATA = {"friendly_name", "hostname", "labels", "version", "host_group", "http_port", "workload_count",
+             "component_count"}
+FAILED_DATA = {"workload_id", "state", "message", "digest", "spec", "friendly_name"}
+LOST_AFTER = 20  # wash hosts beat every 15 s
+SETTLE = 180  # a bound against a hang, never a speed requirement
+
+
+def echo(host_id, workload_id, image):
+    return """
+- name: echo on %s
+  wasmcloud.lattice.wasmcloud_workload:
+    host_id: %s
+    workload_id: %s
+    components: [{name: echo, image: %s}]
+    host_interfaces:
+      - {namespace: wasmcloud, package: messaging, version: 0.2.0, interfaces: [consumer], config: {subscriptions: eda.%s}}
+""" % (host_id, host_id, workload_id, image, workload_id)
+
+
+@pytest.mark.timeout(600)
+def test_v2_hosts_appear_a_killed_one_is_lost_and_a_workload_gone_missing_is_reported(
+        rulebook, v2_nats, host_factory, images, tmp_path):
+    doomed, keeper = host_factory(http=False, host_group="eda-doomed"), host_factory(http=False, host_group="eda-keep")
+    on_doomed, on_keeper = "eda-%s" % uuid.uuid4().hex[:8], "eda-%s" % uuid.uuid4().hex[:8]
+    deployed = playbook(v2_playbook(tmp_path, v2_nats.url, echo(doomed.host_id, on_doomed, images.echo) +
+                                    echo(keeper.host_id, on_keeper, images.echo)))
+    assert deployed.returncode == 0, deployed.output
+
+    rb = rulebook(str(RULEBOOKS / "print.yml"), {"nats_url": v2_nats.url, "protocol": "2.x", "lost_after": LOST_AFTER,
+                                                 "poll_interval": 1}, "-v")
+    ours = {doomed.host_id, keeper.host_id}
+    rb.wait_for(lambda r: ours <= {e["host_id"] for e in of_type(r.events(), "host_appeared")}, SETTLE,
+                "host_appeared for both hosts")
+    for event in of_type(rb.events(), "host_appeared"):
+        assert set(event) == EVENT_KEYS and set(event["data"]) == HOST_DATA | {"seen_by"}
+        assert event["generation"] == "2.x" and event["lattice"] == ""
+    groups = {e["host_id"]: e["data"]["host_group"] for e in of_type(rb.events(), "host_appeared")}
+    assert groups[doomed.host_id] == "eda-doomed" and groups[keeper.host_id] == "eda-keep"
+
+    # The keeper's workload stops behind the collection's back: the record still says it runs there.
+    with v2_client(v2_nats.url) as client:
+        client.stop(keeper.host_id, on_keeper)
+    (failed,) = rb.wait_for(lambda r: [e for e in of_type(r.events(), "workload_failed", host_id=keeper.host_id)
+                                       if e["data"]["workload_id"] == on_keeper], SETTLE, "workload_failed")
+    assert set(failed) == EVENT_KEYS and set(failed["data"]) == FAILED_DATA
+    assert failed["data"]["state"] == "NOT_FOUND" and failed["data"]["digest"].startswith("sha256:")
+    assert failed["data"]["spec"]["wit_world"]["components"][0]["image"] == images.echo
+
+    os.kill(doomed.pid, signal.SIGKILL)  # a crash: no goodbye
+    doomed.process.wait(10)
+    (lost,) = rb.wait_for(lambda r: of_type(r.events(), "host_lost", host_id=doomed.host_id), SETTLE, "host_lost")
+    assert set(lost) == EVENT_KEYS and set(lost["data"]) == HOST_DATA | {"running", "reason", "last_seen",
+                                                                         "silent_for", "lost_after"}
+    assert lost["data"]["reason"] == "heartbeat_missing" and lost["data"]["host_group"] == "eda-doomed"
+    assert LOST_AFTER < lost["data"]["silent_for"] <= LOST_AFTER + 15  # within lost_after + one interval
+    assert [w["workload_id"] for w in lost["data"]["running"]["workloads"]] == [on_doomed]
+    assert of_type(rb.events(), "host_lost", host_id=keeper.host_id) == []
+    # said once: the failure is not repeated at every poll
+    assert len([e for e in of_type(rb.events(), "workload_failed") if e["data"]["workload_id"] == on_keeper]) == 1
