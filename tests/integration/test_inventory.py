@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -128,7 +129,7 @@ class Cli:
         output = result.stdout + result.stderr
         assert result.returncode != 0, output
         assert "Traceback" not in output, output
-        return output
+        return unwrapped(output)
 
 
 @pytest.fixture
@@ -148,6 +149,11 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(item) for item in value]
     return value
+
+
+def unwrapped(text: str) -> str:
+    """``text`` as one line: ansible-core before 2.19 wraps warnings at 80 columns (also after a hyphen)."""
+    return " ".join(re.sub(r"-\n\s*", "-", text).split())
 
 
 def hostvars(listing: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
@@ -300,6 +306,8 @@ def test_cache_is_served_until_flushed(cli: Cli, lattices: Callable[..., Sandbox
     assert set(hostvars(cli.inventory(path, env={"WASMCLOUD_LATTICE_PREFIX": second.lattice}))) == set(second.hosts)
 
     now = (before - {gone}) | {added}
+    if "--flush-cache" not in cli.run("ansible-inventory", "--help").stdout:
+        pytest.skip("this ansible-core's ansible-inventory has no --flush-cache (2.16); the rest of the cache passed")
     assert set(hostvars(cli.inventory(path, "--flush-cache", env=in_first))) == now
     assert set(hostvars(cli.inventory(path, env=in_first))) == now  # the refreshed entry is served from now on
 
@@ -386,7 +394,7 @@ def test_a_host_without_inventory_is_listed_with_a_warning(cli: Cli,
     result = cli.run("ansible-inventory", "-i", str(path), "--list")
 
     assert result.returncode == 0, result.stderr
-    assert "host %s did not return its inventory" % mute in result.stderr
+    assert "host %s did not return its inventory" % mute in unwrapped(result.stderr)
     assert "Traceback" not in result.stderr
     listing = hostvars(json.loads(result.stdout))
     assert listing["fine"]["wasmcloud_actors"] == []
@@ -457,7 +465,14 @@ def test_cached_listing_is_a_copy(tmp_path: Path) -> None:
     assert plugin._cached_listing("missing") is None
 
     # Whatever trust a cache plugin's decoder put on a string is taken off: a label stays a literal.
-    from ansible.template import is_trusted_as_template, trust_as_template
+    # (Trust tags exist from ansible-core 2.19 on; before, the listing's strings come back AnsibleUnsafe.)
+    template = pytest.importorskip("ansible.template")
+    if not hasattr(template, "trust_as_template"):
+        from ansible.utils.unsafe_proxy import AnsibleUnsafe
+
+        assert isinstance(plugin._cached_listing("fine")[0]["hosts"][0]["labels"]["zone"], AnsibleUnsafe)
+        return
+    is_trusted_as_template, trust_as_template = template.is_trusted_as_template, template.trust_as_template
 
     entry["lattices"][0]["hosts"][0]["labels"]["zone"] = trust_as_template("{{ 7*7 }}")
     served = plugin._cached_listing("fine")
