@@ -16,8 +16,11 @@ options:
       - A comma-separated string is split into several URLs.
       - A V(tls://) URL (like O(tls_ca_file), O(tls_cert_file) or O(tls_verify=false)) asks for TLS. The connection
         is then TLS or nothing; a server that does not offer TLS is refused before any credential is sent.
-      - Credentials may be written into the URL (V(nats://user:password@host:4222)); the password is then kept
-        out of results like O(password).
+      - Credentials may be written into the URL (V(nats://user:password@host:4222), or V(nats://token@host:4222));
+        the password or token is then kept out of results like O(password). The credentials end at the last C(@), so
+        a password may hold C(@), C(/) and C(:) as they are; percent-escapes (V(%40) for C(@), V(%2C) for a comma,
+        which Ansible would otherwise take for a list separator) are decoded. All URLs of a task carry the same
+        credentials, or none. The options O(user), O(password) and O(token) win over credentials in the URL.
       - V(ws://) and V(wss://) URLs reach the server's WebSocket listener (V(wss://) with TLS); they need the Python
         package C(aiohttp) where the task runs.
       - When not set, the environment variable E(WASMCLOUD_NATS_URL) is used; then
@@ -130,8 +133,11 @@ options:
       - A comma-separated string is split into several URLs.
       - A V(tls://) URL (like O(tls_ca_file), O(tls_cert_file) or O(tls_verify=false)) asks for TLS. The connection
         is then TLS or nothing; a server that does not offer TLS is refused before any credential is sent.
-      - Credentials may be written into the URL (V(nats://user:password@host:4222)); the password is then kept
-        out of results like O(password).
+      - Credentials may be written into the URL (V(nats://user:password@host:4222), or V(nats://token@host:4222));
+        the password or token is then kept out of results like O(password). The credentials end at the last C(@), so
+        a password may hold C(@), C(/) and C(:) as they are; percent-escapes (V(%40) for C(@), V(%2C) for a comma,
+        which Ansible would otherwise take for a list separator) are decoded. All URLs of a task carry the same
+        credentials, or none. The options O(user), O(password) and O(token) win over credentials in the URL.
       - V(ws://) and V(wss://) URLs reach the server's WebSocket listener (V(wss://) with TLS); they need the Python
         package C(aiohttp) where the task runs.
       - When neither this option nor E(WASMCLOUD_NATS_URL) is set, E(WASMCLOUD_CTL_HOST) with

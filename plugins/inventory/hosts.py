@@ -17,7 +17,8 @@ description:
     controller, talking to the lattice over NATS. When the lattice hosts run on machines you also manage
     with Ansible, compose C(ansible_host) (and set O(connection) to an empty string) to reach them.
   - Host variables are prefixed C(wasmcloud_). Every value a host reports (labels above all) is marked
-    unsafe, so a label value such as C({{ 7 * 7 }}) stays a literal string and is never templated.
+    unsafe on every supported ansible-core, so a label value such as C({{ lookup('env', 'HOME') }}) stays a
+    literal string and is never templated.
   - Every host is in the group C(wasmcloud) through a group per lattice, C(wasmcloud_<lattice>), where every
     character of the lattice name other than ASCII letters, digits and C(_) becomes C(_).
   - The configuration file name must end in C(wasmcloud.yml) or C(wasmcloud.yaml), for example
@@ -93,24 +94,33 @@ options:
         type: bool
   hostname:
     description:
-      - What names the inventory host.
-      - V(friendly_name) uses the host's friendly name (for example C(icy-breeze-2075)), or its ID when the
-        host reports no friendly name. V(host_id) uses the host's ID (an nkey starting with C(N)).
-      - Names stay unique. When hosts of different lattices would get the same name, each of them is named
-        C(<name>@<lattice>) instead. When hosts of one lattice share a friendly name, each of them is named by
-        its host ID instead.
+      - What names the inventory host. Names come from the hosts, whoever started them, so they are chosen
+        such that no lattice host can ever join, or pose as, a host of another inventory source (and so take its
+        variables, C(ansible_connection) above all), the controller, or a host pattern.
+      - V(host_id) (the default) names each host by its ID, an nkey starting with C(N) (0.x, 1.x) or a UUID (v2,
+        new at every start of a host), names that no machine has, so the inventory can be combined with any other
+        source, read before or after it. A host whose ID is not of that form is left out, with a warning.
+      - V(friendly_name) names each host by its friendly name (for example C(icy-breeze-2075)) where that is safe,
+        and by its ID otherwise, with a warning that says why. A friendly name is used only when it holds
+        nothing but ASCII letters, digits, C(-), C(_) and C(.) (no host pattern characters such as C(*), C(!),
+        C(&), commas, brackets, colons, C(@), C(~), white space or new lines), is at most 253 characters long, and
+        is not C(localhost), one of its forms or an IPv4 address in any form.
+      - With V(friendly_name), a friendly name that several hosts of one lattice report names none of them; each
+        of them goes by its ID, with a warning, so that a host copying another's name never takes it over. When
+        hosts of different lattices have the same name, each of them is named C(<name>@<lattice>) instead.
+      - With V(friendly_name), a name that a host of an inventory source read before this one already has is
+        never joined to it; the lattice host goes by its ID, with a warning. Sources read after this one cannot
+        be checked (Ansible reads the files of an inventory directory in alphabetical order), so when this
+        inventory is combined with others, keep V(host_id) or make sure this source is read last.
       - A host ID reported twice (the same lattice reached through two entries of O(lattices)) makes one
         inventory host; the first entry wins.
       - A host name is never a group name, since Ansible would take it for the group (its variables, C(hosts)
         patterns, C(ansible-inventory --host)). A host whose name would be C(all), C(ungrouped), C(wasmcloud),
         C(wasmcloud_v2), C(wasmcloud_<lattice>) of any lattice listed, a group of O(keyed_groups) or O(groups), or a
         group made by an inventory source read before this one, is named by its host ID instead.
-      - Friendly names are chosen by whoever starts a host. When this inventory is combined with other
-        inventory sources, use V(host_id) so that a lattice host can never share a name (and so variables such
-        as C(ansible_connection)) with a machine from another source.
     type: str
     choices: [friendly_name, host_id]
-    default: friendly_name
+    default: host_id
   fetch_inventory:
     description:
       - Also fetch each host's inventory (its running actors and providers) into C(wasmcloud_actors) and
@@ -161,7 +171,7 @@ notes:
     O(fetch_inventory=true) also C(wasmcloud_actors) (0.x) or C(wasmcloud_components) (1.x), and
     C(wasmcloud_providers), lists of dictionaries as the host reports them.
   - With O(protocol=2.x) (wasmCloud v2, C(wash host)) there is no lattice, and the hosts are in the groups
-    C(wasmcloud) and C(wasmcloud_v2), named by friendly name (new at every start of a host) or O(hostname=host_id),
+    C(wasmcloud) and C(wasmcloud_v2), named by host ID or O(hostname=friendly_name) (both new at every start of a host),
     with the vars C(wasmcloud_host_id), C(wasmcloud_friendly_name), C(wasmcloud_hostname), C(wasmcloud_version),
     C(wasmcloud_labels), C(wasmcloud_host_group), C(wasmcloud_environment), C(wasmcloud_http_port) (null without
     HTTP ingress), C(wasmcloud_workload_count), C(wasmcloud_os) (C(name), C(arch), C(kernel)), C(wasmcloud_memory)
@@ -187,9 +197,16 @@ seealso:
 """
 
 EXAMPLES = r"""
-# lattice.wasmcloud.yml: the hosts of lattice "default" on a local NATS server
+# lattice.wasmcloud.yml: the hosts of lattice "default" on a local NATS server, named by host ID
 plugin: wasmcloud.lattice.hosts
 nats_url: nats://127.0.0.1:4222
+
+---
+# named.wasmcloud.yml: hosts named by their friendly names where those are safe names (read this source
+# after any other inventory source: see hostname)
+plugin: wasmcloud.lattice.hosts
+nats_url: nats://127.0.0.1:4222
+hostname: friendly_name
 
 ---
 # production.wasmcloud.yml: two lattices on two NATS clusters, grouped by a host label
@@ -241,9 +258,11 @@ import hashlib
 import json
 import os
 import re
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ansible import constants as C
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
@@ -259,6 +278,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors imp
     InputError,
     LatticeError,
 )
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.nkeys import is_public_key
 from ansible_collections.wasmcloud.lattice.plugins.plugin_utils._host_connection import HOST_VARIABLE, host_variable
 from ansible_collections.wasmcloud.lattice.plugins.plugin_utils._unsafe import make_unsafe
 
@@ -469,13 +489,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     # -- inventory --------------------------------------------------------------------
 
     def _populate(self, listing: List[Dict[str, Any]], fetch_inventory: bool) -> None:
-        named = self._named_hosts(listing)
+        # The hosts of the sources read before this one: a lattice host never joins one of them.
+        existing = {name: host.vars.get("wasmcloud_host_id") for name, host in self.inventory.hosts.items()}
+        named = self._named_hosts(listing, existing)
         self.inventory.add_group("wasmcloud")
         # Ansible takes a name that is also a group's for the group (variables, patterns, --host): no host may
         # take the name of a group that exists already or that this source makes for its lattices.
         reserved = set(self.inventory.groups) | {"all", "ungrouped", "wasmcloud"}
         reserved.update(_group_of(entry) for _name, entry, _host in named)
-        taken: set = set()
+        taken: set = {name for name, host_id in existing.items() if host_id is None}
         added = []
         for name, entry, host in named:
             if name in reserved or name in self.inventory.groups:  # the latter: made by an earlier host's keyed_groups
@@ -509,14 +531,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         group = self.inventory.add_group(_group_of(entry))
         self.inventory.add_child("wasmcloud", group)
         self.inventory.add_host(name, group=group)
-        # No make_unsafe here: what came from NATS carries no trust, and Ansible keeps an inventory plugin's values
-        # untrusted (never templated) unless the plugin says otherwise (trusted_by_default, False here).
-        hostvars = self._host_vars(entry, host, fetch_inventory)
+        # Marked unsafe on every ansible-core: 2.19 on keeps an inventory plugin's values untrusted by itself,
+        # but before 2.19 a plain string from a host ("{{ lookup('pipe', …) }}" as a label) would be templated.
+        hostvars = make_unsafe(self._host_vars(entry, host, fetch_inventory))
         if connection:
             hostvars["ansible_connection"] = connection
         for key, value in hostvars.items():
-            # unsafe on every ansible-core: before 2.19 an inventory plugin's values are templated otherwise
-            self.inventory.set_variable(name, key, make_unsafe(value))
+            self.inventory.set_variable(name, key, value)
         variables = self.inventory.get_host(name).get_vars()
         self._set_composite_vars(self.get_option("compose"), variables, name, strict=strict)
         self._add_host_to_composed_groups(self.get_option("groups"), variables, name, strict=strict)
@@ -546,8 +567,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             hostvars["wasmcloud_providers"] = list(inventory.get("providers") or [])
         return hostvars
 
-    def _named_hosts(self, listing: List[Dict[str, Any]]) -> List[Tuple[str, Dict[str, Any], Dict[str, Any]]]:
-        """(inventory name, lattice entry, host) for every distinct host, names made unique."""
+    def _named_hosts(self, listing: List[Dict[str, Any]], existing: Mapping[str, Any]
+                     ) -> List[Tuple[str, Dict[str, Any], Dict[str, Any]]]:
+        """(inventory name, lattice entry, host) for every distinct host, names safe and unique.
+
+        A name is the host ID, or with hostname=friendly_name the friendly name when it is a safe name
+        (_name_refusal) that no other listed host reports and no host of another source has; otherwise
+        the host ID. A host whose ID is not what its generation uses (an nkey, a UUID) is left out.
+        """
         by_id = self.get_option("hostname") == "host_id"
         hosts: List[Tuple[Dict[str, Any], Dict[str, Any]]] = []
         seen = set()
@@ -556,24 +583,96 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 if host["id"] in seen:
                     continue
                 seen.add(host["id"])
+                if not _distinct_id(entry, host["id"]):
+                    self.display.warning("%s: left out a host of %s whose ID %s is not a wasmCloud host ID (%s)"
+                                         % (self.NAME, _where(entry), _shown(host["id"]),
+                                            "a UUID" if entry.get("protocol") == "2.x" else "an nkey starting with N"))
+                    continue
                 hosts.append((entry, host))
 
-        def base(host: Mapping[str, Any]) -> str:
-            return host["id"] if by_id else (host.get("friendly_name") or host["id"])
+        def base(entry: Mapping[str, Any], host: Mapping[str, Any]) -> str:
+            friendly = host.get("friendly_name") or ""
+            if by_id or not friendly:
+                return host["id"]
+            refusal = _name_refusal(friendly)
+            if refusal:
+                self.display.warning("%s: host %s of %s goes by its host ID: its friendly name %s %s"
+                                     % (self.NAME, host["id"], _where(entry), _shown(friendly), refusal))
+                return host["id"]
+            return friendly
 
-        # 1. A friendly name shared by hosts of one lattice: each of them goes by its ID.
-        per_lattice: Dict[Tuple[str, str], int] = {}
-        for entry, host in hosts:
-            key = (entry["lattice"], base(host))
-            per_lattice[key] = per_lattice.get(key, 0) + 1
-        names = [host["id"] if per_lattice[(entry["lattice"], base(host))] > 1 else base(host)
-                 for entry, host in hosts]
+        bases = [base(entry, host) for entry, host in hosts]
+        # 1. A friendly name that several hosts of one lattice report names none of them (any of them may be
+        #    copying another's): each goes by its ID, so no host can take a name from another.
+        sharing: Dict[Tuple[str, str], List[str]] = {}
+        for name, (entry, host) in zip(bases, hosts):
+            sharing.setdefault((entry["lattice"], name), []).append(host["id"])
+        for (lattice, name), ids in sorted(sharing.items()):
+            if len(ids) > 1 and name not in ids:
+                self.display.warning("%s: hosts %s of %s all report the friendly name %s, so each goes by its host ID "
+                                     "(one of them may be copying another's name)"
+                                     % (self.NAME, ", ".join(sorted(ids)), _where({"lattice": lattice}), _shown(name)))
+        names = [host["id"] if len(sharing[(entry["lattice"], name)]) > 1 else name
+                 for name, (entry, host) in zip(bases, hosts)]
         # 2. A name used in more than one lattice: each of them gets "@<lattice>".
         lattices_of: Dict[str, set] = {}
         for name, (entry, host) in zip(names, hosts):
             lattices_of.setdefault(name, set()).add(entry["lattice"])
-        return [("%s@%s" % (name, entry["lattice"]) if len(lattices_of[name]) > 1 else name, entry, host)
-                for name, (entry, host) in zip(names, hosts)]
+        #    (Or its ID, should the lattice's name hold a character that is host pattern syntax.)
+        names = [name if len(lattices_of[name]) == 1 else
+                 "%s@%s" % (name, entry["lattice"]) if _SAFE_NAME.match(entry["lattice"]) else host["id"]
+                 for name, (entry, host) in zip(names, hosts)]
+        # 3. A name a host of another source has: never joined to it (its variables, ansible_connection above
+        #    all, would mix with this host's); the host ID instead. The same lattice host listed by another
+        #    configuration of this plugin keeps its name.
+        named = []
+        for name, (entry, host) in zip(names, hosts):
+            if name in existing and existing[name] != host["id"]:
+                fallback = host["id"] if existing.get(host["id"], host["id"]) == host["id"] else "wasmcloud_host_" + host["id"]
+                self.display.warning("%s: host %s of %s goes by %s: a host named %s comes from another inventory "
+                                     "source" % (self.NAME, host["id"], _where(entry), fallback, _shown(name)))
+                name = fallback
+            named.append((name, entry, host))
+        return named
+
+
+# What a host name may be: Ansible reads ",", ":", "!", "&", "*", "[", "~", "@" and white space in names on the
+# command line and in `hosts:` as pattern syntax, so a name holding one could match other hosts (or be unreachable).
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}\Z")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
+
+
+def _name_refusal(name: str) -> Optional[str]:
+    """Why a peer-chosen name cannot name an inventory host (None when it can)."""
+    if not _SAFE_NAME.match(name):
+        return ("holds characters other than letters, digits, '-', '_' and '.' (Ansible reads some as host "
+                "patterns) or is over 253 characters long")
+    lowered = name.lower()
+    if lowered in C.LOCALHOST or lowered == "localhost.localdomain" or lowered.endswith(".localhost"):
+        return "names the controller (Ansible's implicit localhost)"
+    try:
+        socket.inet_aton(name)  # every form a resolver takes for an IPv4 address: 127.1, 0x7f000001, 2130706433
+    except (OSError, ValueError):
+        return None
+    return "is an IP address"
+
+
+def _distinct_id(entry: Mapping[str, Any], host_id: Any) -> bool:
+    """Whether ``host_id`` has the form its generation gives host IDs (so it cannot pose as a machine's name)."""
+    if not isinstance(host_id, str):
+        return False
+    if entry.get("protocol") == "2.x":
+        return bool(_UUID.match(host_id))
+    return is_public_key(host_id, "host")
+
+
+def _shown(value: str) -> str:
+    """A peer's string for a warning: quoted, control characters escaped, at most 80 characters of it."""
+    return repr(value[:80] + ("…" if len(value) > 80 else ""))
+
+
+def _where(entry: Mapping[str, Any]) -> str:
+    return "the wasmCloud v2 hosts" if entry.get("protocol") == "2.x" else "lattice %r" % entry["lattice"]
 
 
 def _group_of(entry: Mapping[str, Any]) -> str:

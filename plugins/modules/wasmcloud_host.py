@@ -119,8 +119,8 @@ def answers(client, host_id: str):
 def host_options(params: dict) -> str:
     if params["host_timeout"] is not None and not 0 <= params["host_timeout"] <= check.MAX_SECONDS * 1000:
         # the host reads it as an unsigned 64-bit number: an absurd value is a typo, not a wish
-        raise check.InputError("host_timeout must be between 0 and %d milliseconds (one day), got %d"
-                               % (check.MAX_SECONDS * 1000, params["host_timeout"]))
+        raise check.InputError("host_timeout must be between 0 and %d milliseconds (one day), got %s"
+                               % (check.MAX_SECONDS * 1000, check.shown_number(params["host_timeout"])))
     return check.public_key(params["host_id"], "host", "host_id")
 
 

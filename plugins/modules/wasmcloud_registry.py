@@ -32,25 +32,31 @@ options:
     description: The registry's host (and port), as in image references, for example V(ghcr.io) or V(registry.local:5000).
     type: str
     required: true
-  username:
-    description: User name, with O(password).
+  registry_username:
+    description:
+      - User name at the registry, with O(registry_password).
+      - The alias O(username) is deprecated.
     type: str
-  password:
-    description: Password, with O(username).
+    aliases: [username]
+  registry_password:
+    description:
+      - Password at the registry, with O(registry_username).
+      - Not O(password), which is the NATS server's (see O(user)); before version 0.2.0 that name was this option.
     type: str
-  token:
-    description: A bearer token, instead of O(username) and O(password).
+  registry_token:
+    description:
+      - A bearer token for the registry, instead of O(registry_username) and O(registry_password).
+      - Not O(token), which is the NATS server's; before version 0.2.0 that name was this option.
     type: str
   registry_type:
     description: The kind of registry. V(bindle) exists on 0.x hosts only.
     type: str
     choices: [oci, bindle]
     default: oci
-  discovery_stall:
-    description: Finish host discovery once no new host has answered for this many seconds.
-    type: float
 notes:
   - The credentials are never part of the result or logs; the result lists which fields were sent.
+  - The options O(user), O(password) and O(token) are the NATS connection's, as in every module of the collection,
+    so C(module_defaults) for the group can carry them to this module too.
 author:
   - wasmCloud lattice maintainers (@wasmcloud-lattice)
 """
@@ -59,13 +65,14 @@ EXAMPLES = r"""
 - name: Let every host pull from the company registry
   wasmcloud.lattice.wasmcloud_registry:
     registry: registry.acme.internal:5000
-    username: lattice-bot
-    password: "{{ vault_registry_password }}"
+    registry_username: lattice-bot
+    registry_password: "{{ vault_registry_password }}"
 
-- name: A token for ghcr.io
+- name: A token for ghcr.io, sent over a NATS connection that logs in with a token of its own
   wasmcloud.lattice.wasmcloud_registry:
     registry: ghcr.io
-    token: "{{ vault_ghcr_token }}"
+    registry_token: "{{ vault_ghcr_token }}"
+    token: "{{ vault_nats_token }}"
 """
 
 RETURN = r"""
@@ -95,11 +102,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.m
 
 ARGSPEC = {
     "registry": {"type": "str", "required": True},
-    "username": {"type": "str"},
-    "password": {"type": "str", "no_log": True},
-    "token": {"type": "str", "no_log": True},
+    "registry_username": {"type": "str", "aliases": ["username"],
+                          "deprecated_aliases": [{"name": "username", "version": "1.0.0",
+                                                  "collection_name": "wasmcloud.lattice"}]},
+    "registry_password": {"type": "str", "no_log": True},
+    "registry_token": {"type": "str", "no_log": True},
     "registry_type": {"type": "str", "choices": ["oci", "bindle"], "default": "oci"},
-    "discovery_stall": {"type": "float"},
 }
 
 _REGISTRY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?$")
@@ -111,13 +119,19 @@ def credential(params: dict):
     if not isinstance(registry, str) or not _REGISTRY.match(registry):
         raise InputError("registry %r must be a registry host with an optional port, e.g. 'ghcr.io' or "
                          "'registry.local:5000' (no scheme or path)" % (registry,))
-    if params["token"] and (params["username"] or params["password"]):
-        raise InputError("give either token or username and password, not both")
-    if bool(params["username"]) != bool(params["password"]):
-        raise InputError("username and password go together")
-    if not params["token"] and not params["username"]:
-        raise InputError("credentials are needed: token, or username and password")
-    fields = {key: params[key] for key in ("username", "password", "token") if params[key]}
+    username, password, token = params["registry_username"], params["registry_password"], params["registry_token"]
+    if token and (username or password):
+        raise InputError("give either registry_token or registry_username and registry_password, not both")
+    if username and not password:
+        raise InputError("registry_username needs registry_password (the option password is the NATS server's "
+                         "since version 0.2.0)")
+    if password and not username:
+        raise InputError("registry_password needs registry_username")
+    if not token and not username:
+        raise InputError("credentials are needed: registry_token, or registry_username and registry_password (the "
+                         "options token and password are the NATS server's since version 0.2.0)")
+    fields = {key: value for key, value in (("username", username), ("password", password), ("token", token))
+              if value}
     fields["registry_type"] = params["registry_type"]
     return registry, fields
 

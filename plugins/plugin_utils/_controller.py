@@ -51,6 +51,8 @@ try:
 except ImportError:  # pragma: no cover - every POSIX Python has it
     HAS_SYSLOG = False
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import secrets_before_validation
+
 display = Display()
 
 # Where the modules live.
@@ -97,7 +99,8 @@ class ControllerModule:
         self.supports_check_mode = supports_check_mode
         self.no_log = no_log
         self.params: Dict[str, Any] = dict(raw_params)
-        self.no_log_values: set = set()
+        # Like _module._ModuleProcess: the secrets inside nats_url are masked before any check can fail.
+        self.no_log_values: set = set(secrets_before_validation(self.params))
         self.aliases: Dict[str, str] = {}
         self._warnings: List[str] = []
         self._deprecations: List[Dict[str, Any]] = []

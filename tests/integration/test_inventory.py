@@ -31,7 +31,8 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connecti
 REPO = Path(__file__).resolve().parents[2]
 COLLECTIONS = REPO / ".build" / "collections"
 PLUGIN = "wasmcloud.lattice.hosts"
-FAST = {"auction_timeout": 0.5, "timeout": 2}  # small sandbox lattices answer in milliseconds
+# Small sandbox lattices answer in milliseconds; these tests name hosts by their (safe, unique) friendly names.
+FAST = {"auction_timeout": 0.5, "timeout": 2, "hostname": "friendly_name"}
 CLI_TIMEOUT = 120
 
 # Variables whose names the process environment could use to point the plugin elsewhere.
@@ -335,7 +336,11 @@ def test_several_lattices_in_one_file(cli: Cli, lattices: Callable[..., SandboxL
                                      {"lattice": two.lattice, "nats_url": other_server.url, "auction_timeout": 0.4}],
                            keyed_groups=[{"key": "wasmcloud_labels.zone", "prefix": "zone"}]))
 
-    listing = cli.inventory(path)
+    result = cli.run("ansible-inventory", "-i", str(path), "--list")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    # the twins go by their IDs, and a warning says why (one of them may be copying the other's name)
+    assert "all report the friendly name 'twin'" in " ".join(result.stderr.split())
+    listing = json.loads(result.stdout)
 
     expected = {"web@%s" % one.lattice: web1, "web@%s" % two.lattice: web2, "api": api, "db": db,
                 dup1: dup1, dup2: dup2}
@@ -389,7 +394,7 @@ def test_a_host_without_inventory_is_listed_with_a_warning(cli: Cli,
     mute = sandbox.add_host(friendly_name="mute")
     sandbox.hooks(mute).silence("inv")  # answers the listing, never its inventory request
     path = cli.config(dict(nats_url=sandbox.nats_url, lattice=sandbox.lattice, fetch_inventory=True,
-                           auction_timeout=0.5, timeout=0.5))
+                           auction_timeout=0.5, timeout=0.5, hostname="friendly_name"))
 
     result = cli.run("ansible-inventory", "-i", str(path), "--list")
 

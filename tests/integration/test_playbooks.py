@@ -42,7 +42,8 @@ def inventory_config(tmp_path: Path, lattice) -> Path:
     """A configuration file of the wasmcloud.lattice.hosts inventory plugin for ``lattice``."""
     path = tmp_path / "lattice.wasmcloud.yml"
     path.write_text(json.dumps({"plugin": "wasmcloud.lattice.hosts", "nats_url": lattice.nats_url,
-                                "lattice": lattice.lattice, "auction_timeout": 0.4}) + "\n")
+                                "lattice": lattice.lattice, "auction_timeout": 0.4,
+                                "hostname": "friendly_name"}) + "\n")  # rolling order: sorted by friendly name
     return path
 
 

@@ -258,8 +258,8 @@ def test_registry_credentials_reach_every_host_and_never_the_output(trio, tmp_pa
     book = write_playbook(tmp_path, trio, """
 - wasmcloud.lattice.wasmcloud_registry:
     registry: registry.local:5000
-    username: bot
-    password: s3cr3t-pw-value
+    registry_username: bot
+    registry_password: s3cr3t-pw-value
 """)
     checked = playbook(book, "--check")
     assert checked.returncode == 0 and checked.results()[0]["changed"] and commands(trio) == []
@@ -279,7 +279,7 @@ def test_registry_speaks_0x_lattices_too(sandbox_lattice, tmp_path):
     book = write_playbook(tmp_path, lattice, """
 - wasmcloud.lattice.wasmcloud_registry:
     registry: ghcr.io
-    token: tok-123
+    registry_token: tok-123
 """)
     sent = playbook(book)
     assert sent.returncode == 0, sent.output
@@ -434,7 +434,7 @@ def test_adhoc_and_inventory_read_1x_lattices(trio, tmp_path):
 
     source = tmp_path / "lattice.wasmcloud.yml"
     source.write_text("plugin: wasmcloud.lattice.hosts\nnats_url: %s\nlattice: %s\nauction_timeout: 0.5\n"
-                      "fetch_inventory: true\nkeyed_groups:\n  - key: wasmcloud_labels.zone\n    prefix: zone\n"
+                      "hostname: friendly_name\nfetch_inventory: true\nkeyed_groups:\n  - key: wasmcloud_labels.zone\n    prefix: zone\n"
                       % (trio.nats_url, trio.lattice))
     listed = run([str(BIN / "ansible-inventory"), "-i", str(source), "--list"], env=ansible_env())
     assert listed.returncode == 0, listed.output

@@ -1,7 +1,10 @@
 """Payloads of the 1.x protocol document's examples (docs/protocol-1x.md), as the hosts send them."""
 
-H1 = "NUJZDEGXDNCF32EPF3DHODZDOCIS2JHTLGMXGEDN73U55XTPLPFT7V4S"
-H2 = "NEH2KVJ72CEUVW75EFR6EDT4SYWB5WKH7DNSIPZZ7FK4ZRI3R2WYOJFL"
+# The document's example host IDs (NUJZDEGX…7V4S, NEH2KVJ7…OJFL) are illustrations that no host could have (a host
+# nkey starts with NA to ND and carries a checksum); real ones here, with the same key bytes, since a reply whose host
+# ID is no valid nkey is refused as malformed.
+H1 = "NAJZDEGXDNCF32EPF3DHODZDOCIS2JHTLGMXGEDN73U55XTPLPFT6SJB"
+H2 = "NAH2KVJ72CEUVW75EFR6EDT4SYWB5WKH7DNSIPZZ7FK4ZRI3R2WYPQQM"
 HELLO = "ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0"
 HTTP = "ghcr.io/wasmcloud/http-server:0.22.0"
 

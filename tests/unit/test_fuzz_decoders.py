@@ -237,13 +237,23 @@ def test_huge_payloads(name: str) -> None:
         decode_safely(name, payload)
 
 
+HOST = "NAAACAQDAQCQMBYIBEFAWDANBYHRAEISCMKBKFQXDAMRUGY4DUPB6CRG"  # a valid host nkey
+
+
 @pytest.mark.parametrize("value,accepted", [
-    (float("nan"), False), (float("inf"), False), (-float("inf"), False), (1e300, True), (10 ** 400, True),
+    (float("nan"), False), (float("inf"), False), (-float("inf"), False), (1e300, False), (10 ** 400, False),
+    (1e308, False), (2 ** 64, False), (2 ** 64 - 1, True), (1e18, True),
     ("1" * 4400, False), ("12abc", False), (True, False), ("42", True), (7.9, True),
 ])
 def test_numbers_that_are_not_counts(value: Any, accepted: bool) -> None:
-    payload = dumps({"host_id": "H1", "id": "H1", "uptime_seconds": value, "actors": [
+    # Hosts count in 64 bits: a larger number is refused (1e308 had become a 309-digit count in results),
+    # and its message stays short.
+    payload = dumps({"host_id": HOST, "id": HOST, "uptime_seconds": value, "actors": [
         {"id": "A1", "instances": [{"instance_id": "i", "revision": value}]}], "providers": [{"id": "P1", "revision": value}]})
     for name in ("decode_host", "decode_inventory"):
         result = decode_safely(name, payload)
         assert (result is not None) == accepted, (name, value, result)
+        if not accepted:
+            with pytest.raises(MalformedReplyError) as refused:
+                getattr(ProtocolV0(), name)(payload)
+            assert len(str(refused.value)) < 200, str(refused.value)

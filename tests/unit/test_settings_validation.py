@@ -11,6 +11,7 @@ import pytest
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import (
     ConnectionSettings,
+    secrets_before_validation,
     url_credentials,
     url_secrets,
 )
@@ -90,9 +91,36 @@ def test_credentials_inside_the_url_are_named_as_such():
     assert _auth_method(both) == "user 'ops' and password"
 
 
+def test_user_information_ends_at_the_last_at_sign():
+    # A password may hold "@", "/" and ":" as they are: user information ends at the last "@".
+    for written, password in [("p@ss", "p@ss"), ("pa/ss", "pa/ss"), ("a:b@c/d", "a:b@c/d"), ("x%2Fy", "x/y")]:
+        settings = ConnectionSettings.from_options({"nats_url": "nats://ops:%s@127.0.0.1:4222" % written})
+        assert settings.url_auth == ("ops", password)
+        assert settings.public_servers == [URL] and settings.server_list == URL
+        assert password not in repr(settings) and written not in repr(settings)
+    # a comma inside a password does not split the URL where user information is written
+    assert ConnectionSettings.from_options({"nats_url": ["nats://u:a,b@h:1,nats://h2:2"]}).public_servers == [
+        "nats://h:1", "nats://h2:2"]
+    assert ConnectionSettings.from_options({"nats_url": "h1:1,h2:2"}).public_servers == ["nats://h1:1", "nats://h2:2"]
+    with pytest.raises(InputError, match="different credentials"):
+        ConnectionSettings.from_options({"nats_url": "nats://a:b@h:1,nats://a:c@h:2"})
+    with pytest.raises(InputError) as refused:
+        ConnectionSettings.from_options({"nats_url": "nats://ops:pa/ss@127.0.0.1:99999"})
+    assert "pa/ss" not in str(refused.value) and "ss@" not in str(refused.value)
+
+
+def test_secrets_are_known_before_any_check():
+    assert secrets_before_validation({"nats_url": ["nats://u:longpassword@h:1"]}) == ["u:longpassword@", "longpassword"]
+    assert secrets_before_validation({}, {"NATS_URL": "nats://tok3n-value@h:1"}) == ["tok3n-value@", "tok3n-value"]
+    assert secrets_before_validation({"nats_url": 7}) == []  # refused by the argument checks next
+
+
 def test_url_secrets_cover_raw_and_written_forms():
-    assert url_secrets(["nats://ops:pa%40ss@h:1", "nats://h:2", "tls://tok@h:3"]) == ["pa@ss", "pa%40ss", "tok"]
-    assert url_secrets("nats://h:1,nats://u:pw@h:2") == ["pw"]
+    # Each user information with its "@" (any length), and passwords and tokens alone from 6 characters on.
+    assert url_secrets(["nats://ops:pa%40ss@h:1", "nats://h:2", "tls://tok@h:3"]) == ["ops:pa%40ss@", "pa%40ss", "tok@"]
+    assert url_secrets(["nats://ops:s3cr%40t@h:1", "tls://t0ken-value@h:3"]) == [
+        "ops:s3cr%40t@", "s3cr@t", "s3cr%40t", "t0ken-value@", "t0ken-value"]
+    assert url_secrets("nats://h:1,nats://u:pw@h:2") == ["u:pw@"]
     settings = ConnectionSettings.from_options({"nats_url": "nats://ops:hunter2@127.0.0.1:4222"})
     assert "hunter2" in settings.secrets and "hunter2" not in repr(settings)
     assert "servers=['nats://127.0.0.1:4222']" in repr(settings)

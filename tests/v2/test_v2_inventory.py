@@ -12,7 +12,7 @@ from v2env import nats_request, v2_client
 def inventory_file(tmp_path, url, window=0.5):
     path = tmp_path / "v2.wasmcloud.yml"
     path.write_text("plugin: wasmcloud.lattice.hosts\nprotocol: 2.x\nnats_url: %s\nheartbeat_window: %s\n"
-                    "keyed_groups:\n  - key: wasmcloud_host_group\n    prefix: group\n" % (url, window))
+                    "hostname: friendly_name\nkeyed_groups:\n  - key: wasmcloud_host_group\n    prefix: group\n" % (url, window))
     return path
 
 
@@ -72,7 +72,7 @@ def test_a_play_over_the_inventory_deploys_to_each_host_and_a_restarted_host_is_
     hosts = [host_factory(http=False, host_group=group), host_factory(http=False, host_group=group)]
     inventory = tmp_path / "v2.wasmcloud.yml"
     inventory.write_text("plugin: wasmcloud.lattice.hosts\nprotocol: 2.x\nnats_url: %s\nheartbeat_window: 0.5\n"
-                         "groups:\n  mine: wasmcloud_host_group == 'g-%s'\n" % (v2_nats.url, workload_id))
+                         "hostname: friendly_name\ngroups:\n  mine: wasmcloud_host_group == 'g-%s'\n" % (v2_nats.url, workload_id))
     play = tmp_path / "deploy.yml"
     play.write_text(DEPLOY_EVERYWHERE.replace("hosts: wasmcloud_v2", "hosts: mine")
                     % {"url": v2_nats.url, "workload": workload_id, "image": images.echo})

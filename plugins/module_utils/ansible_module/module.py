@@ -21,6 +21,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connecti
     CONNECTION_OPTION_NAMES,
     ConnectionSettings,
     connection_argspec,
+    secrets_before_validation,
     url_secrets,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
@@ -44,11 +45,23 @@ CONVERGE_ARGSPEC: Dict[str, Dict[str, Any]] = {
 }
 
 
+class _ModuleProcess(AnsibleModule):
+    """AnsibleModule that masks the secrets inside nats_url from the start.
+
+    Why: AnsibleModule masks only no_log options before it checks the arguments, and a refusal (of an
+    argument, or later of the module's own checks) echoes them all in ``invocation.module_args``.
+    """
+
+    def _load_params(self) -> None:
+        super()._load_params()
+        self.no_log_values.update(secrets_before_validation(self.params))
+
+
 # What stands behind LatticeModule.module. In a module process it is an AnsibleModule; the collection's
 # action plugins (plugins/plugin_utils/_controller.py) run the same module body inside the controller's
 # worker and put in its place an object with the same face: params, check_mode, _diff, warn, fail_json
 # and exit_json (which end the run by raising instead of printing and exiting).
-_backend: Callable[..., Any] = AnsibleModule
+_backend: Callable[..., Any] = _ModuleProcess
 
 
 @contextmanager
@@ -67,9 +80,11 @@ class LatticeModule:
 
     def __init__(self, argument_spec: Dict[str, Any], supports_check_mode: bool = True, **kwargs: Any) -> None:
         spec = connection_argspec()
-        # A module option named like a connection option (wasmcloud_registry's password, token) is the
-        # module's own: never read it as a NATS credential.
-        self._own_options = frozenset(argument_spec) & frozenset(spec)
+        # A module option named like a connection option would take its place (a registry password read as the
+        # NATS password): a module may only restate one as it is.
+        clash = sorted(name for name in frozenset(argument_spec) & frozenset(spec) if argument_spec[name] != spec[name])
+        if clash:
+            raise ValueError("module options %s would shadow the connection options of that name" % ", ".join(clash))
         spec.update(argument_spec)
         self.module = _backend(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
         self.params: Dict[str, Any] = self.module.params
@@ -99,7 +114,7 @@ class LatticeModule:
         return bool(self.module._diff)
 
     def settings(self) -> ConnectionSettings:
-        options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES if name not in self._own_options}
+        options = {name: self.params.get(name) for name in CONNECTION_OPTION_NAMES}
         # A password inside nats_url is as secret as the password option: masked in the invocation.
         self.module.no_log_values.update(url_secrets(options.get("nats_url") or []))
         try:

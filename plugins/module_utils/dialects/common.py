@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, TypeVar
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import MalformedReplyError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.nkeys import is_public_key
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.validation import shown_number
 
 
 @dataclass(frozen=True)
@@ -102,18 +104,38 @@ def field_int(obj: Mapping[str, Any], key: str, what: str, default: int = 0) -> 
         return default
     if isinstance(value, bool):
         raise MalformedReplyError("%s: field %r should be a number, got a boolean" % (what, key))
+    number: Optional[int] = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):  # Why: json accepts NaN, Infinity and 1e999, which int() refuses
-            raise MalformedReplyError("%s: field %r should be a number, got %r" % (what, key, value))
-        return int(value)
-    if isinstance(value, str):  # OTP <= 0.52.0 sent some counts as strings
+        number = value
+    elif isinstance(value, float) and math.isfinite(value):  # json accepts NaN, Infinity and 1e999
+        number = int(value)
+    elif isinstance(value, str) and len(value) <= 40:  # OTP <= 0.52.0 sent some counts as strings
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             pass
-    raise MalformedReplyError("%s: field %r should be a number, got %r" % (what, key, value))
+    # Hosts count in 64 bits: anything larger (1e308 would become a 309-digit integer) is no count.
+    if number is None or abs(number) >= _MAX_COUNT:
+        shown = _short(value) if isinstance(value, str) else shown_number(value)
+        raise MalformedReplyError("%s: field %r should be a number below 2^64, got %s" % (what, key, shown))
+    return number
+
+
+_MAX_COUNT = 2 ** 64
+
+
+def _short(value: str) -> str:
+    return repr(value[:40] + ("…" if len(value) > 40 else ""))
+
+
+def host_id_field(obj: Mapping[str, Any], key: str, what: str) -> str:
+    """A host's ID: the nkey every 0.x and 1.x host has. Anything else comes from a peer that is no host (or a
+    broken one); refused like any malformed reply, so that peer is left out with a warning, never fatal."""
+    value = required_text(obj, key, what)
+    if not is_public_key(value, "host"):
+        shown = value[:60] + ("…" if len(value) > 60 else "")
+        raise MalformedReplyError("%s: field %r is %r, not a host ID (an nkey starting with N)" % (what, key, shown))
+    return value
 
 
 def field_map(obj: Mapping[str, Any], key: str, what: str) -> Dict[str, str]:

@@ -27,6 +27,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.common 
     field_list,
     field_map,
     field_text,
+    host_id_field,
     optional_text,
     read_json,
     required_text,
@@ -320,7 +321,7 @@ class ProtocolV0(Dialect):
             issuer_list = []
         js_domain = obj.get("js_domain")
         return Host(
-            id=required_text(obj, "id", what),
+            id=host_id_field(obj, "id", what),
             # legacy Rust hosts answered `uptime`
             uptime_seconds=field_int(obj, "uptime_seconds", what, field_int(obj, "uptime", what)),
             friendly_name=field_text(obj, "friendly_name", what),
@@ -424,14 +425,14 @@ class ProtocolV0(Dialect):
     def decode_actor_bid(self, payload: bytes) -> ActorBid:
         what = "actor auction bid"
         obj = as_object(read_json(payload, what), what)
-        return ActorBid(required_text(obj, "host_id", what), field_text(obj, "actor_ref", what),
+        return ActorBid(host_id_field(obj, "host_id", what), field_text(obj, "actor_ref", what),
                         field_map(obj, "constraints", what))
 
     @bounded
     def decode_provider_bid(self, payload: bytes) -> ProviderBid:
         what = "provider auction bid"
         obj = as_object(read_json(payload, what), what)
-        return ProviderBid(required_text(obj, "host_id", what), field_text(obj, "provider_ref", what),
+        return ProviderBid(host_id_field(obj, "host_id", what), field_text(obj, "provider_ref", what),
                            field_text(obj, "link_name", what) or "default", field_map(obj, "constraints", what))
 
     @bounded

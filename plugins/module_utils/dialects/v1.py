@@ -30,6 +30,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.common 
     field_list,
     field_map,
     field_text,
+    host_id_field,
     optional_text,
     read_json,
     required_text,
@@ -102,7 +103,7 @@ def artifact_ref(value: Any, what: str) -> str:
 
 def instance_count(value: Any, what: str = "max_instances") -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INSTANCES:
-        raise InputError("%s must be an integer between 0 and %d, got %r" % (what, MAX_INSTANCES, value))
+        raise InputError("%s must be an integer between 0 and %d, got %s" % (what, MAX_INSTANCES, check.shown_number(value)))
     return value
 
 
@@ -405,7 +406,7 @@ class ProtocolV1(Dialect):
         obj = as_object(_payload(payload, what), what)
         js_domain = obj.get("js_domain")
         return Host(
-            id=required_text(obj, "id", what),
+            id=host_id_field(obj, "id", what),
             uptime_seconds=field_int(obj, "uptime_seconds", what),
             friendly_name=field_text(obj, "friendly_name", what),
             labels=field_map(obj, "labels", what),
@@ -486,14 +487,14 @@ class ProtocolV1(Dialect):
     def decode_component_bid(self, payload: bytes) -> ComponentBid:
         what = "component auction bid"
         obj = as_object(_payload(payload, what), what)
-        return ComponentBid(required_text(obj, "host_id", what), field_text(obj, "component_ref", what),
+        return ComponentBid(host_id_field(obj, "host_id", what), field_text(obj, "component_ref", what),
                             field_text(obj, "component_id", what), field_map(obj, "constraints", what))
 
     @bounded
     def decode_provider_bid(self, payload: bytes) -> ProviderBid:
         what = "provider auction bid"
         obj = as_object(_payload(payload, what), what)
-        return ProviderBid(required_text(obj, "host_id", what), field_text(obj, "provider_ref", what), "default",
+        return ProviderBid(host_id_field(obj, "host_id", what), field_text(obj, "provider_ref", what), "default",
                            field_map(obj, "constraints", what), field_text(obj, "provider_id", what))
 
     @bounded

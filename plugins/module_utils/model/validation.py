@@ -50,8 +50,20 @@ _BINDLE_REF = re.compile(r"^bindle://[^\s/]+(?:/[^\s/]+)+$")
 _CONTRACT_ID = re.compile(r"^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$")
 
 
+def shown_number(value: Any) -> str:
+    """A number for a message: a huge integer (1e308 from YAML becomes a 309-digit one) in exponent form."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10 ** 15:
+        try:
+            return "%.6g" % value
+        except OverflowError:  # beyond any float: its size is what matters
+            return "a number of about %d digits" % int(value.bit_length() * 0.30103 + 1)
+    return repr(value)
+
+
 def _shown(value: Any) -> str:
     """``repr`` of a value for a message, shortened when it is huge."""
+    if isinstance(value, (int, float)):
+        return shown_number(value)
     text = repr(value)
     return text if len(text) <= 80 else "%s… (%d characters)" % (text[:60], len(value) if isinstance(value, str) else len(text))
 
@@ -162,9 +174,9 @@ def contract_id(value: Any, what: str = "contract_id") -> str:
 def count(value: Any, what: str = "count") -> int:
     """A non-negative instance count that fits the wire's u16."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError("%s must be an integer, got %r" % (what, value))
+        raise InputError("%s must be an integer, got %s" % (what, _shown(value)))
     if value < 0 or value > MAX_COUNT:
-        raise InputError("%s must be between 0 and %d, got %d" % (what, MAX_COUNT, value))
+        raise InputError("%s must be between 0 and %d, got %s" % (what, MAX_COUNT, shown_number(value)))
     return value
 
 
@@ -197,7 +209,7 @@ def string_map(value: Optional[Mapping[Any, Any]], what: str) -> Dict[str, str]:
 def positive_seconds(value: Any, what: str) -> float:
     """A timeout in seconds: finite, strictly positive, at most MAX_SECONDS."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise InputError("%s must be a positive number of seconds (finite), got %r" % (what, value))
+        raise InputError("%s must be a positive number of seconds (finite), got %s" % (what, _shown(value)))
     if value > MAX_SECONDS:
-        raise InputError("%s must be at most %g seconds (one day), got %r" % (what, MAX_SECONDS, value))
+        raise InputError("%s must be at most %g seconds (one day), got %s" % (what, MAX_SECONDS, _shown(value)))
     return float(value)

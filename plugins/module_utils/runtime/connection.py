@@ -94,58 +94,115 @@ def _split_urls(value: Any) -> List[str]:
     items = [value] if isinstance(value, str) else list(value or [])
     urls: List[str] = []
     for item in items:
-        # "a,b" is one common way to pass several servers through one variable
-        urls.extend(part.strip() for part in str(item).split(",") if part.strip())
+        # "a,b" is one common way to pass several servers through one variable. A comma inside a password
+        # must not cut its URL in two: a piece that is no address on its own ("nats://user:pa") takes in the
+        # next one when that holds the rest of the user information ("ss@host:4222").
+        pieces = [part.strip() for part in str(item).split(",")]
+        merged: List[str] = []
+        for piece in pieces:
+            if merged and "@" not in merged[-1] and "@" in piece and "://" not in piece \
+                    and not _is_address(merged[-1]):
+                merged[-1] += "," + piece
+            else:
+                merged.append(piece)
+        urls.extend(part for part in merged if part)
     return urls
 
 
-def redact_url(url: str) -> str:
-    """The URL without a ``user:password@`` part, for messages."""
+def _is_address(url: str) -> bool:
+    """Whether ``url`` (without user information) is scheme://host[:port] with a valid port."""
+    try:
+        parsed = urlsplit(url if "://" in url else "nats://" + url)
+        return bool(parsed.hostname) and parsed.port != -1
+    except ValueError:
+        return False
+
+
+def _userinfo(url: str) -> Tuple[str, Optional[str], str]:
+    """(``scheme://``, the user information as written or None, ``host:port…``) of a URL.
+
+    The user information ends at the LAST ``@``: a password may hold ``@``, ``/`` or ``:`` as they are
+    (urllib and nats-py end it at the first ``/``, which put such a password into the host part).
+    """
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest.split("/", 1)[0]:
-        return url
-    return "%s://%s" % (scheme, rest.split("@", 1)[1])
+    prefix = scheme + sep if sep else ""
+    if not sep:
+        rest = url
+    userinfo, at, hostpart = rest.rpartition("@")
+    if not at:
+        return prefix, None, rest
+    return prefix, userinfo, hostpart
+
+
+def redact_url(url: str) -> str:
+    """The URL without its ``user:password@`` (or ``token@``) part, for messages."""
+    prefix, userinfo, hostpart = _userinfo(url)
+    return url if userinfo is None else prefix + hostpart
 
 
 def url_credentials(url: str) -> Tuple[Optional[str], Optional[str]]:
-    """(user, password) written into a URL as ``scheme://user:password@host``; a lone ``token@`` is a user."""
-    scheme, sep, rest = url.partition("://")
-    netloc = rest.split("/", 1)[0] if sep else ""
-    if "@" not in netloc:
+    """(user, password) written into a URL as ``scheme://user:password@host``; a lone ``token@`` is a user.
+
+    Percent-escapes are decoded, as URLs have them (``%40`` is ``@``).
+    """
+    userinfo = _userinfo(url)[1]
+    if not userinfo:
         return None, None
-    userinfo = netloc.rsplit("@", 1)[0]
     user, colon, password = userinfo.partition(":")
     return unquote(user) or None, (unquote(password) or None) if colon else None
 
 
+# A secret found inside a URL joins the values Ansible masks in every output (no_log_values) with
+# the text around it in the URL, whatever its length; alone only from this length on. Why: Ansible
+# masks each such value wherever it occurs, so a short one (a one-letter token) would cut words
+# apart in unrelated text ("tls_req********ired"), while URLs are redacted where this code echoes them.
+MIN_MASKED_SECRET = 6
+
+
 def url_secrets(urls: Any) -> List[str]:
-    """Passwords (and tokens) inside nats_url values, raw and as written, to keep out of output."""
+    """What of nats_url values to keep out of output: each ``userinfo@`` as written, and each password
+    or token (decoded and as written) of at least MIN_MASKED_SECRET characters. User names are not secrets."""
     found: List[str] = []
     for url in _split_urls(urls):
+        userinfo = _userinfo(url)[1]
+        if not userinfo:
+            continue
+        found.append(userinfo + "@")
         user, password = url_credentials(url)
-        netloc = url.partition("://")[2].split("/", 1)[0]
-        written = netloc.rsplit("@", 1)[0].partition(":")[2] if "@" in netloc else ""
-        if password is None and user is not None:
-            found.append(user)  # nats://TOKEN@host: the lone user part is a token
-            found.append(netloc.rsplit("@", 1)[0])
-        for value in (password, written):
-            if value:
+        written = userinfo.partition(":")[2] if password is not None else userinfo  # a lone part is a token
+        for value in (password if password is not None else user, written):
+            if value and len(value) >= MIN_MASKED_SECRET:
                 found.append(value)
     return list(dict.fromkeys(found))
+
+
+def secrets_before_validation(params: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> List[str]:
+    """The url_secrets of the nats_url a module will use, from its raw arguments (or the environment).
+
+    For no_log_values before any check can fail: a module that refuses its input echoes its arguments
+    (``invocation.module_args`` at -vvv), nats_url included.
+    """
+    raw = params.get("nats_url")
+    try:
+        return url_secrets(raw if raw else (nats_url_from_environment(environ) or []))
+    except Exception:  # noqa: BLE001 - whatever the value is, the argument checks refuse it next
+        return []
 
 
 def _normalise_url(url: str) -> str:
     if "://" not in url:
         url = "nats://" + url
     scheme = url.split("://", 1)[0].lower()
+    public = redact_url(url)
     if scheme not in ("nats", "tls", "ws", "wss"):
-        raise InputError("nats_url %r has an unsupported scheme %r (use nats://, tls://, or ws:// and wss:// for WebSocket)" % (redact_url(url), scheme))
-    try:
-        port = urlsplit(url).port
+        raise InputError("nats_url %r has an unsupported scheme %r (use nats://, tls://, or ws:// and wss:// for WebSocket)" % (public, scheme))
+    try:  # the host part only: urlsplit would end user information at a "/" in a password
+        port = urlsplit(public).port
+        host = urlsplit(public).hostname
     except ValueError:
-        port = -1
-    if port == -1 or not urlsplit(url).hostname:
-        raise InputError("nats_url %r must be scheme://host[:port] with a port from 1 to 65535" % redact_url(url))
+        port, host = -1, None
+    if port == -1 or not host:
+        raise InputError("nats_url %r must be scheme://host[:port] with a port from 1 to 65535" % public)
     return url
 
 
@@ -182,7 +239,7 @@ class ConnectionSettings:
     def __repr__(self) -> str:
         # The generated repr leaves out secret fields, but a password can sit inside a URL too.
         values = {name: getattr(self, name) for name, spec in self.__dataclass_fields__.items() if spec.repr}
-        values["servers"] = [redact_url(url) for url in self.servers]
+        values["servers"] = self.public_servers
         shown = ", ".join("%s=%r" % item for item in values.items())
         return "ConnectionSettings(%s)" % shown
 
@@ -200,13 +257,24 @@ class ConnectionSettings:
         return url_secrets(self.servers)
 
     @property
+    def url_auth(self) -> Tuple[Optional[str], Optional[str]]:
+        """(user or token, password or None) written into the URLs (from_options makes them agree)."""
+        return next((found for found in map(url_credentials, self.servers) if found[0] or found[1]), (None, None))
+
+    @property
     def url_user(self) -> Optional[str]:
-        """The user (or token) written into the first URL that has one."""
-        return next((user for user, _password in map(url_credentials, self.servers) if user), None)
+        """The user (or token) written into the URLs."""
+        return self.url_auth[0]
 
     @property
     def url_has_password(self) -> bool:
-        return any(password for _user, password in map(url_credentials, self.servers))
+        return self.url_auth[1] is not None
+
+    @property
+    def public_servers(self) -> List[str]:
+        """The servers without the credentials written into them: what the NATS client is given (the
+        credentials go to it as options, so it never parses, keeps or echoes them)."""
+        return [redact_url(url) for url in self.servers]
 
     @classmethod
     def from_options(cls, options: Mapping[str, Any]) -> "ConnectionSettings":
@@ -215,6 +283,9 @@ class ConnectionSettings:
         servers = [_normalise_url(url) for url in _split_urls(raw_urls)]
         if not servers:
             raise InputError("nats_url must name at least one NATS server")
+        if len({url_credentials(url) for url in servers if _userinfo(url)[1] is not None}) > 1:
+            raise InputError("the nats_url entries carry different credentials; write the same ones into each, "
+                             "or give them once with user and password (or token)")
 
         def pick(name: str, default: Any) -> Any:
             value = options.get(name)
@@ -272,4 +343,4 @@ class ConnectionSettings:
     @property
     def server_list(self) -> str:
         """The servers for messages: credentials in URLs are left out."""
-        return ", ".join(redact_url(url) for url in self.servers)
+        return ", ".join(self.public_servers)

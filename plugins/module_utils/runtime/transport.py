@@ -208,6 +208,13 @@ def _auth_options(settings: ConnectionSettings) -> Dict[str, Any]:
         options["password"] = settings.password or ""
     if settings.token:
         options["token"] = settings.token
+    url_user, url_password = settings.url_auth
+    if url_user is not None and not (settings.user or settings.token or settings.creds_file or settings.nkey_seed):
+        # what nats-py would take from the URL, given as options: it never sees credentials in a URL
+        if url_password is None:
+            options["token"] = url_user
+        else:
+            options["user"], options["password"] = url_user, url_password
     if settings.creds_file:
         options["user_credentials"] = settings.creds_file
     elif settings.jwt and settings.nkey_seed:
@@ -411,7 +418,7 @@ class NatsTransport:
         settings = self.settings
         self._denial_event = asyncio.Event()
         options: Dict[str, Any] = dict(
-            servers=settings.servers,
+            servers=settings.public_servers,
             name="wasmcloud.lattice",
             connect_timeout=self._connect_timeout(),
             allow_reconnect=True,
