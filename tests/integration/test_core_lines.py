@@ -46,7 +46,7 @@ def lattice(sandbox_lattice):
 
 def inventory_file(tmp_path: Path, lattice) -> Path:
     path = tmp_path / "smoke.wasmcloud.yml"
-    path.write_text("plugin: wasmcloud.lattice.hosts\nnats_url: %s\nlattice: %s\ndiscovery_stall: 0.3\n"
+    path.write_text("plugin: wasmcloud.lattice.hosts\nnats_url: %s\nlattice: %s\ndiscovery_stall: 0.3\nhostname: friendly_name\n"
                     % (lattice.nats_url, lattice.lattice))
     return path
 

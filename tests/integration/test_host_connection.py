@@ -29,7 +29,7 @@ def twins(sandbox_lattice):
 
 def inventory(tmp_path, lattice, **extra):
     options = {"plugin": "wasmcloud.lattice.hosts", "nats_url": lattice.nats_url, "lattice": lattice.lattice,
-               "discovery_stall": 0.3}
+               "discovery_stall": 0.3, "hostname": "friendly_name"}
     options.update(extra)
     path = tmp_path / "home.wasmcloud.yml"
     path.write_text(json.dumps(options))
