@@ -23,8 +23,10 @@ FIGURES = ("task_overhead", "converge_constraints", "op_latency", "discovery_100
            "scaling", "v1_lattice", "v2_workload", "wadm_converge")
 
 
-@pytest.mark.skipif(not HAS_PROFILES, reason="the benchmarks measure the in-controller path, which ansible-core "
-                                              "before 2.19 does not have")
+NO_CONTROLLER_PATH = "the benchmarks measure the in-controller path, which ansible-core before 2.19 does not have"
+
+
+@pytest.mark.skipif(not HAS_PROFILES, reason=NO_CONTROLLER_PATH)
 @pytest.mark.timeout(1800)  # a hang guard, not a speed limit (subprocess.run kills the run if it fires)
 def test_quick_run_reports_every_figure_as_json(tmp_path: Path) -> None:
     summary = ROOT / "benchmarks" / "RESULTS.md"
