@@ -679,7 +679,7 @@ def _deployments(app: Manifest, group: List[ManifestWorkload], wiring: _Wiring,
         if index == 0 and scaler.kind == DAEMONSCALER:
             notes.append(Finding(where, "daemonscaler: one replica on each of the %d matching host(s) found now; a "
                                         "host that starts later gets one at the next run" % len(capable)))
-        mapping.deployments.append(Deployment(params, [m.where for m in group], [need_text(*n) for n in needs]))
+        mapping.deployments.append(Deployment(params, [m.where for m in group], sorted(need_text(*n) for n in needs)))
 
 
 def _refuse_shared_http_hosts(mapping: Mapping_) -> None:
