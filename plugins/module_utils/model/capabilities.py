@@ -34,6 +34,7 @@ MODULES: Dict[str, Tuple[str, ...]] = {
     "wasmcloud_events": CONTROL_INTERFACE,
     "wasmcloud_registry": CONTROL_INTERFACE,
     "wasmcloud_application": CONTROL_INTERFACE,
+    "wasmcloud_application_info": (V1,),
     "wasmcloud_workload": (V2,),
     "wasmcloud_host_info": (V2,),
 }
