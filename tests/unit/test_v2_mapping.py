@@ -258,11 +258,6 @@ def test_options_are_checked():
     assert options({}) == Options()
 
 
-def test_an_application_spec_of_actors_does_not_map():
-    with pytest.raises(InputError, match="rebuild the actors as components"):
-        v2mapping.refuse_spec()
-
-
 def test_the_documented_table_is_the_code_table():
     text = DOC.read_text()
     rows = set(re.findall(r"^\| `([a-z]+:[a-z]+)` \| ([^|]+?) \| `([a-z]+:[a-z]+)@([^`]+)` \| ([^|]+?) \|", text,

@@ -627,7 +627,7 @@ def _deployments(app: Manifest, group: List[ManifestWorkload], wiring: _Wiring,
             entry.pop("config")
         interfaces.append(entry)
     needs = [wiring.needs[key] for key in sorted(wiring.needs)]
-    base = wadm_component_id(app.name, group[0].name)
+    base = group[0].workload_id  # the 1.x ID of its first component: wadm's {app}-{component}, or the given id
     spreads = list(scaler.spreads)
     shares = wadm_shares(scaler.instances, [s.weight for s in spreads]) if scaler.kind != DAEMONSCALER \
         else [1] * len(spreads)
@@ -697,11 +697,3 @@ def _refuse_shared_http_hosts(mapping: Mapping_) -> None:
                                                          "one workload; give http_hosts" % (host, seen[host])))
             seen.setdefault(host, deployment.name)
             groups.setdefault(host, group)
-
-
-def refuse_spec() -> None:
-    """An application spec of actors (the lattice's first generation) does not map: actors are core modules
-    calling providers over the lattice's RPC, not components."""
-    raise InputError("an application spec (spec, spec_file) describes actors, which hosts without a lattice cannot "
-                     "run (they run components); rebuild the actors as components and describe the application as a "
-                     "wadm manifest (manifest, manifest_file)")
