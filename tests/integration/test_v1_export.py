@@ -100,7 +100,7 @@ def test_the_export_reproduces_the_lattice_on_an_empty_one_and_reapplying_is_qui
                       "c": {"store-http": (HTTP, None, "store")}}
     assert links(target) == links(source)
     for name in ("store-listen", "redis"):
-        assert target.config(name) == source.config(name) is not None
+        assert source.config(name) is not None and target.config(name) == source.config(name)
 
     target.clear_records()
     again = playbook(book, "-e", json.dumps({"configs": export["configs"]}))

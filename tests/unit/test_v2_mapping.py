@@ -22,8 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from v2mapping_examples import (  # noqa: E402
     ECHO_IMAGE,
     HEARTBEAT_FULL,
-    HEARTBEAT_PUBLISHED,
-    HEARTBEAT_REQUESTED,
     SHOP,
     _capability,
     _component,
@@ -32,6 +30,7 @@ from v2mapping_examples import (  # noqa: E402
     heartbeat,
     manifest,
 )
+from v2_examples import HEARTBEAT_PUBLISHED, HEARTBEAT_REQUESTED  # noqa: E402  (the documented heartbeats)
 from wadm_examples import DAEMON, HELLO_WORLD, KEYVALUE, WEIGHTED  # noqa: E402
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "migrating-to-v2.md"
@@ -112,11 +111,11 @@ def test_unmappable_parts_are_listed_each_with_its_path_and_nothing_else():
     app = manifest(SHOP)
     spec = app["spec"]
     spec["policies"] = [{"name": "vault", "type": "policy.secret.wasmcloud.dev/v1alpha1", "properties": {}}]
-    spec["components"][0]["properties"]["secrets"] = [{"name": "token", "properties": {"policy": "vault",
-                                                                                        "key": "t"}}]
+    secret = {"name": "token", "properties": {"policy": "vault", "key": "t"}}
+    spec["components"][0]["properties"]["secrets"] = [secret]
     spec["components"][1]["traits"].append({"type": "autoscaler", "properties": {}})
-    spec["components"].append(_component("payments", ECHO_IMAGE, [_spread(1), _link("acme", "payments", ["charge"],
-                                                                                      "acme")]))
+    payments = _link("acme", "payments", ["charge"], "acme")
+    spec["components"].append(_component("payments", ECHO_IMAGE, [_spread(1), payments]))
     spec["components"].append(_capability("acme", "registry.example/acme/payments:1.0.0"))
     spec["components"].append({"name": "shared", "type": "component",
                                "properties": {"application": {"name": "other", "component": "x"}}})
@@ -239,10 +238,9 @@ def test_two_components_on_one_virtual_host_and_queue_groups():
     app = manifest(SHOP)
     subs = app["spec"]["components"][4]["traits"][0]["properties"]["source"]["config"][0]["properties"]
     subs["subscriptions"] = "shop.echo|workers,shop.more|workers"
-    app["spec"]["components"][3]["traits"].insert(0, _link("wasi", "http", ["incoming-handler"], "counter",
-                                                                           name="second", source_config=[{
-                                                                               "name": "listen2", "properties": {
-                                                                                   "address": "shop.local:8081"}}]))
+    second = _link("wasi", "http", ["incoming-handler"], "counter", name="second",
+                   source_config=[{"name": "listen2", "properties": {"address": "shop.local:8081"}}])
+    app["spec"]["components"][3]["traits"].insert(0, second)
     mapping = map_manifest(app, FULL)
     assert by_name(mapping)["shop-echo"]["host_interfaces"][0]["config"] == {
         "subscriptions": "shop.echo,shop.more", "consumer_group": "workers"}

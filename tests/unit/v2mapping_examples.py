@@ -10,8 +10,6 @@ from __future__ import annotations
 import copy
 import json
 
-from v2_examples import HEARTBEAT_PUBLISHED, HEARTBEAT_REQUESTED  # noqa: F401  (the documented payloads)
-
 
 def _wit(namespace, package, version, *interfaces):
     entry = {"namespace": namespace, "package": package, "interfaces": list(interfaces)}
@@ -103,6 +101,10 @@ def _spread(instances, *spreads):
     return {"type": "spreadscaler", "properties": props}
 
 
+KV_LINK = _link("wasi", "keyvalue", ["atomics", "store"], "kv",
+                target_config=[{"name": "kv-url", "properties": {"url": "nats://127.0.0.1:4222"}}],
+                source_config=[{"name": "kv-bucket", "properties": {"bucket": "counts"}}])
+
 # An HTTP component, a messaging handler and a keyvalue user: the application the migration moves.
 SHOP = {
     "apiVersion": "core.oam.dev/v1beta1",
@@ -111,12 +113,8 @@ SHOP = {
     "spec": {"components": [
         _component("hello", HELLO_IMAGE, [_spread(1)]),
         _component("echo", ECHO_IMAGE, [_spread(1), _link("wasmcloud", "messaging", ["consumer"], "nats")]),
-        _component("counter", ECHO_IMAGE, [_spread(1), _link("wasi", "keyvalue", ["atomics", "store"], "kv",
-                                                              target_config=[{"name": "kv-url", "properties": {
-                                                                  "url": "nats://127.0.0.1:4222"}}],
-                                                              source_config=[{"name": "kv-bucket", "properties": {
-                                                                  "bucket": "counts"}}])],
-                   config=[{"name": "greeting", "properties": {"text": "hi"}}]),
+        _component("counter", ECHO_IMAGE, [_spread(1), KV_LINK], config=[{"name": "greeting",
+                                                                             "properties": {"text": "hi"}}]),
         _capability("httpserver", HTTP_IMAGE, [
             _link("wasi", "http", ["incoming-handler"], "hello",
                   source_config=[{"name": "listen", "properties": {"address": "shop.local:8080"}}]),

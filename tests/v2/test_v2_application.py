@@ -92,8 +92,8 @@ def test_unmappable_parts_are_refused_before_anything_is_sent(v2_nats, wash_host
     app = migrating_manifest(images, "bad-%s" % workload_id, "bad.%s" % workload_id, "0.0.0.0")
     app["spec"]["policies"] = [{"name": "vault", "type": "policy.secret.wasmcloud.dev/v1alpha1",
                                 "properties": {"backend": "vault"}}]
-    app["spec"]["components"][1]["properties"]["secrets"] = [{"name": "token", "properties": {"policy": "vault",
-                                                                                               "key": "token"}}]
+    secret = {"name": "token", "properties": {"policy": "vault", "key": "token"}}
+    app["spec"]["components"][1]["properties"]["secrets"] = [secret]
     (tmp_path / "bad.json").write_text(json.dumps(app))
     starts_before = wash_host.log().count("Starting workload")
     refused = playbook(v2_playbook(tmp_path, v2_nats.url, """

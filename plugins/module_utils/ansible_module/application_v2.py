@@ -59,7 +59,7 @@ def _checked(params: Mapping[str, Any]) -> Dict[str, Any]:
 
 
 def map_onto_hosts(params: Mapping[str, Any], checked: Mapping[str, Any], hosts: List[Mapping[str, Any]]
-                   ) -> v2mapping.Mapping_:
+                   ) -> v2mapping.AppMapping:
     return v2mapping.map_manifest(checked["raw"], hosts, checked["options"], checked["configs"])
 
 

@@ -141,7 +141,7 @@ class Deployment:
 
 
 @dataclass
-class Mapping_:  # pylint: disable=invalid-name  (Mapping is typing's)
+class AppMapping:
     application: str
     deployments: List[Deployment] = field(default_factory=list)
     unmappable: List[Finding] = field(default_factory=list)
@@ -475,8 +475,8 @@ def _selector(requirements: Mapping[str, str], opts: Options, where: str,
                 unmappable.append(Finding(where, "two labels map to the environment (%r and %r)" % (environment, value)))
             environment = value
         elif selector.get(HOSTGROUP, value) != value:
-            unmappable.append(Finding(where, "two labels map to the host group (%r and %r)" % (selector[HOSTGROUP],
-                                                                                              value)))
+            unmappable.append(Finding(where, "two labels map to the host group (%r and %r)"
+                                      % (selector[HOSTGROUP], value)))
         else:
             selector[HOSTGROUP] = value
     return selector, environment
@@ -532,11 +532,11 @@ def _group_scaler(members: List[ManifestWorkload], unmappable: List[Finding],
 
 
 def map_manifest(raw: Any, hosts: Sequence[Mapping[str, Any]], opts: Options = Options(),
-                 known_configs: Optional[Mapping[str, Mapping[str, str]]] = None) -> Mapping_:
+                 known_configs: Optional[Mapping[str, Mapping[str, str]]] = None) -> AppMapping:
     """The deployments a wadm manifest becomes on the ``hosts`` (decoded heartbeats), and what does not map.
 
     A malformed manifest is refused (InputError) as for a lattice; what is well-formed but has no equivalent
-    is listed in ``unmappable`` (``Mapping_.refuse`` turns it into one refusal naming every part)."""
+    is listed in ``unmappable`` (``AppMapping.refuse`` turns it into one refusal naming every part)."""
     cleaned, unmappable = _without_unmappable(raw)
     app = parse_manifest(cleaned)
     notes: List[Finding] = []
@@ -568,7 +568,7 @@ def map_manifest(raw: Any, hosts: Sequence[Mapping[str, Any]], opts: Options = O
             notes.append(Finding(provider.where, "capability provider %s is not deployed: the hosts serve its "
                                                  "capability themselves (its scaler does not apply)" % provider.name))
 
-    mapping = Mapping_(app.name, unmappable=unmappable, notes=notes)
+    mapping = AppMapping(app.name, unmappable=unmappable, notes=notes)
     members: Dict[str, List[ManifestWorkload]] = {}
     for component in components:
         members.setdefault(groups.find(component.name), []).append(component)
@@ -591,7 +591,7 @@ def _image(component: ManifestWorkload, unmappable: List[Finding]) -> str:
 
 def _deployments(app: Manifest, group: List[ManifestWorkload], wiring: _Wiring,
                  hosts: Sequence[Mapping[str, Any]], opts: Options, known: Mapping[str, Mapping[str, str]],
-                 mapping: Mapping_) -> None:
+                 mapping: AppMapping) -> None:
     unmappable, notes = mapping.unmappable, mapping.notes
     scaler = _group_scaler(group, unmappable, notes)
     if scaler is None:
@@ -682,7 +682,7 @@ def _deployments(app: Manifest, group: List[ManifestWorkload], wiring: _Wiring,
         mapping.deployments.append(Deployment(params, [m.where for m in group], sorted(need_text(*n) for n in needs)))
 
 
-def _refuse_shared_http_hosts(mapping: Mapping_) -> None:
+def _refuse_shared_http_hosts(mapping: AppMapping) -> None:
     """Two workloads of the application on one virtual host: the first would keep serving, the other never."""
     seen: Dict[str, str] = {}
     groups: Dict[str, str] = {}
