@@ -105,6 +105,8 @@ KV_LINK = _link("wasi", "keyvalue", ["atomics", "store"], "kv",
                 target_config=[{"name": "kv-url", "properties": {"url": "nats://127.0.0.1:4222"}}],
                 source_config=[{"name": "kv-bucket", "properties": {"bucket": "counts"}}])
 
+GREETING = {"name": "greeting", "properties": {"text": "hi"}}
+
 # An HTTP component, a messaging handler and a keyvalue user: the application the migration moves.
 SHOP = {
     "apiVersion": "core.oam.dev/v1beta1",
@@ -113,8 +115,7 @@ SHOP = {
     "spec": {"components": [
         _component("hello", HELLO_IMAGE, [_spread(1)]),
         _component("echo", ECHO_IMAGE, [_spread(1), _link("wasmcloud", "messaging", ["consumer"], "nats")]),
-        _component("counter", ECHO_IMAGE, [_spread(1), KV_LINK], config=[{"name": "greeting",
-                                                                             "properties": {"text": "hi"}}]),
+        _component("counter", ECHO_IMAGE, [_spread(1), KV_LINK], config=[GREETING]),
         _capability("httpserver", HTTP_IMAGE, [
             _link("wasi", "http", ["incoming-handler"], "hello",
                   source_config=[{"name": "listen", "properties": {"address": "shop.local:8080"}}]),
