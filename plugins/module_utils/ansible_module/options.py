@@ -16,6 +16,7 @@ import json
 import re
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import application_v2
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import read_spec_file
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import workload_spec
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v1, v2
@@ -24,6 +25,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import val
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import (
     DEFAULT_AUCTION_KIND,
     NAMED_BY_ID,
+    has_lattice,
     named_by_id,
     refuse_unused,
     unused_options,
@@ -190,7 +192,10 @@ def registry(generation: str, params: Params) -> Tuple[str, Dict[str, str]]:
 
 def application(generation: str, params: Params) -> Any:
     """wasmcloud_application: the application from a wadm manifest or a 0.x spec, whichever was given (the
-    capability table has already narrowed the generations to the one that reads it)."""
+    capability table has already narrowed the generations to those that read it); on hosts without a lattice
+    (v2) the manifest as written, to be mapped onto the hosts found."""
+    if not has_lattice(generation):
+        return application_v2.checked(params)
     if params["manifest"] is not None or params["manifest_file"] is not None:
         return _manifest(params)
     spec = params["spec"] if params["spec"] is not None else read_spec_file(params["spec_file"])

@@ -147,7 +147,7 @@ def _replicas(placement: Placement, hosts: Hosts) -> Targets:
     return Targets({host: placement.per_host for host in keep + fresh[:missing]})
 
 
-def _shares(total: int, weights: List[int]) -> List[int]:
+def shares(total: int, weights: List[int]) -> List[int]:
     """``total`` split by weight; the remainder goes to the heaviest spreads first (ties: manifest order)."""
     whole = sum(weights)
     if not whole:
@@ -170,7 +170,7 @@ def _spreads(placement: Placement, hosts: Hosts) -> Targets:
     matching host (one running it already, else the first by ID) as its limit there, added to what other
     spreads put on that host; a provider's share is that many distinct hosts."""
     wanted: Dict[str, int] = {}
-    for spread, share in zip(placement.spreads, _shares(placement.count, [s.weight for s in placement.spreads])):
+    for spread, share in zip(placement.spreads, shares(placement.count, [s.weight for s in placement.spreads])):
         if not share:
             continue
         eligible = _eligible(spread.requirements, hosts)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Optional, Sequence
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import speaks_v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import targets_v2
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.record import DEFAULT_RECORD_BUCKET
@@ -23,7 +23,8 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client
 
 def client_for(settings: ConnectionSettings, generations: Sequence[str],
                record_bucket: Optional[str] = DEFAULT_RECORD_BUCKET) -> Any:
-    """The client for a module that serves ``generations`` (``record_bucket``: where v2 workloads are recorded)."""
-    if speaks_v2(generations):
+    """The client for a module that serves ``generations``, asked for ``settings.protocol`` (``record_bucket``:
+    where v2 workloads are recorded)."""
+    if targets_v2(settings.protocol, generations):
         return V2Client(settings, record_bucket)
     return ControlClient(settings)

@@ -1,6 +1,7 @@
 # Copyright (c) wasmcloud.lattice contributors
 # Apache License 2.0 (see LICENSE)
-"""What the reading modules gather: auctions, events, the lattice's hosts and links, v2 hosts.
+"""What the reading modules gather: auctions, events, the lattice's hosts and links, an application exported
+from a lattice, v2 hosts.
 
 Private to this collection; may change without notice.
 
@@ -10,7 +11,7 @@ Each ``read(task, client, wanted)`` fills ``task.result``; nothing is planned or
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import named_by_id
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
@@ -18,7 +19,9 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors imp
     NoResponseError,
     WaitTimeoutError,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import no_host_answered
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory, Link
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.export import SECRET_PREFIX, export_manifest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import no_host_answered, read_inventories
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client, host_view
 
 
@@ -82,6 +85,31 @@ def lattice(task: Any, client: Any, wanted: Callable[[], Any]) -> None:
         result["links"] = or_empty(lambda: [link.to_dict() for link in client.query_links()])
     if "claims" in gather:
         result["claims"] = or_empty(client.get_claims)
+
+
+def exported_application(task: Any, client: Any, wanted: Callable[[], Any]) -> None:
+    """wasmcloud_application_info: what runs on the lattice as a wadm manifest (planning/export.py), with the
+    configs it names."""
+    params = task.params
+    inventories = read_inventories(client, stall=params.get("discovery_stall"))
+    links = _links(client, inventories)
+    names = sorted({name for link in links for name in list(link.source_config) + list(link.target_config)
+                    if not name.startswith(SECRET_PREFIX)})
+    configs: Dict[str, Optional[Dict[str, str]]] = {name: client.get_config(name) for name in names}
+    export = export_manifest(params["name"], inventories, links, configs, params["scope"], params.get("version"))
+    for warning in export.warnings:
+        task.warn(warning)
+    task.result.update(manifest=export.manifest, configs=export.configs)
+
+
+def _links(client: Any, inventories: Mapping[str, HostInventory]) -> List[Link]:
+    """The lattice's links; none when no host answered (nobody to ask, and nothing linked)."""
+    try:
+        return list(client.query_links())
+    except NoResponseError:
+        if inventories:
+            raise
+        return []
 
 
 def v2_hosts(task: Any, client: V2Client, wanted: Callable[[], Any]) -> None:

@@ -10,7 +10,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Dict, List, Mapping, Tuple
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError, NoResponseError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
+    InputError,
+    LatticeError,
+    NoResponseError,
+    UnsupportedOperationError,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import (
     AppPlan,
@@ -25,6 +30,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifes
     plan_manifest,
     stale_providers,
 )
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import v2mapping
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
     bidders,
@@ -36,8 +42,13 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resource
 
 
 def application(task: Task, wanted: Any) -> Resource:
-    """The resource of the application the options describe."""
-    return ManifestApplication(task) if isinstance(wanted, Manifest) else SpecApplication(task)
+    """The resource of the application the options describe: a 0.x spec, a wadm manifest on a lattice, or a
+    wadm manifest as written, to map onto v2 hosts."""
+    if isinstance(wanted, Manifest):
+        return ManifestApplication(task)
+    if isinstance(wanted, AppSpec):
+        return SpecApplication(task)
+    return ApplicationOnV2(task)
 
 
 def read_links(client: Any, inventories: Mapping[str, HostInventory]) -> List[Any]:
@@ -189,3 +200,48 @@ def _auction(client: Any, app: AppSpec, kind: str, name: str, stall: Any) -> Any
 async def _all_auctions(client: Any, app: AppSpec, placements: List[Tuple[str, str]], stall: Any) -> List[Any]:
     # gathered inside the client's own event loop
     return await asyncio.gather(*(_auction(client, app, kind, name, stall) for kind, name in placements))
+
+
+class ApplicationOnV2(Resource):
+    """A wadm manifest on hosts without a lattice: find the hosts from their heartbeats, map the manifest onto
+    them (planning/v2mapping.py, pure: a part that does not map is refused before anything is sent, every part
+    named), then deploy each mapped deployment with the deployment runtime (wasmcloud_deployment), so an
+    application is deployed, scaled, rolled and removed exactly as a deployment is."""
+
+    key = "application"
+
+    def read(self, client: Any, wanted: Mapping[str, Any]) -> Any:
+        return client.discover(self.params["heartbeat_window"], stream=self.params["heartbeat_stream"] or None)
+
+    def plan(self, client: Any, wanted: Mapping[str, Any], observed: Any) -> Plan:
+        self.mapping = v2mapping.map_manifest(wanted["raw"], list(observed.values()), wanted["options"],
+                                              wanted["configs"])
+        self.result["mapping"] = self.mapping.report()
+        return Plan()  # the deployments are planned by the deployment runtime
+
+    def view(self, wanted: Mapping[str, Any], plan: Plan, observed: Any) -> Any:
+        return {"name": self.mapping.application, "deployments": [d.name for d in self.mapping.deployments]}
+
+    def report(self, wanted: Any, plan: Plan) -> bool:
+        if self.params.get("mapping") == "report":
+            self.result["changed"] = False
+            return False
+        self.mapping.refuse()
+        return True
+
+    def apply(self, client: Any, wanted: Any, plan: Plan, observed: Any) -> None:
+        deploy = deployment_runtime()
+        deploy(self.task, client, self.mapping, self.params.get("state") or "present")
+
+
+def deployment_runtime() -> Any:
+    """The deployment runtime's converge (wasmcloud_deployment); until it is part of the collection, deploying
+    is refused before anything is sent (mapping: report still works)."""
+    try:
+        from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime import deployment  # noqa: F401
+    except ImportError:
+        raise UnsupportedOperationError(
+            "deploying on v2 hosts needs the deployment runtime of wasmcloud.lattice.wasmcloud_deployment, which this "
+            "build of the collection does not have; use mapping: report and deploy its deployments with "
+            "wasmcloud_deployment")
+    return deployment.converge_application  # type: ignore[attr-defined]
