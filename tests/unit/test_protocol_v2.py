@@ -7,7 +7,8 @@ import json
 import pytest
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, MalformedReplyError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import record_key, spec_digest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workload import spec_digest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.record import record_key
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 from v2_examples import (

@@ -18,13 +18,12 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import (  # noqa: F401 (labels_match: its users)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import (
     INSTANCES,
     ONE_HOST,
     Hosts,
     Placement,
     hosts_in_scope,
-    labels_match,
     place,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan

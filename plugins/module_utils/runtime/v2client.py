@@ -25,17 +25,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors imp
     MalformedReplyError,
     NoResponseError,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.record import (  # noqa: F401 (record_key: users)
-    DEFAULT_RECORD_BUCKET,
-    WorkloadRecord,
-    record_key,
-)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.record import DEFAULT_RECORD_BUCKET, WorkloadRecord
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.transport import NatsTransport
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.common import Request
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import Expectation
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workload import spec_digest  # noqa: F401
 # A JetStream stream that keeps the latest heartbeat of every host, so discovery reads it at once instead of
 # listening for a whole heartbeat period. Memory storage: it is a cache that any discovery refills.
 DEFAULT_HEARTBEAT_STREAM = "WASMCLOUD_LATTICE_HEARTBEATS"
