@@ -351,14 +351,16 @@ from typing import Any, Dict
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import run
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import V2_WORKLOAD_ARGSPEC
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import V2_WORKLOAD_SPEC_ARGSPEC
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.workload import Workload
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 
 ARGSPEC: Dict[str, Any] = {
     "host_id": {"type": "str", "required": True},
     "workload_id": {"type": "str", "required": True},
-    **V2_WORKLOAD_ARGSPEC,
+    "name": {"type": "str"},
+    "namespace": {"type": "str", "default": "default"},
+    **V2_WORKLOAD_SPEC_ARGSPEC,
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "start_timeout": {"type": "float", "default": v2.DEFAULT_START_TIMEOUT},
     "record_bucket": {"type": "str", "default": "wasmcloud_lattice_workloads"},
