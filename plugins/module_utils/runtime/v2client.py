@@ -118,11 +118,15 @@ class AsyncV2Client:
         """What proves ``intent`` done: for v2, its reply (so nothing more to wait for)."""
         return self.dialect.confirmation(intent, observed)
 
-    async def _ask(self, request: Request, timeout: float, idempotent: bool) -> bytes:
-        host_id, command = request.host_id, request.operation
+    async def _send(self, request: Request, timeout: float, idempotent: bool) -> bytes:
+        """One request the dialect encoded; the reply's payload."""
+        return await self._ask(request.host_id, request.operation, request.body, timeout, idempotent)
+
+    async def _ask(self, host_id: str, command: str, body: bytes, timeout: float, idempotent: bool) -> bytes:
         what = "%s on v2 host %s" % (command, host_id)
         try:
-            return await self.transport.request(request.subject, request.body, timeout, what, idempotent=idempotent)
+            return await self.transport.request(v2.subject(host_id, command), body, timeout, what,
+                                                idempotent=idempotent)
         except NoResponseError:
             raise await self._silence(host_id, command, timeout)
 
@@ -146,7 +150,7 @@ class AsyncV2Client:
             % (host_id, command, timeout, v2.silence_reasons(command)), subject=v2.subject(host_id, command))
 
     async def heartbeat(self, host_id: str) -> Dict[str, Any]:
-        payload = await self._ask(self.dialect.encode(Intent("heartbeat", host_id)), self.settings.timeout,
+        payload = await self._send(self.dialect.encode(Intent("heartbeat", host_id)), self.settings.timeout,
                                   idempotent=True)
         beat = self.dialect.decode_reply("heartbeat", payload, "heartbeat of v2 host %s" % host_id)
         if beat["id"] != host_id:  # whoever answered for this host is not it
@@ -365,13 +369,13 @@ class AsyncV2Client:
 
     async def status(self, host_id: str, workload_id: str) -> Dict[str, Any]:
         request = self.dialect.encode(Intent("workload.status", host_id, {"workload_id": workload_id}))
-        payload = await self._ask(request, self.settings.timeout, idempotent=True)
+        payload = await self._send(request, self.settings.timeout, idempotent=True)
         return self.dialect.decode_reply(request.operation, payload, "workload.status reply of v2 host %s" % host_id)
 
     async def stop(self, host_id: str, workload_id: str) -> Dict[str, Any]:
         request = self.dialect.encode(Intent("workload.stop", host_id, {"workload_id": workload_id}))
         self.sent.append({"operation": "workload.stop", "host_id": host_id, "workload_id": workload_id})
-        payload = await self._ask(request, max(self.settings.timeout, 30.0), idempotent=True)
+        payload = await self._send(request, max(self.settings.timeout, 30.0), idempotent=True)
         return self.dialect.decode_reply(request.operation, payload, "workload.stop reply of v2 host %s" % host_id)
 
     async def start(self, host_id: str, workload_id: str, workload: Mapping[str, Any],
