@@ -1,6 +1,7 @@
 # Copyright (c) wasmcloud.lattice contributors
 # Apache License 2.0 (see LICENSE)
-"""Options shared by the modules that place 1.x components and providers, and their checks.
+"""Options shared by the modules that place 1.x components and providers, and their checks; the workload spec
+options of the modules that start v2 workloads (doc fragment wasmcloud.lattice.v2_workload).
 
 Private to this collection; may change without notice.
 """
@@ -12,6 +13,7 @@ from typing import Any, Dict, Mapping, Optional
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import COMPONENT, WorkloadSpec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workload import PULL_POLICIES
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v1
 
 # Where it runs and with what; the modules add their ID, reference and own options.
@@ -22,6 +24,38 @@ WORKLOAD_ARGSPEC: Dict[str, Dict[str, Any]] = {
     "replicas": {"type": "int", "default": 1},
     "daemon": {"type": "bool", "default": False},
     "config": {"type": "list", "elements": "str", "default": []},
+    "annotations": {"type": "dict", "default": {}},
+}
+
+_PULL_SECRET = {"type": "dict", "no_log": True, "options": {
+    "username": {"type": "str", "required": True}, "password": {"type": "str", "required": True, "no_log": True}}}
+_LOCAL_RESOURCES = {"type": "dict", "options": {
+    "config": {"type": "dict"}, "environment": {"type": "dict"},
+    "allowed_hosts": {"type": "list", "elements": "str"}, "allowed_ip_name_lookups": {"type": "list", "elements": "str"},
+    "allowed_host_loopback_ports": {"type": "list", "elements": "str"},
+    "memory_limit_mb": {"type": "int"}, "cpu_limit": {"type": "int"},
+    "volume_mounts": {"type": "list", "elements": "dict", "options": {
+        "name": {"type": "str", "required": True}, "mount_path": {"type": "str", "required": True},
+        "read_only": {"type": "bool", "default": False}}},
+}}
+_POLICY = {"type": "str", "choices": sorted(PULL_POLICIES)}
+
+# The workload spec: components, service, host interfaces, volumes, annotations (doc fragment v2_workload).
+V2_WORKLOAD_SPEC_ARGSPEC: Dict[str, Dict[str, Any]] = {
+    "components": {"type": "list", "elements": "dict", "default": [], "options": {
+        "name": {"type": "str", "required": True}, "image": {"type": "str", "required": True},
+        "pool_size": {"type": "int"}, "max_invocations": {"type": "int"}, "max_concurrency": {"type": "int"},
+        "local_resources": _LOCAL_RESOURCES, "image_pull_policy": _POLICY, "image_pull_secret": _PULL_SECRET}},
+    "service": {"type": "dict", "options": {
+        "image": {"type": "str", "required": True}, "max_restarts": {"type": "int"},
+        "local_resources": _LOCAL_RESOURCES, "image_pull_policy": _POLICY, "image_pull_secret": _PULL_SECRET}},
+    "host_interfaces": {"type": "list", "elements": "dict", "default": [], "options": {
+        "namespace": {"type": "str", "required": True}, "package": {"type": "str", "required": True},
+        "version": {"type": "str"}, "interfaces": {"type": "list", "elements": "str"}, "config": {"type": "dict"},
+        "name": {"type": "str"}}},
+    "volumes": {"type": "list", "elements": "dict", "default": [], "options": {
+        "name": {"type": "str", "required": True}, "host_path": {"type": "str"},
+        "empty_dir": {"type": "bool", "default": False}}},
     "annotations": {"type": "dict", "default": {}},
 }
 

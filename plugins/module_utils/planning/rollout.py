@@ -130,7 +130,8 @@ class Step:
                                   "ordinal": self.replica.ordinal, "reason": self.reason}
         if self.replaces:
             params["replaces"] = self.replaces
-        return Intent("workload.%s" % self.action, self.replica.host_id, params)
+        operation = FORGET if self.action == FORGET else "workload.%s" % self.action
+        return Intent(operation, self.replica.host_id, params)
 
 
 @dataclass

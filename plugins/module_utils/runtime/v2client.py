@@ -87,6 +87,15 @@ def record_key(host_id: str, workload_id: str) -> str:
     return "%s.%s" % (host_id, encoded)
 
 
+# Deployments (wasmcloud_deployment) are recorded in the same bucket, under keys of their own.
+DEPLOYMENT_KEY_PREFIX = "deployment"
+
+
+def deployment_key(namespace: str, name: str) -> str:
+    encoded = base64.urlsafe_b64encode(("%s/%s" % (namespace, name)).encode("utf-8")).decode("ascii").rstrip("=")
+    return "%s.%s" % (DEPLOYMENT_KEY_PREFIX, encoded)
+
+
 def spec_digest(wire: Mapping[str, Any]) -> str:
     """SHA-256 of the workload as sent (canonical JSON): equal digests mean an identical start request."""
     return "sha256:" + hashlib.sha256(v2.dumps(wire)).hexdigest()
@@ -490,6 +499,8 @@ class AsyncV2Client:
         found: List[Dict[str, Any]] = []
         for key in keys[:limit]:
             host_id, _dot, encoded = key.partition(".")
+            if host_id == DEPLOYMENT_KEY_PREFIX:
+                continue  # a deployment's record; its replicas have records of their own
             try:
                 workload_id = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
             except (ValueError, UnicodeDecodeError):
@@ -508,6 +519,67 @@ class AsyncV2Client:
         except Exception as exc:  # a stale record only makes a later run replace instead of keep
             self.warnings.append("the record of workload %r on host %s could not be deleted from bucket %r (%s: %s)"
                                  % (workload_id, host_id, self.record_bucket, type(exc).__name__, exc))
+
+    async def deployment_get(self, namespace: str, name: str) -> Optional[Dict[str, Any]]:
+        """The record of a deployment (its replicas, their hosts and templates), None when there is none."""
+        from nats.js import errors as js_errors
+
+        kv = await self._bucket(create=False)
+        if kv is None:
+            return None
+        try:
+            entry = await kv.get(deployment_key(namespace, name))
+        except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
+            return None
+        except Exception as exc:  # timeout, permission: the caller refuses to act without it
+            self._kv_unavailable = "reading bucket %r failed (%s: %s)" % (self.record_bucket, type(exc).__name__, exc)
+            return None
+        try:
+            record = json.loads(entry.value or b"null")
+        except ValueError:
+            record = None
+        return record if isinstance(record, dict) else None
+
+    async def deployment_put(self, namespace: str, name: str, record: Mapping[str, Any]) -> bool:
+        kv = await self._bucket(create=True)
+        if kv is None:
+            return False
+        value = dict(record, namespace=namespace, name=name, recorded_at=time.time())
+        try:
+            await kv.put(deployment_key(namespace, name), json.dumps(value, sort_keys=True).encode("utf-8"))
+        except Exception as exc:
+            self.warnings.append("deployment %r could not be recorded in bucket %r (%s: %s): the next run cannot "
+                                 "see its replicas" % (name, self.record_bucket, type(exc).__name__, exc))
+            return False
+        return True
+
+    async def deployment_delete(self, namespace: str, name: str) -> None:
+        kv = await self._bucket(create=False)
+        if kv is None:
+            return
+        try:
+            await kv.purge(deployment_key(namespace, name))
+        except Exception as exc:
+            self.warnings.append("the record of deployment %r could not be deleted from bucket %r (%s: %s)"
+                                 % (name, self.record_bucket, type(exc).__name__, exc))
+
+    async def statuses(self, pairs: Iterable[Any]) -> Dict[Any, Any]:
+        """(host_id, workload_id) -> its status, or the LatticeError it failed with; asked concurrently."""
+        wanted = list(dict.fromkeys(pairs))
+        gate = asyncio.Semaphore(_IN_FLIGHT)
+
+        async def ask(pair: Any) -> Dict[str, Any]:
+            async with gate:
+                return await self.status(*pair)
+
+        results = await asyncio.gather(*(ask(pair) for pair in wanted), return_exceptions=True)
+        out: Dict[Any, Any] = {}
+        for pair, result in zip(wanted, results):
+            if isinstance(result, BaseException) and not isinstance(result, LatticeError):
+                raise result
+            out[pair] = result
+        self.transport.check_alive("asking v2 hosts for workload status")
+        return out
 
 
 def host_view(beat: Mapping[str, Any]) -> Dict[str, Any]:
@@ -571,3 +643,7 @@ class V2Client(BlockingClient):
     record_put = _blocking("record_put")
     record_delete = _blocking("record_delete")
     records = _blocking("records")
+    deployment_get = _blocking("deployment_get")
+    deployment_put = _blocking("deployment_put")
+    deployment_delete = _blocking("deployment_delete")
+    statuses = _blocking("statuses")
