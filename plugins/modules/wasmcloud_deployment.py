@@ -62,7 +62,9 @@ options:
     type: int
     default: 1
   host_selector:
-    description: Labels a host's heartbeat must carry, for example V({hostgroup: edge}) for hosts started with C(--host-group edge).
+    description:
+      - >-
+        Labels a host's heartbeat must carry, for example V({"hostgroup": "edge"}) for hosts started with C(--host-group edge).
     type: dict
     default: {}
   environment:
