@@ -8,14 +8,16 @@ name, and the one that kills a host starts hosts of its own.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import uuid
+from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
 
-from ansible_run import assert_no_traceback, playbook
+from ansible_run import BIN, assert_no_traceback, playbook, run
 from conftest import HELLO2_BODY, HELLO_BODY
 from test_v2_replace import Poller
 
@@ -256,3 +258,36 @@ def test_killing_a_host_moves_its_replica_to_a_surviving_host(v2_nats, host_fact
     assert http_get(spare.http_addr, virtual_host) == {"status": 200, "body": HELLO_BODY}
     assert not converged["changed"] and converged["sent"] == []
     run_ok(tmp_path, v2_nats.url, task.replace("    replicas: 2\n", "    state: absent\n"), name="rm.yml")
+
+
+def test_the_deploy_v2_playbook_deploys_over_the_inventorys_v2_hosts(v2_nats, fleet, images, tmp_path):
+    """playbooks/deploy_v2.yml as a user runs it: no machine to install on here (that play matches no host; the
+    role's unit is tested in test_v2_host_role.py), the v2 hosts from the inventory plugin, the deployment from a
+    vars file; a second run changes nothing."""
+    name = "pb-%s" % uuid.uuid4().hex[:6]
+    inventory = tmp_path / "v2.wasmcloud.yml"
+    inventory.write_text("plugin: wasmcloud.lattice.hosts\nprotocol: 2.x\nnats_url: %s\nheartbeat_window: 0.5\n"
+                         "keyed_groups:\n  - key: wasmcloud_host_group\n    prefix: group\n" % v2_nats.url)
+    variables = tmp_path / "deployment.json"
+    variables.write_text(json.dumps({
+        "wasmcloud_nats_url": v2_nats.url, "deployment_name": name, "deployment_replicas": 3,
+        "deployment_inventory_group": "group_edge", "deployment_environment": fleet.environment,
+        "deployment_components": [{"name": "hello", "image": images.hello}],
+        "deployment_host_interfaces": [{"namespace": "wasi", "package": "http", "version": "0.2.0",
+                                        "interfaces": ["incoming-handler"], "config": {"host": "pb.deploy.test"}}]}))
+    book = str(Path(__file__).resolve().parents[2] / "playbooks" / "deploy_v2.yml")
+
+    def deploy(*extra):
+        result = run([str(BIN / "ansible-playbook"), "-i", str(inventory), book, "-e", "@%s" % variables, *extra])
+        assert_no_traceback(result)
+        assert result.returncode == 0, result.output
+        return [outcome for outcome in result.results() if "replicas" in outcome][0]
+
+    first = deploy()
+    assert sorted(r["host_id"] for r in first["replicas"]) == sorted(host.host_id for host in fleet.edge)
+    for host in fleet.edge:
+        assert http_get(host.http_addr, "pb.deploy.test") == {"status": 200, "body": HELLO_BODY}
+    again = deploy()
+    assert not again["changed"] and again["sent"] == [] and sent_to(fleet.all, name) == 3
+    deploy("-e", "deployment_state=absent")
+    assert sent_to(fleet.all, name, "Stopping") == 3
