@@ -81,8 +81,8 @@ def test_v2_hosts_appear_a_killed_one_is_lost_and_a_workload_gone_missing_is_rep
 
 
 @pytest.mark.timeout(600)
-def test_heal_rulebook_moves_a_killed_hosts_replica_and_http_answers_again(rulebook, v2_nats, host_factory, images,
-                                                                            tmp_path):
+def test_heal_rulebook_moves_a_killed_hosts_replica_and_http_answers_again(
+        rulebook, v2_nats, host_factory, images, tmp_path):
     """The heal rulebook with a v2 deployment: killing the host that serves a replica makes the replica answer HTTP
     again from a surviving host, with no person acting. The time from the kill to the first answer is printed
     (benchmarks/RESULTS.md keeps it); it is never asserted."""

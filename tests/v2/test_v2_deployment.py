@@ -122,8 +122,8 @@ def test_a_rolling_update_answers_on_every_host_throughout_and_a_missing_image_k
         poller.__enter__()
     try:
         assert wait_for(lambda: all(len(p.answers) >= 3 for p in pollers))
-        (rolled,) = run_ok(tmp_path, v2_nats.url, deploy_task(name, images.hello2, virtual_host, env,
-                                                               "    replicas: 3\n"), "--diff", name="v2.yml")
+        new_spec = deploy_task(name, images.hello2, virtual_host, env, "    replicas: 3\n")
+        (rolled,) = run_ok(tmp_path, v2_nats.url, new_spec, "--diff", name="v2.yml")
         assert wait_for(lambda: all(p.answers[-1]["body"] == HELLO2_BODY for p in pollers), timeout=5)
     finally:
         for poller in pollers:
@@ -144,8 +144,8 @@ def test_a_rolling_update_answers_on_every_host_throughout_and_a_missing_image_k
     # A tag the registry does not have: the first start fails, the rollout stops, the old version serves on.
     missing = images.hello.rsplit(":", 1)[0] + ":9.9.9"
     with Poller(fleet.edge[0].http_addr, virtual_host) as poller:
-        result = playbook(v2_playbook(tmp_path, v2_nats.url, deploy_task(name, missing, virtual_host, env,
-                                                                          "    replicas: 3\n"), name="bad.yml"))
+        bad_spec = deploy_task(name, missing, virtual_host, env, "    replicas: 3\n")
+        result = playbook(v2_playbook(tmp_path, v2_nats.url, bad_spec, name="bad.yml"))
     assert_no_traceback(result)
     assert result.returncode != 0
     (failed,) = result.results()
@@ -198,6 +198,7 @@ def test_scaling_3_to_1_to_0_stops_the_highest_ordinals(v2_nats, fleet, images, 
 
 def test_admission_rules_and_too_few_hosts_refuse_before_sending(v2_nats, fleet, images, tmp_path):
     name = "adm-%s" % uuid.uuid4().hex[:6]
+
     def messaging(extra="", ignore="  ignore_errors: true\n"):
         return """
 - name: echo

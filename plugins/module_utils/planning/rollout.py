@@ -228,8 +228,8 @@ def plan(desired: Desired, replicas: Sequence[Replica], hosts: Sequence[HostFact
     pairable = [step for step in outdated if id(step) not in surplus_ids]
     pairable += [step for step in excess_stops if id(step) not in surplus_ids]  # only when max_per_host moved them
 
-    taken = {r.ordinal for r in keep} | {step.replica.ordinal for step in pairable + surplus
-                                          if step.replica.template == desired.template}
+    taken = {r.ordinal for r in keep}
+    taken |= {step.replica.ordinal for step in pairable + surplus if step.replica.template == desired.template}
     ordinals = _free(taken, need)
     frozen_avoid: FrozenSet[str] = frozenset(avoid)
     pairs: List[Step] = []

@@ -129,7 +129,7 @@ def carry_out(client: Any, target: Target, rollout: Rollout, observed: Observed,
     """Send the rollout's steps in order, recording after each. A start that fails stops the rollout: what the
     host kept of it is removed, nothing after it is sent, and OperationFailedError says what the host said and
     what still serves."""
-    outcome.members = [replica for replica in observed.replicas]
+    outcome.members = list(observed.replicas)
     outcome.templates = recorded_templates(observed.record)
     outcome.templates[target.template] = target.shown
     deadline = time.monotonic() + target.wait_timeout
