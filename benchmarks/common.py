@@ -28,6 +28,11 @@ COLLECTIONS = ROOT / ".build" / "collections"
 COLLECTION_LINK = COLLECTIONS / "ansible_collections" / "wasmcloud" / "lattice"
 BIN = Path(sys.executable).parent
 
+# Where the collection keeps its record of the hosts seen lately (docs/discovery.md) during a run: in the run's
+# scratch directory (run.py sets it), so that no run reads a record another one left in the user's cache.
+HOST_RECORD_DIR: Optional[str] = None
+HOST_RECORD_ENV = "WASMCLOUD_LATTICE_HOST_RECORD"
+
 _RECAP = re.compile(r"^\S+\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 
 
@@ -72,6 +77,8 @@ def ansible_env(extra: Optional[Mapping[str, str]] = None) -> Dict[str, str]:
         "ANSIBLE_RETRY_FILES_ENABLED": "false",
         "PATH": "%s:%s" % (BIN, env.get("PATH", "")),
     })
+    if HOST_RECORD_DIR:
+        env[HOST_RECORD_ENV] = HOST_RECORD_DIR
     env.update(extra or {})
     return env
 
@@ -80,6 +87,8 @@ def python_env() -> Dict[str, str]:
     """Environment of a Python child that imports the sandbox, the collection and this package."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("WASMCLOUD_", "NATS_"))}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(COLLECTIONS)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    if HOST_RECORD_DIR:
+        env[HOST_RECORD_ENV] = HOST_RECORD_DIR
     return env
 
 

@@ -11,6 +11,8 @@ Commands:
               subject and body, interleaved (which goes first alternates), over one connection each
   listing     ``get_hosts`` (with or without an early finish), repeated
   spread      when each reply to one raw host listing arrives (first, last, largest gap)
+  listings    ``get_hosts`` at default options, each on a new connection (as each task or listing has),
+              with the record of recently seen hosts in ``record_dir`` (none without it)
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import nats  # noqa: E402  (after bootstrap, like the collection below)
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient  # noqa: E402
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings  # noqa: E402
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.host_record import FileRecordStore  # noqa: E402
 
 
 def _settings(params: Dict[str, Any]) -> ConnectionSettings:
@@ -97,6 +100,22 @@ def listing(params: Dict[str, Any]) -> Dict[str, Any]:
     return {"runs": runs}
 
 
+def listings(params: Dict[str, Any]) -> Dict[str, Any]:
+    runs = []
+    store = FileRecordStore(params["record_dir"]) if params.get("record_dir") else None
+    for index in range(params["reps"]):
+        if index:
+            time.sleep(params.get("pause", 0.5))  # the heartbeats that follow a listing pass
+        with ControlClient(_settings(params), store) as client:
+            started = time.perf_counter()
+            hosts = client.get_hosts()
+            seconds = time.perf_counter() - started
+            report = client.discovery.to_result() if client.discovery else {}
+            runs.append({"seconds": seconds, "found": len({host.id for host in hosts}), "expected": report.get("expected"),
+                         "ended": report.get("ended"), "warnings": list(client.warnings)})
+    return {"runs": runs}
+
+
 async def _spread(params: Dict[str, Any]) -> Dict[str, Any]:
     connection = await nats.connect(params["nats_url"], name="bench-spread")
     try:
@@ -126,7 +145,7 @@ def spread(params: Dict[str, Any]) -> Dict[str, Any]:
     return asyncio.run(_spread(params))
 
 
-COMMANDS = {"op_latency": op_latency, "listing": listing, "spread": spread}
+COMMANDS = {"op_latency": op_latency, "listing": listing, "spread": spread, "listings": listings}
 
 
 def main() -> int:

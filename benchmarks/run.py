@@ -62,7 +62,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     bootstrap()
     # Imported only now: they need the sandbox and the collection on sys.path.
-    from benchmarks import report
+    from benchmarks import common, report
     from benchmarks.report import Figure
     from benchmarks.scenarios import FULL, QUICK, SCENARIOS, Context
     from sandbox import NatsServer
@@ -73,6 +73,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     load_start = round(os.getloadavg()[0], 2)
     log("%s run of %s" % ("quick" if args.quick else "full", ", ".join(args.names)))
     with tempfile.TemporaryDirectory(prefix="wasmcloud-bench-") as work, NatsServer(jetstream=False) as server:
+        common.HOST_RECORD_DIR = os.path.join(work, "host-records")
         context = Context(server, Path(work), args.quick, config)
         for name in args.names:
             log("%s ..." % name)

@@ -59,12 +59,18 @@ options:
   discovery_stall:
     description:
       - How host discovery and auctions decide that every host has answered, within O(auction_timeout).
-      - When not set, they listen for at least 0.35 seconds after the first reply, then end once replies
-        have paused for one and a half times the largest gap between the recent ones (between 0.05 and
-        0.25 seconds); with no reply at all they wait the whole O(auction_timeout). A host answering
-        within 0.35 seconds of the first one is never missed.
+      - When not set, host discovery expects the hosts that answered lately (a per-lattice record kept by
+        the controller, see the collection's docs/discovery.md) and ends 0.05 seconds after the last of them
+        has answered; an expected host that does not answer keeps it listening up to O(auction_timeout) and
+        is named in a warning. Without a record (and for auctions) they listen for at least 0.35 seconds after
+        the first reply, then end once replies have paused for one and a half times the largest gap between
+        the recent ones (between 0.05 and 0.25 seconds); with no reply at all they wait the whole
+        O(auction_timeout).
       - When set, they end once no new reply has come for this many seconds (counted from the request
         until the first reply), a fixed rule. Set it to O(auction_timeout) to always wait the whole window.
+      - Whatever the rule, a task that removes from every matching host (C(state=absent) without a host, prune)
+        listens for the whole O(auction_timeout), and so does one whose plan would change something after a
+        discovery that ended early, before it sends anything.
       - Taken by every module, so that C(module_defaults) for the group can set it once; modules that
         discover no hosts ignore it.
     type: float

@@ -132,9 +132,12 @@ options:
     default: false
   discovery_stall:
     description:
-      - When not set, the listing ends soon after the last host has answered, by the rule the modules use,
-        at least 0.35 seconds after the first reply and then once replies have paused for one and a half times
-        the largest gap between the recent ones (0.05 to 0.25 seconds), never beyond O(auction_timeout).
+      - When not set, the listing ends soon after the last host has answered, by the rule the modules use. When
+        the record of the hosts seen lately (see the notes) knows the lattice, 0.05 seconds after the last of
+        them has answered; an expected host that does not answer keeps it listening up to O(auction_timeout)
+        and is named in a warning. Without a record, at least 0.35 seconds after the first reply and then once
+        replies have paused for one and a half times the largest gap between the recent ones (0.05 to 0.25
+        seconds), never beyond O(auction_timeout).
       - When set, the listing ends once no new host has answered for this many seconds, a fixed rule; set it
         to O(auction_timeout) to collect answers for the whole window, as C(wash) does.
     type: float
@@ -182,6 +185,12 @@ notes:
     changing any of them never serves another lattice's data. The cached listing is served until it expires
     (O(cache_timeout)) or C(--flush-cache) or the C(meta) task C(refresh_inventory) asks for a fresh one;
     C(wasmcloud_uptime_seconds) then is the value from when it was listed.
+  - The record of the hosts seen lately in each lattice (host IDs, their generation and when they were seen;
+    nothing secret) tells a listing how many hosts to expect. With O(cache=true) it is kept in the inventory
+    cache under a key of its own (C(wasmcloud_lattice_hosts_...), shared by every configuration that lists the
+    same lattice); otherwise in the per-user file the modules use (C($XDG_CACHE_HOME/wasmcloud.lattice/hosts),
+    or E(WASMCLOUD_LATTICE_HOST_RECORD); see the collection's docs/discovery.md). A listing in which hosts seen
+    lately did not answer warns with both numbers and the missing host IDs.
   - A lattice in which no host answers adds no host, and a warning names it. Failures to reach NATS,
     refused credentials or permissions, and invalid options are errors that name the lattice and the
     NATS URL.
@@ -272,6 +281,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors imp
     LatticeError,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.nkeys import is_public_key
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.host_record import (
+    MemoryRecordStore,
+    RecordStore,
+    default_store,
+    record_key,
+)
 from ansible_collections.wasmcloud.lattice.plugins.plugin_utils._unsafe import make_unsafe
 
 # Bumped whenever the cached structure changes, so an old entry is a miss.
@@ -335,7 +350,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if caching and cache:
             listing = self._cached_listing(cache_key)
         if listing is None:
-            listing = self._fetch(targets, fetch_inventory, stall)
+            records = self._host_records(targets) if caching else default_store()
+            listing = self._fetch(targets, fetch_inventory, stall, records)
+            if isinstance(records, MemoryRecordStore):
+                for key, data in records.data.items():
+                    self._cache[key] = data
             if caching:
                 # A copy: nothing done to the listing below may reach the cache's own object.
                 self._cache[cache_key] = {"format": _CACHE_FORMAT, "lattices": copy.deepcopy(listing)}
@@ -414,13 +433,28 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # A copy, with any trust a cache plugin's decoder may have put on its strings taken off again.
         return make_unsafe(entry["lattices"])
 
+    def _host_records(self, targets: List[_Target]) -> MemoryRecordStore:
+        """The records of recently seen hosts of these lattices (docs/discovery.md), from the inventory cache.
+
+        They say how many hosts a listing should expect; they hold host IDs and times, nothing secret.
+        """
+        records = MemoryRecordStore()
+        for target in targets:
+            key = record_key(target.settings)
+            try:
+                records.data[key] = self._cache[key]
+            except KeyError:
+                continue
+        return records
+
     # -- discovery --------------------------------------------------------------------
 
-    def _fetch(self, targets: List[_Target], fetch_inventory: bool, stall: Optional[float]) -> List[Dict[str, Any]]:
+    def _fetch(self, targets: List[_Target], fetch_inventory: bool, stall: Optional[float],
+               records: Optional[RecordStore] = None) -> List[Dict[str, Any]]:
         workers = min(len(targets), _MAX_PARALLEL_LATTICES)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wasmcloud-inventory") as pool:
             window, stream = self._heartbeat_options()
-            futures = [pool.submit(self._list_lattice, target, fetch_inventory, stall, window, stream)
+            futures = [pool.submit(self._list_lattice, target, fetch_inventory, stall, window, stream, records)
                        for target in targets]
             outcomes = [future.result() for future in futures]
         listing = []
@@ -441,14 +475,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     @staticmethod
     def _list_lattice(target: _Target, fetch_inventory: bool, stall: Optional[float], window: float = 16.0,
-                      stream: Optional[str] = None) -> Tuple[Dict[str, Any], List[str], Optional[LatticeError]]:
-        """Runs in a worker thread: no Ansible display here, only data, warnings and the error."""
+                      stream: Optional[str] = None, records: Optional[RecordStore] = None
+                      ) -> Tuple[Dict[str, Any], List[str], Optional[LatticeError]]:
+        """Runs in a worker thread: no Ansible display here, only data, warnings and the error.
+
+        ``records`` keeps the record of recently seen hosts (one key per lattice, so threads never share one).
+        """
         if target.settings.protocol == "2.x":
             return _list_v2_hosts(target, window, stream)
         entry: Dict[str, Any] = {"lattice": target.lattice, "nats_url": target.urls, "hosts": []}
         warnings: List[str] = []
         try:
-            with ControlClient(target.settings) as client:
+            with ControlClient(target.settings, records) as client:
                 inventories: Dict[str, Any] = {}
                 if fetch_inventory:  # each host is asked for its inventory as soon as it has answered
                     found, inventories = client.discover_hosts(stall)

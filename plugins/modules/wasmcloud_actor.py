@@ -164,11 +164,48 @@ not_sent:
   returned: when commands were sent, also when the task failed half-way
   type: list
   elements: dict
+discovery:
+  description:
+    - How the last host discovery of the task went (see the collection's docs/discovery.md), when the task
+      discovered hosts (not when it names its host).
+    - Tasks that remove from every matching host, and tasks whose plan changes something, listen for the whole
+      O(auction_timeout) window; others end once the hosts seen lately have answered.
+  returned: when hosts were discovered
+  type: dict
+  contains:
+    answered:
+      description: How many hosts answered.
+      type: int
+    expected:
+      description: How many hosts the record of recently seen hosts expected; null without a record.
+      type: int
+    missing:
+      description: IDs of expected hosts that did not answer (at most 20).
+      type: list
+      elements: str
+    whole_window:
+      description: Whether the discovery listened for the whole O(auction_timeout) window.
+      type: bool
+    ended:
+      description: What ended it, V(expected) (every expected host answered), V(stall) (replies paused) or V(window).
+      type: str
+    seconds:
+      description: How long the discovery listened.
+      type: float
+  sample:
+    answered: 10
+    expected: 10
+    missing: []
+    whole_window: false
+    ended: expected
+    seconds: 0.061
 """
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import planner
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
     plan_placed,
+    read_for_plan,
     read_inventories,
     started_keys,
 )
@@ -209,8 +246,9 @@ def main() -> None:
     spec = lattice.checked(actor_spec)
 
     def converge(client):
-        inventories = read_inventories(client, spec.host_id, params["discovery_stall"],
-                                       need_hosts=spec.state == "present" and spec.count > 0)
+        inventories, _plan = read_for_plan(client, lambda found: planner.plan(spec, found), spec.host_id,
+                                           params["discovery_stall"], need_hosts=spec.state == "present" and spec.count > 0,
+                                           removes=spec.state == "absent")
         plan = plan_placed(client, spec, inventories, params["discovery_stall"])
         actor_id = spec.actor_id or next((a.params["actor_id"] for a in plan.actions if "actor_id" in a.params),
                                          None) or _known_key(spec, inventories)

@@ -248,6 +248,41 @@ events:
   returned: when commands were sent and waited for
   type: list
   elements: dict
+discovery:
+  description:
+    - How the last host discovery of the task went (see the collection's docs/discovery.md), when the task
+      discovered hosts (not when it names its host).
+    - Tasks that remove from every matching host, and tasks whose plan changes something, listen for the whole
+      O(auction_timeout) window; others end once the hosts seen lately have answered.
+  returned: when hosts were discovered
+  type: dict
+  contains:
+    answered:
+      description: How many hosts answered.
+      type: int
+    expected:
+      description: How many hosts the record of recently seen hosts expected; null without a record.
+      type: int
+    missing:
+      description: IDs of expected hosts that did not answer (at most 20).
+      type: list
+      elements: str
+    whole_window:
+      description: Whether the discovery listened for the whole O(auction_timeout) window.
+      type: bool
+    ended:
+      description: What ended it, V(expected) (every expected host answered), V(stall) (replies paused) or V(window).
+      type: str
+    seconds:
+      description: How long the discovery listened.
+      type: float
+  sample:
+    answered: 10
+    expected: 10
+    missing: []
+    whole_window: false
+    ended: expected
+    seconds: 0.061
 """
 
 import asyncio
@@ -258,7 +293,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.applica
     plan_links,
     resolve_keys,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import bidders, check_values, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
+    bidders,
+    check_values,
+    read_for_plan,
+    read_inventories,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError, NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import read_spec_file
@@ -305,13 +345,19 @@ def converge_manifest(lattice: LatticeModule, manifest) -> None:
 
     def converge(client):
         check_values(client, [("config %s of the manifest" % name, values) for name, values in manifest.configs.items()])
-        inventories = read_inventories(client, stall=params["discovery_stall"])
-        links = read_links(client, inventories)
-        names = set(manifest.configs) | set(manifest.external_configs)
-        if params["prune"] and params["state"] == "present":
-            names.update(stale_configs(client, manifest))
-        configs = {name: client.get_config(name) for name in sorted(names)}
-        plan = plan_manifest(manifest, params["state"], inventories, links, configs, prune=params["prune"])
+        read = {}
+
+        def plan_from(inventories):
+            links = read_links(client, inventories)
+            if "configs" not in read:  # read once, after the first discovery has told the generation
+                names = set(manifest.configs) | set(manifest.external_configs)
+                if params["prune"] and params["state"] == "present":
+                    names.update(stale_configs(client, manifest))
+                read["configs"] = {name: client.get_config(name) for name in sorted(names)}
+            return plan_manifest(manifest, params["state"], inventories, links, read["configs"], prune=params["prune"])
+
+        inventories, plan = read_for_plan(client, plan_from, stall=params["discovery_stall"],
+                                          removes=params["state"] == "absent" or params["prune"])
         for warning in manifest.warnings + plan.warnings + stale_providers(manifest, plan):
             lattice.module.warn(warning)
         result = lattice.result
@@ -369,9 +415,15 @@ def main() -> None:
         check_values(client, [("the configuration of provider %s" % name, provider.configuration)
                               for name, provider in app.providers.items()]
                      + [("the values of link %s" % link.label, link.values) for link in app.links])
-        inventories = read_inventories(client, stall=params["discovery_stall"])
-        links = read_links(client, inventories)
-        plan = plan_application(app, state, inventories, links, prune=params["prune"])
+        read = {}
+
+        def plan_from(inventories):
+            read["links"] = read_links(client, inventories)
+            return plan_application(app, state, inventories, read["links"], prune=params["prune"])
+
+        inventories, plan = read_for_plan(client, plan_from, stall=params["discovery_stall"],
+                                          removes=state == "absent" or params["prune"])
+        links = read["links"]
         if plan.placements():
             bids = dict(zip(plan.placements(), client.run(all_auctions(client, app, plan.placements(), params["discovery_stall"]))))
             plan = plan_application(app, state, inventories, links,

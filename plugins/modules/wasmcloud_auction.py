@@ -138,7 +138,7 @@ def main() -> None:
 
     def auction(client):
         if client.generation is None:
-            client.get_hosts(stall=min(0.25, client.settings.auction_timeout))  # which generation answers
+            client.get_hosts(stall=min(0.25, client.settings.auction_timeout), detect_only=True)  # which generation
         kind, constraints = lattice.for_generation(choices, client.generation)
         named = params["component_id"] if kind == "component" else params["provider_id"]
         link_name = None if named_by_id(client.generation) else params["link_name"] or "default"

@@ -177,9 +177,45 @@ not_sent:
   returned: when commands were sent, also when the task failed half-way
   type: list
   elements: dict
+discovery:
+  description:
+    - How the last host discovery of the task went (see the collection's docs/discovery.md), when the task
+      discovered hosts (not when it names its host).
+    - Tasks that remove from every matching host, and tasks whose plan changes something, listen for the whole
+      O(auction_timeout) window; others end once the hosts seen lately have answered.
+  returned: when hosts were discovered
+  type: dict
+  contains:
+    answered:
+      description: How many hosts answered.
+      type: int
+    expected:
+      description: How many hosts the record of recently seen hosts expected; null without a record.
+      type: int
+    missing:
+      description: IDs of expected hosts that did not answer (at most 20).
+      type: list
+      elements: str
+    whole_window:
+      description: Whether the discovery listened for the whole O(auction_timeout) window.
+      type: bool
+    ended:
+      description: What ended it, V(expected) (every expected host answered), V(stall) (replies paused) or V(window).
+      type: str
+    seconds:
+      description: How long the discovery listened.
+      type: float
+  sample:
+    answered: 10
+    expected: 10
+    missing: []
+    whole_window: false
+    ended: expected
+    seconds: 0.061
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import plan_placed, read_inventories
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import planner
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import plan_placed, read_for_plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import COMPONENT
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import WORKLOAD_ARGSPEC, workload_spec
@@ -199,7 +235,8 @@ def main() -> None:
     spec = lattice.checked(lambda p: workload_spec(COMPONENT, p["component_id"], p["image_ref"], p, p["max_instances"]))
 
     def converge(client):
-        inventories = read_inventories(client, spec.host_id, params["discovery_stall"])
+        inventories, _plan = read_for_plan(client, lambda found: planner.plan(spec, found), spec.host_id,
+                                           params["discovery_stall"], removes=spec.state == "absent")
         plan = plan_placed(client, spec, inventories, params["discovery_stall"])
         lattice.result["component"] = {"component_id": spec.workload_id, "hosts": plan.after}
         if lattice.report_plan(plan):

@@ -162,6 +162,7 @@ def main() -> None:
         if lattice.check_mode:
             return
         apply_actions(client, [action], {}, wait=True, wait_timeout=wait_timeout)
+        client.forget_hosts([host_id])  # stopped on purpose: the next discovery does not wait for it
         # host_stopped is published before the host exits: also wait until it stops answering.
         while answers(client, host_id) is not None:
             if time.monotonic() - started >= wait_timeout:

@@ -174,15 +174,51 @@ not_sent:
   returned: when commands were sent, also when the task failed half-way
   type: list
   elements: dict
+discovery:
+  description:
+    - How the last host discovery of the task went (see the collection's docs/discovery.md), when the task
+      discovered hosts (not when it names its host).
+    - Tasks that remove from every matching host, and tasks whose plan changes something, listen for the whole
+      O(auction_timeout) window; others end once the hosts seen lately have answered.
+  returned: when hosts were discovered
+  type: dict
+  contains:
+    answered:
+      description: How many hosts answered.
+      type: int
+    expected:
+      description: How many hosts the record of recently seen hosts expected; null without a record.
+      type: int
+    missing:
+      description: IDs of expected hosts that did not answer (at most 20).
+      type: list
+      elements: str
+    whole_window:
+      description: Whether the discovery listened for the whole O(auction_timeout) window.
+      type: bool
+    ended:
+      description: What ended it, V(expected) (every expected host answered), V(stall) (replies paused) or V(window).
+      type: str
+    seconds:
+      description: How long the discovery listened.
+      type: float
+  sample:
+    answered: 10
+    expected: 10
+    missing: []
+    whole_window: false
+    ended: expected
+    seconds: 0.061
 """
 
 import json
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import named_by_id, refuse_unused
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import planner
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import (
     plan_placed,
-    read_inventories,
+    read_for_plan,
     started_keys,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
@@ -251,8 +287,9 @@ def main() -> None:
 
     def converge(client):
         host_id = check.public_key(params["host_id"], "host", "host_id") if params["host_id"] else None
-        inventories = read_inventories(client, host_id, params["discovery_stall"],
-                                       need_hosts=params["state"] == "present")
+        inventories, _plan = read_for_plan(
+            client, lambda found: planner.plan(lattice.for_generation(specs, client.generation), found), host_id,
+            params["discovery_stall"], need_hosts=params["state"] == "present", removes=params["state"] == "absent")
         spec = lattice.for_generation(specs, client.generation)
         if isinstance(spec, WorkloadSpec):
             converge_by_id(client, spec, inventories)

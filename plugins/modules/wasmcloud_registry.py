@@ -92,6 +92,41 @@ protocol:
   description: The lattice's wasmCloud generation.
   returned: when known
   type: str
+discovery:
+  description:
+    - How the last host discovery of the task went (see the collection's docs/discovery.md), when the task
+      discovered hosts (not when it names its host).
+    - Tasks that remove from every matching host, and tasks whose plan changes something, listen for the whole
+      O(auction_timeout) window; others end once the hosts seen lately have answered.
+  returned: when hosts were discovered
+  type: dict
+  contains:
+    answered:
+      description: How many hosts answered.
+      type: int
+    expected:
+      description: How many hosts the record of recently seen hosts expected; null without a record.
+      type: int
+    missing:
+      description: IDs of expected hosts that did not answer (at most 20).
+      type: list
+      elements: str
+    whole_window:
+      description: Whether the discovery listened for the whole O(auction_timeout) window.
+      type: bool
+    ended:
+      description: What ended it, V(expected) (every expected host answered), V(stall) (replies paused) or V(window).
+      type: str
+    seconds:
+      description: How long the discovery listened.
+      type: float
+  sample:
+    answered: 10
+    expected: 10
+    missing: []
+    whole_window: false
+    ended: expected
+    seconds: 0.061
 """
 
 import re

@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = ("task_overhead", "converge_constraints", "op_latency", "discovery_100", "inventory_500", "app_converge",
-           "scaling", "v1_lattice", "v2_workload", "v2_deployment", "wadm_converge")
+           "scaling", "v1_lattice", "v2_workload", "v2_deployment", "wadm_converge", "discovery_large", "discovering_task")
 
 
 def test_quick_run_reports_every_figure_as_json(tmp_path: Path) -> None:

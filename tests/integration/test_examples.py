@@ -128,7 +128,7 @@ def test_the_v2_inventory_and_play_serve_hello_from_a_real_wash_host(nats, tmp_p
             graph = run_example("v2.wasmcloud.yml", nats.url, tmp_path)
             assert graph.returncode == 0, graph.stdout + graph.stderr
             assert "@wasmcloud_v2" in graph.stdout and "@group_edge" in graph.stdout
-            assert host.friendly_name in graph.stdout
+            assert host.host_id in graph.stdout  # hosts are named by their IDs
 
             first = run_example("hello-v2.yml", nats.url, tmp_path, **{V2_IMAGE_PLACEHOLDER: image})
             assert first.returncode == 0, first.stdout[-3000:] + first.stderr

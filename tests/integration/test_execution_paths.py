@@ -76,7 +76,7 @@ PARITY_TASKS = """
 """ % {"echo": ECHO}
 
 VOLATILE = {"id", "time", "instance_id", "elapsed", "uptime_seconds", "uptime_human", "start_time",
-            "deprecations", "friendly_name", "cluster_issuers", "issuer"}
+            "deprecations", "friendly_name", "cluster_issuers", "issuer", "seconds"}
 
 
 def parity_playbook(tmp_path, lattice, name: str):

@@ -1,4 +1,4 @@
-"""The rule that ends host discovery and auctions early (module_utils/_discovery.py), on reply timelines."""
+"""The rule that ends host discovery and auctions early (module_utils/runtime/discovery.py), on reply timelines."""
 
 from __future__ import annotations
 
@@ -86,3 +86,114 @@ def test_a_fixed_stall_counts_from_the_request_then_from_the_last_reply():
     assert taken == [0.01, 0.02]
     # and the stall equal to the window waits for the whole window
     assert listen([0.01, 1.9], 2.0, stall=2.0) == ([0.01, 1.9], 2.0)
+
+
+# -- with the record of recently seen hosts (module_utils/runtime/host_record.py) -------------------------------------
+
+
+def listen_expecting(replies: Sequence[Tuple[float, str]], expected: Sequence[str], window: float = 2.0,
+                     stall: Optional[float] = None, complete: bool = False) -> Tuple[List[str], float, str]:
+    """Replies (time, host) taken while the rule with ``expected`` hosts listens: (hosts taken, end, why)."""
+    listening = rule.Listening(window, stall, expected, complete)
+    for at, host in sorted(replies):
+        if at > listening.until():
+            break
+        listening.heard(at, host)
+    end, why = listening.deadline()
+    return list(listening.answered), end, why
+
+
+def hosts(count: int) -> List[str]:
+    return ["N%03d" % index for index in range(count)]
+
+
+def test_every_expected_host_answering_ends_it_a_grace_after_the_last():
+    quick = [(0.002 + index * 0.0003, host) for index, host in enumerate(hosts(10))]
+    taken, end, why = listen_expecting(quick, hosts(10))
+    assert len(taken) == 10 and why == rule.EXPECTED
+    assert end == pytest.approx(quick[-1][0] + rule.GRACE_AFTER_EXPECTED)
+
+
+@pytest.mark.parametrize("late", [0.6, 1.9])
+def test_an_expected_host_answering_late_is_waited_for(late):
+    # the issue's case: 10 hosts, one far behind the others (well inside wash's 2 s window)
+    replies = [(0.002 + index * 0.0003, host) for index, host in enumerate(hosts(9))] + [(late, "N009")]
+    taken, end, why = listen_expecting(replies, hosts(10))
+    assert sorted(taken) == hosts(10) and why == rule.EXPECTED
+    assert end == pytest.approx(late + rule.GRACE_AFTER_EXPECTED)
+    # without the record the early finish misses it
+    assert len(listen([at for at, _host in replies])[0]) == 9
+
+
+def test_an_expected_host_that_never_answers_keeps_it_listening_for_the_whole_window():
+    replies = [(0.002 + index * 0.0003, host) for index, host in enumerate(hosts(9))]
+    listening = rule.Listening(2.0, None, hosts(10))
+    for at, host in replies:
+        listening.heard(at, host)
+    assert listening.deadline() == (2.0, rule.WINDOW) and listening.missing == {"N009"}
+
+
+def test_a_new_host_is_found_when_it_answers_within_the_grace():
+    known = [(0.002 + index * 0.0003, host) for index, host in enumerate(hosts(5))]
+    last_known = known[-1][0]
+    taken, _end, _why = listen_expecting(known + [(last_known + rule.GRACE_AFTER_EXPECTED * 0.8, "NEW")], hosts(5))
+    assert "NEW" in taken
+    # one answering well after the grace (and after the pause that follows it) is not waited for
+    taken, _end, _why = listen_expecting(known + [(last_known + 0.5, "NEW")], hosts(5))
+    assert "NEW" not in taken
+
+
+def test_new_hosts_still_replying_keep_it_open_as_the_early_finish_does():
+    known = [(0.002, "N000")]
+    trickle = [(0.01 + 0.04 * index, "NEW%d" % index) for index in range(20)]  # one every 40 ms, for 0.8 s
+    taken, end, why = listen_expecting(known + trickle, ["N000"])
+    assert len(taken) == 21 and why == rule.EXPECTED
+    assert end == pytest.approx(trickle[-1][0] + rule.QUIET_FACTOR * 0.04)
+
+
+def test_complete_listens_for_the_whole_window_and_finds_new_late_hosts():
+    replies = [(0.002 + index * 0.0003, host) for index, host in enumerate(hosts(9))] + [(1.9, "NEW")]
+    taken, end, why = listen_expecting(replies, hosts(9), complete=True)
+    assert "NEW" in taken and (end, why) == (2.0, rule.WINDOW)
+    taken, end, why = listen_expecting(replies, (), complete=True)  # no record either
+    assert "NEW" in taken and (end, why) == (2.0, rule.WINDOW)
+    # a stall does not end it early either
+    taken, end, why = listen_expecting(replies, (), stall=0.1, complete=True)
+    assert "NEW" in taken and (end, why) == (2.0, rule.WINDOW)
+
+
+def test_discovery_stall_is_a_fixed_rule_even_with_a_record():
+    replies = [(0.01, "N000"), (0.02, "N001"), (0.6, "N002")]
+    taken, end, why = listen_expecting(replies, hosts(3), stall=0.25)
+    assert taken == ["N000", "N001"] and why == rule.STALL and end == pytest.approx(0.27)
+    # equal to the window: the whole window, as wash listens
+    assert listen_expecting(replies, hosts(3), stall=2.0)[1:] == (2.0, rule.WINDOW)
+
+
+def test_replies_that_name_no_host_count_as_replies_only():
+    listening = rule.Listening(2.0, None, ["N000"])
+    listening.heard(0.01)  # undecodable
+    assert listening.deadline() == (2.0, rule.WINDOW) and listening.arrivals == [0.01]
+    listening.heard(0.02, "N000")
+    listening.heard(0.03, "N000")  # the same host twice: its first answer counts
+    assert listening.answered == {"N000": 0.02} and listening.deadline()[1] == rule.EXPECTED
+
+
+def test_a_probe_answered_slowly_holds_the_early_finish_open():
+    listening = rule.Listening(2.0)
+    for index in range(50):
+        listening.heard(0.002 + index * 0.0002, "N%03d" % index)
+    end, why = listening.deadline()
+    assert why == rule.STALL and listening.may_probe
+    # the host that answered last answers a read as fast as the ping: the stream is over
+    assert not listening.paused(end, end + 0.003) and listening.deadline() == (end, rule.STALL)
+    # it takes 0.4 s: the hosts were paused (a collector, a busy server), so listening goes on past the answer
+    assert listening.paused(end, end + 0.4)
+    assert listening.deadline() == (pytest.approx(end + 0.4 + rule.QUIET_MAX), rule.STALL)
+    assert listening.may_probe and not listening.paused(end + 0.7, end + 0.701)
+    assert not listening.may_probe  # three probes at most
+    # no probe with a record, a fixed stall, or the whole window: those do not end on a pause
+    assert not rule.Listening(2.0, expected=["N000"]).may_probe
+    fixed = rule.Listening(2.0, stall=0.2)
+    fixed.heard(0.01, "N000")
+    assert not fixed.may_probe

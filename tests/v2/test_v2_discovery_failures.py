@@ -77,7 +77,9 @@ def someone_listens(url: str) -> bool:
     async def probe() -> bool:
         nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=0)
         try:
-            await nc.request("%s.probe" % HEARTBEATS, b"probe", timeout=0.2)
+            # Generous: "no responders" comes back at once from an idle server, but a loaded one can take
+            # longer than a short timeout, which would read as a listener that is not there yet.
+            await nc.request("%s.probe" % HEARTBEATS, b"probe", timeout=3)
         except errors.NoRespondersError:
             return False
         except errors.TimeoutError:

@@ -243,6 +243,9 @@ class LatticeModule:
         for warning in client.warnings:
             self.module.warn(warning)
         del client.warnings[:]
+        report = getattr(client, "discovery", None)
+        if report is not None:  # how many hosts answered the last discovery, of how many expected
+            self.result["discovery"] = report.to_result()
 
     def report_plan(self, plan: Any) -> bool:
         """Put a plan's changes into the result; True when its actions are to be sent now."""

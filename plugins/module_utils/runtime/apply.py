@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, TypeVar
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
@@ -187,20 +187,52 @@ def no_host_answered(client: ControlClient) -> str:
 
 
 def read_inventories(client: ControlClient, host_id: Optional[str] = None,
-                     stall: Optional[float] = None, need_hosts: bool = False) -> Dict[str, HostInventory]:
+                     stall: Optional[float] = None, need_hosts: bool = False,
+                     complete: bool = False) -> Dict[str, HostInventory]:
     """Inventories of one host (when given) or of every host that answers discovery.
 
-    ``stall`` ends discovery once no new host has answered for that long. When no host
-    answers, ``need_hosts`` makes that a NoResponseError, otherwise a warning.
+    ``stall`` ends discovery once no new host has answered for that long; ``complete`` listens for
+    the whole window. When no host answers, ``need_hosts`` makes that a NoResponseError, otherwise
+    a warning.
     """
     if host_id:
         try:
             return {host_id: client.get_host_inventory(host_id)}
         except NoResponseError:
             return {}  # the planner reports the missing host in the caller's terms
-    inventories = client.discover_inventories(stall)  # each asked for as soon as its host answers
+    inventories = client.discover_inventories(stall, complete=complete)  # each asked as soon as its host answers
     if not inventories:
         if need_hosts:
             raise NoResponseError(no_host_answered(client))
         client.warnings.append(no_host_answered(client))
     return inventories
+
+
+P = TypeVar("P")
+
+
+def read_for_plan(client: ControlClient, plan: Callable[[Dict[str, HostInventory]], P], host_id: Optional[str] = None,
+                  stall: Optional[float] = None, need_hosts: bool = False,
+                  removes: bool = False) -> Tuple[Dict[str, HostInventory], P]:
+    """The inventories to plan from, and ``plan`` of them, for a task that acts on every matching host.
+
+    Completeness before change (docs/discovery.md): a task that removes from every matching host
+    (``removes``: state absent, prune) listens for the whole window at once, since whatever a host it
+    never heard of runs would be left behind. Any other task plans from the quick discovery; when that
+    plan changes something and the discovery ended early, it is made again from a whole-window one (a
+    missed host would otherwise get a second instance, or see its count lowered on the others). A task
+    already converged ends early. ``host_id`` names the only host to read: no discovery, nothing to add.
+    """
+    complete = removes and not host_id
+    inventories = read_inventories(client, host_id, stall, need_hosts, complete=complete)
+    report = client.discovery
+    if host_id or report is None or report.whole_window:
+        return inventories, plan(inventories)
+    try:
+        planned = plan(inventories)
+        if not getattr(planned, "changed", False):
+            return inventories, planned
+    except InputError:
+        pass  # a refusal made from part of the lattice (no host fits) may not hold for all of it
+    inventories = read_inventories(client, None, stall, need_hosts, complete=True)
+    return inventories, plan(inventories)

@@ -14,11 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from dataclasses import dataclass
 
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Awaitable, Callable, Dict, Generic, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.discovery import STALL, WINDOW, Listening
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.host_record import (
+    HostRecord,
+    RecordStore,
+    default_store,
+    load_record,
+    record_key,
+    save_record,
+    shortfall_warning,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
     CommandRejectedError,
     ConnectionFailedError,
@@ -52,6 +64,75 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types impo
 )
 
 T = TypeVar("T")
+
+
+_DEFAULT_STORE: Any = object()  # the client's record store unless told otherwise: the per-user file
+
+
+@dataclass(frozen=True)
+class DiscoveryReport:
+    """How the last host discovery went, for results: how many answered of how many were expected."""
+
+    answered: int
+    expected: Optional[int]  # hosts the record of recently seen hosts expected; None: no record
+    missing: List[str]  # expected hosts that did not answer
+    ended: str  # discovery.WINDOW, EXPECTED or STALL
+    seconds: float
+
+    @property
+    def whole_window(self) -> bool:
+        """Nothing ended it early: it heard the whole window (or that nobody listens)."""
+        return self.ended == WINDOW
+
+    def to_result(self) -> Dict[str, Any]:
+        return {"answered": self.answered, "expected": self.expected, "missing": self.missing[:20],
+                "whole_window": self.whole_window, "ended": self.ended, "seconds": round(self.seconds, 3)}
+
+
+class _Gathering(Generic[T]):
+    """One scatter-gather attempt: each reply decoded once, as it comes, and fed to the listening rule."""
+
+    def __init__(self, listening: Listening, decode: Callable[[bytes], T],
+                 identify: Optional[Callable[[T], str]], on_item: Optional[Callable[[T], None]],
+                 probe: Optional[Callable[[str], Awaitable[Any]]] = None) -> None:
+        self.listening = listening
+        self.items: List[Union[T, MalformedReplyError]] = []
+        self._decode = decode
+        self._identify = identify
+        self._on_item = on_item
+        self._probe = probe
+
+    def heard(self, at: float, payload: bytes) -> None:
+        try:
+            item = self._decode(payload)
+        except MalformedReplyError as exc:
+            self.items.append(exc)  # warned about once the gathering is over
+            self.listening.heard(at)
+            return
+        self.items.append(item)
+        self.listening.heard(at, self._identify(item) if self._identify is not None else None)
+        if self._on_item is not None:
+            self._on_item(item)  # e.g. ask the host for its inventory while others still answer
+
+    def until(self) -> float:
+        return self.listening.until()
+
+    async def looks_paused(self, elapsed: float, budget: float) -> bool:
+        """About to end by the early finish: True when the host that answered last is slow to answer a read,
+        so the hosts are paused (a busy server, a collector) rather than done (``Listening.paused``)."""
+        if self._probe is None or budget <= 0 or not self.listening.may_probe:
+            return False
+        loop = asyncio.get_running_loop()
+        asked = loop.time()
+        try:
+            await asyncio.wait_for(self._probe(next(reversed(self.listening.answered))), budget)
+        except (LatticeError, asyncio.TimeoutError):
+            return False  # no answer within the window: nothing more to learn from it
+        return self.listening.paused(elapsed, elapsed + loop.time() - asked)
+
+
+def _host_id(host: Host) -> str:
+    return host.id
 
 
 def _with_dialect(on_host: Optional[Callable[[Host, Dialect], None]],
@@ -179,7 +260,7 @@ class AsyncControlClient:
     is called once the generation is known (the modules' gate raises there).
     """
 
-    def __init__(self, settings: ConnectionSettings) -> None:
+    def __init__(self, settings: ConnectionSettings, record_store: Optional[RecordStore] = _DEFAULT_STORE) -> None:
         self.settings = settings
         if settings.protocol != "auto" and settings.protocol not in DIALECTS:
             raise UnsupportedOperationError(
@@ -196,6 +277,11 @@ class AsyncControlClient:
         self.warnings: List[str] = []
         self.transport = NatsTransport(settings, self.warnings)  # it adds a warning when the connection moves
         self.sent: List[Dict[str, Any]] = []  # every command sent, for results and tests
+        # The record of recently seen hosts (host_record): read at the first discovery, written after each.
+        self._record_store = default_store() if record_store is _DEFAULT_STORE else record_store
+        self._record_key = record_key(settings)
+        self._record: Optional[HostRecord] = None
+        self.discovery: Optional[DiscoveryReport] = None  # the last discovery's report
 
     async def connect(self) -> "AsyncControlClient":
         await self.transport.connect()
@@ -250,7 +336,7 @@ class AsyncControlClient:
     async def _generation(self) -> str:
         """The lattice's generation, discovering the hosts when it is not known yet."""
         if self.generation is None:
-            await self.get_hosts(stall=min(0.25, self.settings.auction_timeout))
+            await self.get_hosts(stall=min(0.25, self.settings.auction_timeout), detect_only=True)
         if self.generation is None:
             raise NoResponseError("no host of lattice %r answered, in either %s, within %gs"
                                   % (self.settings.lattice, " or ".join(sorted(self._dialects)),
@@ -363,52 +449,121 @@ class AsyncControlClient:
 
         ``on_item`` sees each decoded reply as it arrives, while the others are still awaited.
         """
-        def each(payload: bytes) -> None:
-            try:
-                item = decode(payload)
-            except MalformedReplyError:
-                return  # warned about below, with the others
-            on_item(item)  # type: ignore[misc]
+        return (await self._gather_listening(request, decode, stall, on_item))[0]
 
-        replies = await self.transport.scatter_gather(request.subject, request.body, self.settings.auction_timeout,
-                                                      self._what(request),
-                                                      stall if stall is not None else self.settings.discovery_stall,
-                                                      each if on_item is not None else None)
+    async def _gather_listening(self, request: Request, decode: Callable[[bytes], T], stall: Optional[float],
+                                on_item: Optional[Callable[[T], None]] = None, expected: Iterable[str] = (),
+                                complete: bool = False, identify: Optional[Callable[[T], str]] = None,
+                                probe: Optional[Callable[[str], Awaitable[Any]]] = None
+                                ) -> Tuple[List[T], Listening]:
+        """``_gather``, ended by ``discovery.Listening`` with the ``expected`` host IDs (``identify``
+        tells a reply's host); also returns the listening, which knows who answered and why it ended."""
+        window = self.settings.auction_timeout
+        stall = stall if stall is not None else self.settings.discovery_stall
+        expected = frozenset(expected)
+        attempts: List[_Gathering[T]] = []
+
+        def attempt() -> _Gathering[T]:
+            attempts.append(_Gathering(Listening(window, stall, expected, complete), decode, identify, on_item, probe))
+            return attempts[-1]
+
+        await self.transport.scatter_gather(request.subject, request.body, window, self._what(request), rule=attempt)
+        last = attempts[-1]  # a window that saw a reconnection is asked again: the last attempt's replies count
         results: List[T] = []
-        for payload in replies:
-            try:
-                results.append(decode(payload))
-            except MalformedReplyError as exc:
+        for item in last.items:
+            if isinstance(item, MalformedReplyError):
                 # One broken host must not hide the others; say so instead.
-                self.warnings.append("%s: ignored an undecodable reply: %s" % (self._what(request), exc))
-        return results
+                self.warnings.append("%s: ignored an undecodable reply: %s" % (self._what(request), item))
+            else:
+                results.append(item)
+        return results, last.listening
 
     # -- queries ----------------------------------------------------------------------
 
     async def get_hosts(self, stall: Optional[float] = None,
-                        on_host: Optional[Callable[[Host, Dialect], None]] = None) -> List[Host]:
+                        on_host: Optional[Callable[[Host, Dialect], None]] = None,
+                        complete: bool = False, detect_only: bool = False) -> List[Host]:
         """Every host that answers within ``auction_timeout`` (or until replies stall).
 
         Until a host has answered, the 0.x and the 1.x ping go out together and are collected in
         the same window: which hosts answer tells the generation at no extra wait.
         ``on_host`` sees each host (and the dialect it answered in) as soon as it answers.
+
+        The record of recently seen hosts says whom to expect (docs/discovery.md): listening ends
+        once they have all answered, and an expected host that does not answer is named in a
+        warning. ``complete`` listens for the whole window (for operations that act on every
+        matching host). ``detect_only``: a look at which generation answers, without a report.
         """
+        started = time.monotonic()
+        record = self._host_record()
         if self._confirmed:
             dialect = self.dialect
-            hosts = await self._gather(dialect.get_hosts(), dialect.decode_host, stall, _with_dialect(on_host, dialect))
+            hosts, listening = await self._gather_listening(
+                dialect.get_hosts(), dialect.decode_host, stall, _with_dialect(on_host, dialect),
+                record.expected(dialect.name), complete, _host_id, self._inventory_probe(dialect))
+            listenings = {dialect.name: listening}
         else:
-            hosts = await self._discover(stall, on_host)
+            hosts, listenings = await self._discover(stall, on_host, record, complete)
         unique: Dict[str, Host] = {}
         for host in hosts:
             unique.setdefault(host.id, host)
+        self._after_discovery(list(unique), listenings, record, time.monotonic() - started, detect_only,
+                              stall if stall is not None else self.settings.discovery_stall)
         return list(unique.values())
 
-    async def _discover(self, stall: Optional[float],
-                        on_host: Optional[Callable[[Host, Dialect], None]] = None) -> List[Host]:
+    def _host_record(self) -> HostRecord:
+        if self._record is None:
+            self._record = load_record(self._record_store, self._record_key)
+        return self._record
+
+    def _after_discovery(self, answered: List[str], listenings: Mapping[str, Listening], record: HostRecord,
+                         seconds: float, detect_only: bool, stall: Optional[float]) -> None:
+        """Keep the record of recently seen hosts up to date; report and warn about expected hosts that
+        did not answer."""
+        generation = self.generation if self._confirmed else None
+        asked = generation or (None if self.settings.protocol == "auto" else self.settings.protocol)
+        if generation is not None and generation in listenings:
+            ended = listenings[generation].deadline()[1]
+        else:  # nobody answered: heard the whole window only if every generation's listening did
+            ended = WINDOW if all(l.deadline()[1] == WINDOW for l in listenings.values()) else STALL
+        heard = {host: generation for host in answered} if generation is not None else {}
+        self._record = record.after(heard, ended == WINDOW, time.time(), asked)
+        save_record(self._record_store, self._record_key, self._record)
+        if detect_only:
+            return
+        expected = record.expected(asked)
+        missing = sorted(expected - set(answered))
+        self.discovery = DiscoveryReport(len(answered), len(expected) if record.hosts else None, missing, ended,
+                                         seconds)
+        warning = shortfall_warning(self.settings.lattice, len(expected), missing, ended,
+                                    self.settings.auction_timeout, stall)
+        if warning:
+            self.warnings.append(warning)
+
+    def _inventory_probe(self, dialect: Dialect) -> Callable[[str], Awaitable[Any]]:
+        """A read that a host answers at once unless it (or the server between) is paused."""
+        def probe(host_id: str) -> Awaitable[Any]:
+            return self._ask(dialect.get_host_inventory(host_id), dialect.decode_inventory, idempotent=True,
+                             dialect=dialect, explain=False, learn=False)
+        return probe
+
+    def forget_hosts(self, host_ids: Iterable[str]) -> None:
+        """Hosts this client stopped: no longer expected by the next discovery."""
+        self._record = self._host_record().without(host_ids)
+        save_record(self._record_store, self._record_key, self._record)
+
+    async def _discover(self, stall: Optional[float], on_host: Optional[Callable[[Host, Dialect], None]],
+                        record: HostRecord, complete: bool) -> Tuple[List[Host], Dict[str, Listening]]:
         generations = list(self._dialects)
-        outcomes = await asyncio.gather(*(self._gather(d.get_hosts(), d.decode_host, stall, _with_dialect(on_host, d))
-                                          for d in self._dialects.values()), return_exceptions=True)
+        asked = self.settings.protocol
+        # Hosts of a generation not asked for are left out of the answer: nobody waits for them.
+        outcomes = await asyncio.gather(*(
+            self._gather_listening(d.get_hosts(), d.decode_host, stall, _with_dialect(on_host, d),
+                                   record.expected(d.name) if asked in ("auto", d.name) else (), complete, _host_id,
+                                   self._inventory_probe(d))
+            for d in self._dialects.values()), return_exceptions=True)
         found: Dict[str, List[Host]] = {}
+        listenings: Dict[str, Listening] = {}
         errors: Dict[str, LatticeError] = {}
         for generation, outcome in zip(generations, outcomes):
             if isinstance(outcome, ConnectionFailedError):
@@ -418,7 +573,12 @@ class AsyncControlClient:
             elif isinstance(outcome, BaseException):
                 raise outcome
             else:
-                found[generation] = outcome
+                found[generation], listenings[generation] = outcome
+        return self._answering(generations, found, errors), listenings
+
+    def _answering(self, generations: List[str], found: Dict[str, List[Host]],
+                   errors: Dict[str, LatticeError]) -> List[Host]:
+        """The hosts of the generation that answered (learnt from them), or the error that explains silence."""
         asked = self.settings.protocol
         if asked != "auto":
             if asked in errors:
@@ -450,20 +610,20 @@ class AsyncControlClient:
         check.public_key(host_id, "host", "host_id")
         return await self._read(lambda d: d.get_host_inventory(host_id), "decode_inventory")
 
-    async def discover_inventories(self, stall: Optional[float] = None,
-                                   concurrency: int = 64) -> Dict[str, HostInventory]:
+    async def discover_inventories(self, stall: Optional[float] = None, concurrency: int = 64,
+                                   complete: bool = False) -> Dict[str, HostInventory]:
         """The inventory of every host that answers discovery, each asked for as soon as its host answers.
 
         What ``get_inventories`` of ``get_hosts`` gives, but the reads overlap the rest of the
         discovery instead of following it. The first host that does not return its inventory fails it.
         """
-        _hosts, inventories = await self.discover_hosts(stall, concurrency)
+        _hosts, inventories = await self.discover_hosts(stall, concurrency, complete)
         for outcome in inventories.values():
             if isinstance(outcome, LatticeError):
                 raise outcome
         return inventories  # type: ignore[return-value]
 
-    async def discover_hosts(self, stall: Optional[float] = None, concurrency: int = 64
+    async def discover_hosts(self, stall: Optional[float] = None, concurrency: int = 64, complete: bool = False
                              ) -> "Tuple[List[Host], Dict[str, Union[HostInventory, LatticeError]]]":
         """Every host that answers discovery, and its inventory read as soon as it has answered.
 
@@ -487,7 +647,7 @@ class AsyncControlClient:
                 asked[host.id] = asyncio.ensure_future(read(host.id, dialect))
 
         try:
-            hosts = await self.get_hosts(stall, on_host=answered)
+            hosts = await self.get_hosts(stall, on_host=answered, complete=complete)
             ids = [host.id for host in hosts]
             for host_id in ids:
                 if host_id not in asked:
@@ -729,13 +889,21 @@ def _blocking(name: str) -> Any:
 class ControlClient(BlockingClient):
     """Blocking control client: ``with ControlClient(settings) as client: client.get_hosts()``."""
 
-    def __init__(self, settings: ConnectionSettings) -> None:
-        super().__init__(settings, AsyncControlClient)
+    def __init__(self, settings: ConnectionSettings, record_store: Optional[RecordStore] = _DEFAULT_STORE) -> None:
+        super().__init__(settings, AsyncControlClient, record_store)
 
     @property
     def generation(self) -> Optional[str]:
         """The lattice's wasmCloud generation (a dialect's name), or None while not known."""
         return self.aio.generation
+
+    @property
+    def discovery(self) -> Optional[DiscoveryReport]:
+        """How the last host discovery went (None before one)."""
+        return self.aio.discovery  # type: ignore[no-any-return]
+
+    def forget_hosts(self, host_ids: Iterable[str]) -> None:
+        self.aio.forget_hosts(host_ids)
 
     def events(self) -> SyncEventStream:
         return SyncEventStream(self, self.run(self.aio.events()))

@@ -19,7 +19,7 @@ import sys
 from typing import Any, Awaitable, Callable, Dict, List, Optional
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings, redact_url
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.discovery import listen_until
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.discovery import Listening
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
     AuthenticationError,
     ConnectionFailedError,
@@ -632,26 +632,30 @@ class NatsTransport:
 
     async def scatter_gather(self, subject: str, body: bytes, window: float, what: str,
                              stall: Optional[float] = None,
-                             on_reply: Optional[Callable[[bytes], None]] = None) -> List[bytes]:
-        """Publish once and collect the replies until ``_discovery.listen_until`` says stop.
+                             on_reply: Optional[Callable[[bytes], None]] = None,
+                             rule: Optional[Callable[[], Any]] = None) -> List[bytes]:
+        """Publish once and collect the replies until the listening rule says stop.
 
-        That is soon after the last host has answered (the reference client always waits the
-        whole ``window``); with ``stall``, once no new reply has come for that long. ``on_reply``
+        ``rule`` makes a fresh rule for each attempt: an object with ``heard(at, payload)`` (a reply
+        came ``at`` seconds after the request) and ``until()`` (when to stop, in seconds after the
+        request); by default ``discovery.Listening(window, stall)``, which ends soon after the last
+        host has answered (the reference client always waits the whole ``window``). ``on_reply``
         sees each reply as it is taken.
         """
+        make_rule = rule or (lambda: _PlainListening(window, stall))
         epoch = self._disconnects
-        replies = await self._scatter_once(subject, body, window, what, stall, on_reply)
+        replies = await self._scatter_once(subject, body, window, what, make_rule(), on_reply)
         await self.ensure_connected(what)
         if self._disconnects != epoch:
             # Why: the connection moved to another server during the window, so the request or
             # some replies may be lost with the old socket; an incomplete host list or auction
             # would mislead the planner. Scatter requests only read, so ask once more.
-            replies = await self._scatter_once(subject, body, window, what, stall, on_reply)
+            replies = await self._scatter_once(subject, body, window, what, make_rule(), on_reply)
             await self.ensure_connected(what)
         return replies
 
     async def _scatter_once(self, subject: str, body: bytes, window: float, what: str,
-                            stall: Optional[float], on_reply: Optional[Callable[[bytes], None]]) -> List[bytes]:
+                            rule: Any, on_reply: Optional[Callable[[bytes], None]]) -> List[bytes]:
         loop = asyncio.get_running_loop()
         replies: "asyncio.Queue[Any]" = asyncio.Queue()
         inbox = self.nc.new_inbox()
@@ -663,7 +667,6 @@ class NatsTransport:
 
         sub = await self.nc.subscribe(inbox, cb=arrived)
         collected: List[bytes] = []
-        arrivals: List[float] = []
         forget = self.when_lost(lambda: replies.put_nowait((loop.time(), None)))  # None: wakes the wait at once
         try:
             sent = loop.time()
@@ -674,12 +677,16 @@ class NatsTransport:
                 raise self._denied(subject, what, denial)
             while True:
                 if replies.empty():
-                    remaining = sent + listen_until(arrivals, window, stall) - loop.time()
+                    remaining = sent + min(window, rule.until()) - loop.time()
                     if remaining <= 0 and loop.time() - sent < window:
                         # Why: replies the server sent before a PONG are read before it, so one round
                         # trip takes in those still in the socket (this process may have been paused).
                         await self._round_trip()
                         if not replies.empty():
+                            continue
+                        # and a rule may look whether the hosts are paused rather than done (a probe)
+                        confirm = getattr(rule, "looks_paused", None)
+                        if confirm is not None and await confirm(loop.time() - sent, window - (loop.time() - sent)):
                             continue
                     if remaining <= 0:
                         break
@@ -699,7 +706,7 @@ class NatsTransport:
                 if at - sent > window:
                     break  # came after the window: the reference client would not have it either
                 collected.append(msg.data)
-                arrivals.append(at - sent)
+                rule.heard(at - sent, msg.data)
                 if on_reply is not None:
                     on_reply(msg.data)  # e.g. ask the host for its inventory while others still answer
         except nats_errors.ConnectionClosedError:
@@ -754,3 +761,10 @@ class NatsTransport:
         if denial:
             raise self._denied(subject, what, denial)
         return sub
+
+
+class _PlainListening(Listening):
+    """The early-finish rule on reply times alone (replies are not read: auctions, plain calls)."""
+
+    def heard(self, at: float, host_id: Any = None) -> None:  # type: ignore[override]
+        super().heard(at)
