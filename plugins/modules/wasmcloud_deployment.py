@@ -109,7 +109,10 @@ options:
     type: float
     default: 60
   wait_timeout:
-    description: Seconds the whole rollout may take; past it, the steps not sent yet are not, and the task fails saying what serves.
+    description:
+      - Seconds the whole rollout may take. Each start or stop goes out whole; once the time is up, the steps not
+        sent yet are not, the record says which replicas run, and the task fails saying what serves. The next run
+        goes on from there.
     type: float
     default: 300
   heartbeat_window:

@@ -255,3 +255,18 @@ def test_allowed_hosts_take_the_shapes_the_host_accepts(entry, good):
     else:
         with pytest.raises(InputError, match=r"components\[0\].local_resources.allowed_hosts\[0\]"):
             admission.admit(item, 1)
+
+
+def test_a_record_is_read_tolerantly():
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.deployment import (
+        members_of,
+        recorded_templates,
+    )
+
+    record = {"members": [{"workload_id": "shop-aaaaaaaaaa-0", "host_id": H1.id, "template": "aaaaaaaaaa", "ordinal": 0},
+                          {"workload_id": "x"}, "junk", {"workload_id": "y", "host_id": H2.id, "template": "b",
+                                                         "ordinal": "not a number"}],
+              "templates": ["not", "a", "map"]}
+    assert members_of(record) == [Replica("shop-aaaaaaaaaa-0", H1.id, "aaaaaaaaaa", 0)]
+    assert members_of(None) == [] and members_of({"members": None}) == []
+    assert recorded_templates(record) == {} and recorded_templates({"templates": {"a": {}}}) == {"a": {}}

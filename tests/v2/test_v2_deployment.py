@@ -102,6 +102,11 @@ def test_replicas_land_on_distinct_matching_hosts_and_a_second_run_sends_nothing
         assert http_get(host.http_addr, virtual_host)["status"] == 404
         assert sent_to([host], name) == 0
 
+    with v2_client(v2_nats.url) as client:  # each replica has a workload record too (what the event source reads)
+        recorded = [r for r in client.records() if r.get("deployment") == "default/%s" % name]
+        assert sorted((r["host_id"], r["workload_id"]) for r in recorded) == \
+            sorted((r["host_id"], r["workload_id"]) for r in first["replicas"])
+        assert not [r for r in client.records() if r["host_id"] == "deployment"]  # the deployment's own key is not one
     assert not again["changed"] and again["actions"] == [] and again["sent"] == []
     assert again["status"]["ready"] == 3 and "as wanted" in again["reason"]
     assert sent_to(fleet.all, name) == 3 and sent_to(fleet.all, name, "Stopping") == 0  # the second run sent nothing
@@ -117,6 +122,9 @@ def test_a_rolling_update_answers_on_every_host_throughout_and_a_missing_image_k
     (first,) = run_ok(tmp_path, v2_nats.url, deploy_task(name, images.hello, virtual_host, env, "    replicas: 3\n"),
                       name="v1.yml")
     old_template = first["template"]
+    (planned,) = run_ok(tmp_path, v2_nats.url, deploy_task(name, images.hello2, virtual_host, env, "    replicas: 3\n"),
+                        "--check", name="v2-check.yml")
+    assert sent_to(fleet.all, name) == 3  # check mode sent nothing
     pollers = [Poller(host.http_addr, virtual_host) for host in fleet.edge]
     for poller in pollers:
         poller.__enter__()
@@ -132,6 +140,7 @@ def test_a_rolling_update_answers_on_every_host_throughout_and_a_missing_image_k
         assert {a["status"] for a in poller.answers} == {200}, [a for a in poller.answers if a["status"] != 200][:3]
         assert poller.bodies()[0] == HELLO_BODY and set(poller.bodies()) == {HELLO_BODY, HELLO2_BODY}
     new_template = rolled["template"]
+    assert planned["actions"] == rolled["actions"]  # check mode planned exactly what the real run did
     assert new_template != old_template
     # each old replica replaced on its own host: start the new one, then stop the old one
     assert [(a["operation"], a["host_id"]) for a in rolled["actions"]] == [
@@ -292,3 +301,23 @@ def test_the_deploy_v2_playbook_deploys_over_the_inventorys_v2_hosts(v2_nats, fl
     assert not again["changed"] and again["sent"] == [] and sent_to(fleet.all, name) == 3
     deploy("-e", "deployment_state=absent")
     assert sent_to(fleet.all, name, "Stopping") == 3
+
+
+def test_a_rollout_out_of_time_stops_between_steps_and_the_next_run_goes_on(v2_nats, fleet, images, tmp_path):
+    name, virtual_host = "slow-%s" % uuid.uuid4().hex[:6], "slow.deploy.test"
+    task = deploy_task(name, images.hello, virtual_host, fleet.environment, "    replicas: 2\n")
+    short = task.replace("    replicas: 2\n", "    replicas: 2\n    wait_timeout: 0.001\n")
+    result = playbook(v2_playbook(tmp_path, v2_nats.url, short, name="short.yml"))
+    assert_no_traceback(result)
+    (stopped,) = result.results()
+    assert stopped["failed"] and "did not finish within wait_timeout" in stopped["msg"], stopped["msg"]
+    assert "1 replica(s) still serve" in stopped["msg"] and "1 planned step(s) were not sent" in stopped["msg"]
+    assert len(stopped["confirmed"]) == 1 and len(stopped["not_sent"]) == 1
+    assert stopped["status"] == {"expected": 2, "current": 1, "ready": 1, "unavailable": 1}
+    with v2_client(v2_nats.url) as client:  # the record says what runs
+        assert len(client.deployment_get("default", name)["members"]) == 1
+    (resumed,) = run_ok(tmp_path, v2_nats.url, task, name="resume.yml")
+    assert [a["operation"] for a in resumed["actions"]] == ["workload.start"]
+    assert resumed["status"]["ready"] == 2 and len({r["host_id"] for r in resumed["replicas"]}) == 2
+    assert sent_to(fleet.all, name) == 2
+    run_ok(tmp_path, v2_nats.url, task.replace("    replicas: 2\n", "    state: absent\n"), name="rm.yml")

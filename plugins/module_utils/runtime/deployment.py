@@ -78,7 +78,7 @@ def observe(client: Any, namespace: str, name: str, host_ids: Optional[Sequence[
     """The hosts alive now (discovered from heartbeats, or ``host_ids`` asked), the record, and the state of each
     recorded replica (GONE when its host did not answer)."""
     record = client.deployment_get(namespace, name)
-    members = _members(record)
+    members = members_of(record)
     recorded_hosts = [member.host_id for member in members]
     if host_ids is not None:
         answers = client.heartbeats(list(host_ids) + recorded_hosts)
@@ -97,7 +97,7 @@ def observe(client: Any, namespace: str, name: str, host_ids: Optional[Sequence[
     return Observed(hosts, record, replicas)
 
 
-def _members(record: Optional[Mapping[str, Any]]) -> List[Replica]:
+def members_of(record: Optional[Mapping[str, Any]]) -> List[Replica]:
     """The replicas a record lists (entries not of this collection's shape are skipped)."""
     found = []
     for entry in (record or {}).get("members") or []:
@@ -135,7 +135,7 @@ def carry_out(client: Any, target: Target, rollout: Rollout, observed: Observed,
     deadline = time.monotonic() + target.wait_timeout
     steps = rollout.steps
     for index, step in enumerate(steps):
-        if step.sends and time.monotonic() > deadline:
+        if step.sends and progress.sent and time.monotonic() > deadline:  # past the first send: each step is whole
             _not_sent(progress, steps[index:])
             raise WaitTimeoutError(
                 "deployment %r: the rollout did not finish within wait_timeout (%gs); %s; %s" % (
