@@ -197,10 +197,13 @@ replicas:
       description: Its number in the deployment.
       type: int
 status:
-  description: V(expected) replicas, V(current) (that exist), V(ready) (of the wanted template, running), V(unavailable) (expected minus ready).
+  description:
+    - V(expected) replicas, V(current) (that exist), V(ready) (running, whatever their template), V(updated) (running
+      the spec asked for), V(unavailable) (expected minus ready). After a failed rollout the old replicas are ready
+      and not updated.
   returned: always
   type: dict
-  sample: {expected: 3, current: 3, ready: 3, unavailable: 0}
+  sample: {expected: 3, current: 3, ready: 3, updated: 3, unavailable: 0}
 template:
   description: The template hash of the spec asked for (the generation new replicas run).
   returned: always

@@ -179,7 +179,8 @@ def test_absent_stops_what_answers_and_forgets_what_is_gone():
 
 def test_status_counts():
     reps = [replica(0, H1), replica(1, H2, "old0000000"), replica(2, H3, state=ERROR)]
-    assert rollout.status(3, reps, "aaaaaaaaaa") == {"expected": 3, "current": 3, "ready": 1, "unavailable": 2}
+    assert rollout.status(3, reps, "aaaaaaaaaa") == {"expected": 3, "current": 3, "ready": 2, "updated": 1,
+                                                     "unavailable": 1}
 
 
 @pytest.mark.parametrize("overrides, message", [

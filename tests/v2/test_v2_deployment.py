@@ -79,7 +79,7 @@ def test_replicas_land_on_distinct_matching_hosts_and_a_second_run_sends_nothing
     (planned,) = run_ok(tmp_path, v2_nats.url, task, "--check", "--diff", name="check.yml")
     assert planned["changed"] and [a["operation"] for a in planned["actions"]] == ["workload.start"] * 3
     assert planned["sent"] == [] and len(planned["not_sent"]) == 3
-    assert planned["status"] == {"expected": 3, "current": 3, "ready": 3, "unavailable": 0}
+    assert planned["status"] == {"expected": 3, "current": 3, "ready": 3, "updated": 3, "unavailable": 0}
     assert planned["diff"]["before"] == {"template": None, "spec": None, "replicas": []}
     assert sent_to(fleet.all, name) == 0  # check mode sent nothing
 
@@ -89,7 +89,7 @@ def test_replicas_land_on_distinct_matching_hosts_and_a_second_run_sends_nothing
     assert sorted(placed) == sorted(edge_ids)  # distinct hosts, all of them edge hosts of the environment
     assert [r["workload_id"] for r in first["replicas"]] == ["%s-%s-%d" % (name, first["template"], n) for n in range(3)]
     assert {r["state"] for r in first["replicas"]} == {"RUNNING"}
-    assert first["status"] == {"expected": 3, "current": 3, "ready": 3, "unavailable": 0}
+    assert first["status"] == {"expected": 3, "current": 3, "ready": 3, "updated": 3, "unavailable": 0}
     assert len(first["sent"]) == len(first["confirmed"]) == 3 and first["not_sent"] == []
     assert first["hosts_matched"] == 3
     assert set(first["diff"]["after"]) == set(first["diff"]["before"]) == {"template", "spec", "replicas"}
@@ -161,7 +161,8 @@ def test_a_rolling_update_answers_on_every_host_throughout_and_a_missing_image_k
     assert "the rollout stopped" in failed["msg"] and "failed to pull image for component 'hello'" in failed["msg"]
     assert "the failed new replica was removed" in failed["msg"] and "3 replica(s) still serve" in failed["msg"]
     assert len(failed["sent"]) == 1 and failed["confirmed"] == [] and len(failed["not_sent"]) == 5
-    assert failed["status"] == {"expected": 3, "current": 3, "ready": 0, "unavailable": 3}  # of the wanted template
+    # the old version serves (ready), none runs the spec asked for (updated)
+    assert failed["status"] == {"expected": 3, "current": 3, "ready": 3, "updated": 0, "unavailable": 0}
     assert {r["template"] for r in failed["replicas"]} == {new_template}
     assert {r["state"] for r in failed["replicas"]} == {"RUNNING"}
     assert {a["status"] for a in poller.answers} == {200} and set(poller.bodies()) == {HELLO2_BODY}
@@ -194,13 +195,13 @@ def test_scaling_3_to_1_to_0_stops_the_highest_ordinals(v2_nats, fleet, images, 
     assert [(a["operation"], a["workload_id"]) for a in one["actions"]] == [
         ("workload.stop", by_ordinal[2]["workload_id"]), ("workload.stop", by_ordinal[1]["workload_id"])]
     assert [r["workload_id"] for r in one["replicas"]] == [by_ordinal[0]["workload_id"]]
-    assert one["status"] == {"expected": 1, "current": 1, "ready": 1, "unavailable": 0}
+    assert one["status"] == {"expected": 1, "current": 1, "ready": 1, "updated": 1, "unavailable": 0}
     keeper, stopped = fleet.by_id(by_ordinal[0]["host_id"]), [fleet.by_id(by_ordinal[n]["host_id"]) for n in (1, 2)]
     assert http_get(keeper.http_addr, virtual_host) == {"status": 200, "body": HELLO_BODY}
     assert all(http_get(host.http_addr, virtual_host)["status"] == 404 for host in stopped)
     zero = to(0)
     assert [a["workload_id"] for a in zero["actions"]] == [by_ordinal[0]["workload_id"]]
-    assert zero["replicas"] == [] and zero["status"] == {"expected": 0, "current": 0, "ready": 0, "unavailable": 0}
+    assert zero["replicas"] == [] and zero["status"] == {"expected": 0, "current": 0, "ready": 0, "updated": 0, "unavailable": 0}
     assert http_get(keeper.http_addr, virtual_host)["status"] == 404
     assert not to(0)["changed"]
 
@@ -264,7 +265,7 @@ def test_killing_a_host_moves_its_replica_to_a_surviving_host(v2_nats, host_fact
     assert healed["actions"][0]["host_id"] == victim.host_id and healed["actions"][1]["host_id"] == spare.host_id
     assert "gone" in healed["actions"][0]["reason"]
     assert {r["host_id"] for r in healed["replicas"]} == (placed - {victim.host_id}) | {spare.host_id}
-    assert healed["status"] == {"expected": 2, "current": 2, "ready": 2, "unavailable": 0}
+    assert healed["status"] == {"expected": 2, "current": 2, "ready": 2, "updated": 2, "unavailable": 0}
     assert http_get(spare.http_addr, virtual_host) == {"status": 200, "body": HELLO_BODY}
     assert not converged["changed"] and converged["sent"] == []
     run_ok(tmp_path, v2_nats.url, task.replace("    replicas: 2\n", "    state: absent\n"), name="rm.yml")
@@ -313,7 +314,7 @@ def test_a_rollout_out_of_time_stops_between_steps_and_the_next_run_goes_on(v2_n
     assert stopped["failed"] and "did not finish within wait_timeout" in stopped["msg"], stopped["msg"]
     assert "1 replica(s) still serve" in stopped["msg"] and "1 planned step(s) were not sent" in stopped["msg"]
     assert len(stopped["confirmed"]) == 1 and len(stopped["not_sent"]) == 1
-    assert stopped["status"] == {"expected": 2, "current": 1, "ready": 1, "unavailable": 1}
+    assert stopped["status"] == {"expected": 2, "current": 1, "ready": 1, "updated": 1, "unavailable": 1}
     with v2_client(v2_nats.url) as client:  # the record says what runs
         assert len(client.deployment_get("default", name)["members"]) == 1
     (resumed,) = run_ok(tmp_path, v2_nats.url, task, name="resume.yml")

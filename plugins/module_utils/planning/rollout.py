@@ -302,8 +302,11 @@ def _summary(desired: Desired, steps: Sequence[Step], keep: Sequence[Replica], p
 
 
 def status(expected: int, replicas: Sequence[Replica], template: str) -> Dict[str, int]:
-    """The counts a deployment reports: expected, current (replicas that exist), ready (of the wanted template and
-    serving), unavailable (expected minus ready, not below 0)."""
-    ready = len([r for r in replicas if r.template == template and r.state in SERVING])
+    """The counts a deployment reports: expected, current (replicas that exist), ready (serving, whatever their
+    template), updated (serving the wanted template), unavailable (expected minus ready, not below 0). After a
+    failed rollout the old replicas are ready and not updated: the service is available, the update is not done."""
+    ready = [r for r in replicas if r.state in SERVING]
     current = len([r for r in replicas if r.state not in (NOT_FOUND, GONE)])
-    return {"expected": expected, "current": current, "ready": ready, "unavailable": max(0, expected - ready)}
+    return {"expected": expected, "current": current, "ready": len(ready),
+            "updated": len([r for r in ready if r.template == template]),
+            "unavailable": max(0, expected - len(ready))}
