@@ -1,7 +1,12 @@
 # Development and CI entry points for the wasmcloud.lattice collection.
 #
-#   make setup        .venv with test + runtime requirements, collection path symlink
-#   make test         pytest (all of tests/), ansible-test sanity, ansible-lint; fails on any failure
+#   make setup        .venv (the newest ansible-core line, Python 3.12) with test + runtime requirements,
+#                     collection path symlink
+#   make test         everything: `make test-newest`, then every older line of tests/matrix.txt (`make matrix`
+#                     without the newest line, which test-newest covered); fails on any failure
+#   make test-newest  pytest (all of tests/), ansible-test sanity, ansible-lint, in .venv
+#   make matrix       every line of tests/matrix.txt (2.16 .. 2.21), each in .build/matrix/<line>: sanity, unit
+#                     tests and the per-line smoke, plus every integration test on `full` lines (MATRIX_LINES=...)
 #   make unit         pytest tests/unit
 #   make integration  pytest tests/sandbox and tests/integration (real nats-server)
 #   make integration-module-path  the same, every module forced through a module process
@@ -16,7 +21,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := test
 
-PYTHON ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
+# The Python of the default .venv: the newest line of tests/matrix.txt runs on it (3.12 or 3.13 for ansible-core
+# 2.21). tools/find_python.sh finds it on PATH or in pyenv.
+DEFAULT_PYTHON_VERSION := 3.12
+PYTHON ?= $(shell tools/find_python.sh $(DEFAULT_PYTHON_VERSION) 2>/dev/null || echo python$(DEFAULT_PYTHON_VERSION))
 VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
@@ -40,15 +48,22 @@ RUN_ENV = PATH=$(CURDIR)/$(VENV)/bin:$$PATH \
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS_ROOT)
 PYTEST = $(RUN_ENV) $(VPY) -m pytest -q -p no:cacheprovider --timeout=$(PYTEST_TIMEOUT) $(PYTEST_ARGS)
 
-.PHONY: setup test unit integration integration-module-path sanity demo build clean bench lint
+.PHONY: setup test test-newest matrix unit integration integration-module-path sanity demo build clean bench lint
 
 setup: $(STAMP) $(COLLECTION_LINK)
 
+# A .venv on another Python (from before the default moved to $(DEFAULT_PYTHON_VERSION)) is made anew.
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
 
+VENV_PYTHON_VERSION = $(shell $(VPY) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+
 # pip runs again only when a requirements file is newer than the stamp.
 $(STAMP): $(VPY) $(REQUIREMENTS)
+	if [ "$(VENV_PYTHON_VERSION)" != "$(DEFAULT_PYTHON_VERSION)" ]; then \
+		echo "$(VENV) runs Python $(VENV_PYTHON_VERSION), not $(DEFAULT_PYTHON_VERSION): making it anew"; \
+		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); \
+	fi
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt -r requirements.txt
 	touch $@
 
@@ -56,14 +71,28 @@ $(COLLECTION_LINK):
 	mkdir -p $(dir $@)
 	ln -sfn ../../../.. $@
 
-# pytest first, sanity and lint even when pytest failed (every report is useful);
-# non-zero if either failed. pytest's exit 5 (no tests collected) is a failure too.
+# The newest line in .venv, then the older lines of the matrix; non-zero if either failed. The older lines'
+# venvs are built (network, little CPU) while the newest line's tests run.
 test: setup
+	status=0; \
+	tools/matrix.sh --venv-only --except-newest > .build/matrix-venvs.log 2>&1 & venvs=$$!; \
+	$(MAKE) --no-print-directory test-newest || status=$$?; \
+	wait $$venvs || { cat .build/matrix-venvs.log; status=1; }; \
+	tools/matrix.sh --except-newest || status=$$?; \
+	exit $$status
+
+# pytest first, sanity and lint even when pytest failed (every report is useful);
+# non-zero if any failed. pytest's exit 5 (no tests collected) is a failure too.
+test-newest: setup
 	status=0; \
 	$(PYTEST) $(PYTEST_PARALLEL) tests || status=$$?; \
 	$(MAKE) --no-print-directory sanity || status=$$?; \
 	$(MAKE) --no-print-directory lint || status=$$?; \
 	exit $$status
+
+MATRIX_LINES ?=
+matrix: $(COLLECTION_LINK)
+	tools/matrix.sh $(MATRIX_LINES)
 
 unit: setup
 	$(PYTEST) tests/unit

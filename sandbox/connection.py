@@ -54,3 +54,16 @@ async def connect(
     except Exception as exc:  # nats-py raises several unrelated types here
         cause = first_error[0] if first_error else exc
         raise SandboxConnectError("cannot connect to NATS at %s: %s" % (", ".join(servers), cause or type(cause).__name__)) from None
+
+
+async def close_quietly(nc: NatsClient, who: str) -> None:
+    """Close ``nc`` whatever state its server left it in.
+
+    Besides nats-py's own errors, CPython 3.12.1 and 3.13.0 (pyenv's builds here) raise TypeError from
+    asyncio's ``writelines()`` on a transport whose connection is already lost, which nats-py's close()
+    reaches when it still holds unsent data (a host stopping after its server died).
+    """
+    try:
+        await nc.close()
+    except (nats.errors.Error, OSError, TypeError) as exc:
+        LOG.debug("%s: closing connection: %s", who, exc)

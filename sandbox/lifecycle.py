@@ -9,6 +9,7 @@ from typing import Any, Awaitable, Callable, Optional
 
 from nats.errors import Error as NatsError
 
+from .connection import close_quietly
 from .hooks import HostHooks
 from .keys import friendly_name as random_friendly_name
 from .keys import public_key, seed_bytes
@@ -66,10 +67,7 @@ class HostLifecycle:
         self._subs.clear()
         # A shared connection stays open for the other hosts; closing it later flushes our last events.
         if self._owns_connection and self.nc is not None:
-            try:
-                await self.nc.close()
-            except (NatsError, OSError) as exc:
-                LOG.debug("%s: closing connection: %s", self.id, exc)
+            await close_quietly(self.nc, self.id)
         if self._on_stopped is not None:
             self._on_stopped(self)
 

@@ -14,6 +14,8 @@ import weakref
 from pathlib import Path
 from typing import Optional
 
+from . import reaper
+
 _RUNNING: "weakref.WeakSet[NatsServer]" = weakref.WeakSet()
 
 
@@ -106,6 +108,7 @@ class NatsServer:
                     stderr=subprocess.STDOUT,
                 )
             _RUNNING.add(self)
+            reaper.track(self._process.pid, self.stop)  # stopped on SIGTERM too, not only at exit
             if self._wait_until_ready():
                 return self
             last_error = self._log_tail()
@@ -158,7 +161,10 @@ class NatsServer:
     def _terminate(self) -> None:
         process, self._process = self._process, None
         _RUNNING.discard(self)
-        if process is None or process.poll() is not None:
+        if process is None:
+            return
+        reaper.untrack(process.pid)
+        if process.poll() is not None:
             return
         process.terminate()
         try:

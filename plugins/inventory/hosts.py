@@ -180,6 +180,13 @@ notes:
     HTTP ingress), C(wasmcloud_workload_count), C(wasmcloud_os) (C(name), C(arch), C(kernel)), C(wasmcloud_memory)
     (C(total), C(free) in bytes), C(wasmcloud_protocol) (V(2.x)) and C(wasmcloud_nats_url). O(lattice),
     O(lattices), O(fetch_inventory) and O(discovery_stall) do not apply.
+  - Every host also gets C(wasmcloud_connection), a dictionary of how the plugin reached it, without any secret
+    (C(nats_url) without user names or passwords, C(protocol), for 0.x and 1.x C(lattice) and C(ctl_topic_prefix),
+    and the absolute paths of C(creds_file) and C(tls_ca_file), C(tls_cert_file), C(tls_key_file) when set). A task
+    of this collection that targets such a host (or is delegated to one) takes each of these options it does not
+    set itself (module_defaults count as set) from it, before the environment variables and defaults apply.
+    Passwords, tokens, JWTs and seeds are never copied; tasks give them as options, a creds file or environment
+    variables.
   - With O(cache=true) the raw host listing is cached under a key made from the configuration file's path
     and a digest of the NATS URLs, lattice names, control topic prefixes and O(fetch_inventory) value, so
     changing any of them never serves another lattice's data. The cached listing is served until it expires
@@ -287,6 +294,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.host_rec
     default_store,
     record_key,
 )
+from ansible_collections.wasmcloud.lattice.plugins.plugin_utils._host_connection import HOST_VARIABLE, host_variable
 from ansible_collections.wasmcloud.lattice.plugins.plugin_utils._unsafe import make_unsafe
 
 # Bumped whenever the cached structure changes, so an old entry is a miss.
@@ -321,6 +329,13 @@ class _Target:
 
     def identity(self) -> List[Any]:
         return [self.urls, self.lattice, self.settings.ctl_topic_prefix, self.settings.protocol]
+
+    def connection(self) -> Dict[str, Any]:
+        """What the hosts' wasmcloud_connection needs besides URLs, lattice and protocol: no secrets."""
+        settings = self.settings
+        return {"ctl_topic_prefix": settings.ctl_topic_prefix, "creds_file": settings.creds_file,
+                "tls_ca_file": settings.tls_ca_file, "tls_cert_file": settings.tls_cert_file,
+                "tls_key_file": settings.tls_key_file}
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -483,7 +498,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """
         if target.settings.protocol == "2.x":
             return _list_v2_hosts(target, window, stream)
-        entry: Dict[str, Any] = {"lattice": target.lattice, "nats_url": target.urls, "hosts": []}
+        entry: Dict[str, Any] = {"lattice": target.lattice, "nats_url": target.urls, "hosts": [],
+                                 "connection": target.connection()}
         warnings: List[str] = []
         try:
             with ControlClient(target.settings, records) as client:
@@ -578,6 +594,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             "wasmcloud_uptime_seconds": host.get("uptime_seconds") or 0,
             "wasmcloud_nats_url": list(entry.get("nats_url") or []),
             "wasmcloud_protocol": entry.get("protocol") or "",
+            HOST_VARIABLE: host_variable(entry.get("nats_url"), entry.get("protocol"), lattice=entry["lattice"],
+                                         **dict(entry.get("connection") or {})),
         }
         inventory = host.get("inventory")
         if fetch_inventory and isinstance(inventory, Mapping):
@@ -709,7 +727,8 @@ _V2_GROUP = "wasmcloud_v2"
 
 def _list_v2_hosts(target: _Target, window: float,
                    stream: Optional[str]) -> Tuple[Dict[str, Any], List[str], Optional[LatticeError]]:
-    entry: Dict[str, Any] = {"lattice": _V2_GROUP, "protocol": "2.x", "nats_url": target.urls, "hosts": []}
+    entry: Dict[str, Any] = {"lattice": _V2_GROUP, "protocol": "2.x", "nats_url": target.urls, "hosts": [],
+                             "connection": target.connection()}
     warnings: List[str] = []
     try:
         with V2Client(target.settings, record_bucket=None) as client:
@@ -736,4 +755,7 @@ def _v2_host_vars(entry: Mapping[str, Any], host: Mapping[str, Any]) -> Dict[str
         "wasmcloud_memory": dict(host.get("memory") or {}),
         "wasmcloud_protocol": "2.x",
         "wasmcloud_nats_url": list(entry.get("nats_url") or []),
+        # v2 hosts have no lattice and no control topic
+        HOST_VARIABLE: host_variable(entry.get("nats_url"), "2.x", **{
+            name: value for name, value in dict(entry.get("connection") or {}).items() if name != "ctl_topic_prefix"}),
     }

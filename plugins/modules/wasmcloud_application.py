@@ -31,6 +31,18 @@ description:
     A component without a scaler trait is accepted as wadm accepts it, with a warning; nothing is started for it
     and its links are still put. An application whose name wadm's naming makes the same as another running
     application's (C(delta), C(Delta)) is refused. See C(docs/wadm-manifests.md) in the collection.
+  - "On wasmCloud v2 hosts (O(protocol=2.x), or O(protocol=auto) with an option only v2 takes) the same wadm
+    manifest is mapped onto deployments of workloads (see M(wasmcloud.lattice.wasmcloud_deployment)): components
+    linked to each other share a workload, a component's named configs become its C(local_resources.config),
+    capability providers become the host interfaces their links name (from one table: HTTP server to
+    C(wasi:http) with a virtual host, keyvalue to C(wasi:keyvalue), messaging to C(wasmcloud:messaging) with its
+    subscriptions, blobstore to C(wasi:blobstore)), spreads become replicas on hosts selected through
+    O(label_map), a daemonscaler one replica per matching host. The hosts are found from their heartbeats, and
+    a deployment goes only to hosts whose heartbeat offers every interface it needs. Whatever has no v2
+    equivalent (secrets, policies, shared components, custom providers, custom traits, link names routing to
+    different backends) is refused before anything is sent, each part with its path in the manifest and the
+    reason; O(mapping=report) lists it all, with the deployments, and deploys nothing. See
+    C(docs/migrating-to-v2.md) in the collection."
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
   - wasmcloud.lattice.converge
@@ -108,6 +120,48 @@ options:
         another application's actors are still linked to is not stopped (both with a warning).
     type: bool
     default: false
+  mapping:
+    description:
+      - v2, V(refuse) (the default) deploys the mapped manifest, or fails before anything is sent when a part has
+        no v2 equivalent, naming every such part; V(report) deploys nothing and returns RV(mapping).
+    type: str
+    choices: [refuse, report]
+  label_map:
+    description:
+      - v2, how each label of the manifest's spread requirements selects v2 hosts, which carry only a host group
+        and an environment. Label -> V(hostgroup) (the host's C(--host-group)), V(environment) (its
+        C(--environment)) or V(ignore). C(hostgroup) maps to itself; any other unmapped label is refused.
+    type: dict
+  http_hosts:
+    description:
+      - v2, manifest component name -> the virtual host (the C(Host) header) its HTTP requests are routed by. A
+        v2 host has one HTTP listener for every workload; without an entry the name comes from the HTTP server
+        link's C(host) config or the host name of its C(address), and a wildcard address is refused.
+    type: dict
+  consumer_group:
+    description:
+      - v2, the messaging consumer group of every messaging handler (the replicas share it, so each message is
+        handled once). Default, the queue group of the link's subscriptions, else the component's ID.
+    type: str
+  instances:
+    description:
+      - v2, what a spreadscaler's instances become. V(replicas) (the default), one replica per instance, on
+        distinct hosts; V(per_host), one replica per spread, as wadm gives a component's whole share to one host.
+    type: str
+    choices: [replicas, per_host]
+  configs:
+    description:
+      - v2, values of configs the manifest names without properties (they live in a lattice; a workload carries
+        its config inline), as RV(wasmcloud.lattice.wasmcloud_application_info#module:configs) returns them.
+    type: dict
+  heartbeat_window:
+    description: v2, seconds to listen for host heartbeats when the heartbeat stream cannot tell every host.
+    type: float
+    default: 16
+  heartbeat_stream:
+    description: v2, the JetStream stream that keeps the latest heartbeat of every host; empty never uses one.
+    type: str
+    default: WASMCLOUD_LATTICE_HEARTBEATS
 author:
   - wasmCloud lattice maintainers (@wasmcloud-lattice)
 """
@@ -144,6 +198,14 @@ EXAMPLES = r"""
     name: shop
     spec_file: apps/shop.yml
     state: absent
+
+- name: "v2: the same manifest on wash hosts; what does not map is listed, nothing is deployed"
+  wasmcloud.lattice.wasmcloud_application:
+    manifest_file: hello.wadm.yaml
+    protocol: "2.x"
+    label_map: {zone: hostgroup}
+    http_hosts: {http-component: hello.example.com}
+    mapping: report
 
 - name: "1.x: deploy a wadm manifest (wash app deploy hello.wadm.yaml, without wadm)"
   wasmcloud.lattice.wasmcloud_application:
@@ -187,6 +249,25 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+mapping:
+  description:
+    - v2, how the manifest maps onto the hosts found.
+  returned: on v2 hosts
+  type: dict
+  contains:
+    deployments:
+      description: Each deployment (the options of wasmcloud_deployment as C(params)), the manifest entries it comes
+        from (C(sources)) and what its hosts must offer (C(needs)).
+      type: list
+      elements: dict
+    notes:
+      description: What maps with a change of meaning (C(path), C(reason)), such as provider settings not carried.
+      type: list
+      elements: dict
+    unmappable:
+      description: What has no v2 equivalent (C(path), C(reason)); the task deploys nothing while it is not empty.
+      type: list
+      elements: dict
 application:
   description:
     - What runs where after the task (predicted in check mode), per entry.
@@ -302,6 +383,8 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply im
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError, NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import CONVERGE_ARGSPEC, LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import read_spec_file
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.application_v2 import V2_ARGSPEC, converge_v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import targets_v2
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import (
     app_config,
     parse_manifest,
@@ -318,6 +401,7 @@ ARGSPEC = {
     "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     "prune": {"type": "bool", "default": False},
     **CONVERGE_ARGSPEC,
+    **V2_ARGSPEC,
 }
 
 
@@ -405,6 +489,9 @@ def main() -> None:
     lattice = LatticeModule(ARGSPEC, required_one_of=[sources],
                             mutually_exclusive=[sources])
     params = lattice.params
+    if targets_v2(params.get("protocol"), lattice.generations):
+        converge_v2(lattice)
+        return
     if params["manifest"] is not None or params["manifest_file"] is not None:
         converge_manifest(lattice, lattice.checked(load_manifest))
         return

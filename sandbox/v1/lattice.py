@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 
 from nats.aio.client import Client as NatsClient
 
-from ..connection import connect, server_list
+from ..connection import close_quietly, connect, server_list
 from ..lattice import AsyncSandboxLattice, SandboxLattice
 from .host import DEFAULT_HOST_VERSION, EmulatedHostV1, LatticeConfigV1, version_tuple
 from .state import LatticeState
@@ -118,7 +118,7 @@ class AsyncSandboxLatticeV1(AsyncSandboxLattice):
         await super().stop()
         nc, self._state_nc = self._state_nc, None
         if nc is not None:
-            await nc.close()
+            await close_quietly(nc, "sandbox-v1-state-%s" % self.lattice)
 
 
 class SandboxLatticeV1(SandboxLattice):

@@ -31,6 +31,8 @@ def ansible_env(extra: Optional[Dict[str, str]] = None, callback: str = "task_re
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        # ansible-core 2.21 leaves `invocation` out of task results unless asked; the tests read it (no_log masking)
+        "ANSIBLE_INJECT_INVOCATION": "true",
         "PATH": "%s:%s" % (BIN, env.get("PATH", "")),
     })
     env.update(extra or {})

@@ -3,7 +3,8 @@
 """The benchmark runner in its quick mode, as a subprocess: every figure comes out, in the documented shape.
 
 Only the shape is checked, never a target: quick mode uses tiny sizes and one repetition, and timings on a
-shared machine are not something a test may assert.
+shared machine are not something a test may assert. Nor is how long the run takes: the run has no deadline
+of its own, only the hang guard below, far above what a loaded machine needs.
 """
 
 from __future__ import annotations
@@ -13,17 +14,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from ansible_collections.wasmcloud.lattice.plugins.plugin_utils._core_compat import HAS_PROFILES
+
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = ("task_overhead", "converge_constraints", "op_latency", "discovery_100", "inventory_500", "app_converge",
            "scaling", "v1_lattice", "v2_workload", "v2_deployment", "wadm_converge", "discovery_large", "discovering_task")
 
 
+NO_CONTROLLER_PATH = "the benchmarks measure the in-controller path, which ansible-core before 2.19 does not have"
+
+
+@pytest.mark.skipif(not HAS_PROFILES, reason=NO_CONTROLLER_PATH)
+@pytest.mark.timeout(1800)  # a hang guard, not a speed limit (subprocess.run kills the run if it fires)
 def test_quick_run_reports_every_figure_as_json(tmp_path: Path) -> None:
     summary = ROOT / "benchmarks" / "RESULTS.md"
     summary_before = summary.stat().st_mtime_ns if summary.exists() else None
 
     result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", "--out", str(tmp_path)],
-                            cwd=str(ROOT), capture_output=True, text=True, timeout=170, check=False)
+                            cwd=str(ROOT), capture_output=True, text=True, check=False)
 
     assert result.returncode == 0, result.stderr[-4000:]
     document = json.loads(result.stdout)  # stdout holds the JSON object and nothing else

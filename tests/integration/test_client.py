@@ -44,23 +44,23 @@ def trio(sandbox_lattice):
 
 
 def test_get_hosts_with_the_window_as_stall_collects_for_the_whole_window(trio):
-    with connect(trio, auction_timeout=0.6, discovery_stall=0.6) as client:
-        began = time.monotonic()
+    # reference semantics: the full auction window. A host that answers 1.5 s late is still in a 3 s window
+    # whose stall is the window itself (the early finish would have ended after the first quiet moment).
+    late = trio.hosts[2]
+    trio.hooks(late).delay("ping", 1.5)
+    with connect(trio, auction_timeout=3, discovery_stall=3) as client:
         hosts = client.get_hosts()
-        took = time.monotonic() - began
     assert sorted(h.id for h in hosts) == sorted(trio.hosts)
-    assert took >= 0.55  # reference semantics: the full auction window
     zones = sorted(h.labels["zone"] for h in hosts)
     assert zones == ["a", "a", "b"] and all(h.friendly_name and h.version for h in hosts)
     assert all(h.labels["hostcore.os"] for h in hosts)
 
 
 def test_early_finish_stops_once_replies_stall(trio):
-    with connect(trio, auction_timeout=5) as client:
-        began = time.monotonic()
+    # the window is an hour: that the call returns at all shows the stall ended it (no clock is read)
+    with connect(trio, auction_timeout=3600) as client:
         hosts = client.get_hosts(stall=0.2)
-        took = time.monotonic() - began
-    assert len(hosts) == 3 and took < 5 / 2  # ended by the stall, long before the 5 s window
+    assert len(hosts) == 3
 
 
 def test_default_discovery_finds_late_hosts_and_ends_long_before_the_window(sandbox_lattice):
@@ -68,13 +68,11 @@ def test_default_discovery_finds_late_hosts_and_ends_long_before_the_window(sand
     late = {host: 0.05 + 0.25 * index / 5 for index, host in enumerate(lattice.hosts[::4])}  # 50 ms to 300 ms
     for host, delay in late.items():
         lattice.hooks(host).delay("ping", delay)
-    with connect(lattice, auction_timeout=30) as client:
-        began = time.monotonic()
+    # an hour-long window: that discovery and the auction return at all shows the rule ended them (no clock is read)
+    with connect(lattice, auction_timeout=3600) as client:
         hosts = client.get_hosts()
-        took = time.monotonic() - began
         bidders = client.perform_actor_auction(ECHO, {})
     assert sorted(h.id for h in hosts) == sorted(lattice.hosts)
-    assert took < 15  # ended by the rule, not by the 30 s window
     assert len(bidders) == 24
 
 

@@ -16,7 +16,11 @@ from typing import Any, Dict, List
 
 import pytest
 
-from ansible_run import ansible_env, assert_no_traceback, playbook
+from ansible_collections.wasmcloud.lattice.plugins.plugin_utils._core_compat import HAS_PROFILES
+from ansible_run import BIN, ansible_env, assert_no_traceback, playbook
+
+# Older cores run every task as a module process (tests/integration/test_core_lines.py shows that).
+needs_controller_path = pytest.mark.skipif(not HAS_PROFILES, reason="no controller path on this ansible-core")
 
 ECHO = "wasmcloud.azurecr.io/echo:0.3.4"
 SECRET = "s3cr3t-Pa55"
@@ -124,6 +128,7 @@ def run_both(tmp_path, sandbox_lattice):
     return runs
 
 
+@needs_controller_path
 def test_both_paths_give_the_same_results(tmp_path, sandbox_lattice):
     runs = run_both(tmp_path, sandbox_lattice)
     controller = normalized(runs["controller"][0].results(), runs["controller"][1])
@@ -153,7 +158,7 @@ def test_both_paths_give_the_same_results(tmp_path, sandbox_lattice):
 
 
 @pytest.mark.parametrize("mode, marker, absent", [
-    ("auto", "runs in the controller's worker process", "Using module file"),
+    pytest.param("auto", "runs in the controller's worker process", "Using module file", marks=needs_controller_path),
     ("module", "Using module file", "runs in the controller's worker process"),
 ])
 def test_the_path_taken_shows_at_vvv(tmp_path, sandbox_lattice, mode, marker, absent):
@@ -229,6 +234,7 @@ def controller_without_nats(tmp_path) -> str:
     return python
 
 
+@needs_controller_path
 def test_a_controller_without_nats_falls_back_and_says_so_once(tmp_path, sandbox_lattice):
     lattice = sandbox_lattice(hosts=1)
     python = controller_without_nats(tmp_path)
@@ -250,3 +256,176 @@ def test_a_controller_without_nats_falls_back_and_says_so_once(tmp_path, sandbox
     assert run.returncode == 0, run.stdout + run.stderr
     assert "ok=3" in run.stdout
     assert (run.stdout + run.stderr).count("the controller's Python lacks nats-py") == 1
+
+
+# --- Ansible semantics the controller path keeps (issue: relative paths, interpreter, environment, syslog) ---
+
+def ansible_playbook(args: List[str], env: Dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", *args], cwd=str(cwd),
+                          env=env, capture_output=True, text=True, timeout=180, check=False)
+
+
+def results_of(run: subprocess.CompletedProcess) -> List[Dict[str, Any]]:
+    data = json.loads(run.stdout[run.stdout.index("{"):])
+    return [task["hosts"][host] for play in data["plays"] for task in play["tasks"] for host in task["hosts"]]
+
+
+@needs_controller_path
+def test_relative_files_resolve_against_the_playbook_directory_in_both_paths(tmp_path, sandbox_lattice):
+    """A module process starts in the task's base directory (the playbook's), not the shell's; so does the
+    controller path. Each directory holds an app.yml with another count: the playbook's must win."""
+    lattice = sandbox_lattice(hosts=1)
+    books, shell = tmp_path / "books", tmp_path / "shell"
+    books.mkdir()
+    shell.mkdir()
+    spec = "actors:\n  - {name: echo, image_ref: %s, count: %d, host_id: %s}\n"
+    (books / "app.yml").write_text(spec % (ECHO, 2, lattice.hosts[0]))
+    (shell / "app.yml").write_text(spec % (ECHO, 5, lattice.hosts[0]))
+    (books / "play.yml").write_text("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - wasmcloud.lattice.wasmcloud_application:
+        {name: shop, spec_file: app.yml, nats_url: %s, lattice: %s}
+      check_mode: true
+""" % (json.dumps(lattice.nats_url), lattice.lattice))
+    outcomes = {}
+    for mode in ("controller", "module"):
+        run = ansible_playbook([str(books / "play.yml")], ansible_env({"WASMCLOUD_LATTICE_EXECUTION": mode}), shell)
+        assert run.returncode == 0, run.stdout + run.stderr
+        [outcomes[mode]] = results_of(run)
+    assert outcomes["controller"]["actions"] == outcomes["module"]["actions"]
+    assert [action["count"] for action in outcomes["module"]["actions"]] == [2]  # the playbook's app.yml
+
+
+@needs_controller_path
+def test_another_ansible_python_interpreter_gets_a_module_process_in_it(tmp_path, sandbox_lattice):
+    """ansible_python_interpreter names the Python that runs a host's modules: a different one than the
+    controller's is honoured (a module process in it), in auto mode as in module mode; controller mode
+    refuses. That Python lacks nats-py here, and the module says so."""
+    lattice = sandbox_lattice(hosts=1)
+    other = tmp_path / "other-python"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(other)], check=True, timeout=120)
+    interpreter = str(other / "bin" / "python")
+    book = tmp_path / "interp.yml"
+    book.write_text("""
+- hosts: localhost
+  gather_facts: false
+  vars: {ansible_python_interpreter: %s}
+  tasks:
+    - wasmcloud.lattice.wasmcloud_lattice_info: {nats_url: %s, lattice: %s}
+      ignore_errors: true
+    - wasmcloud.lattice.wasmcloud_lattice_info: {nats_url: %s, lattice: %s}
+      vars: {ansible_python_interpreter: "{{ ansible_playbook_python }}"}
+""" % (json.dumps(interpreter), json.dumps(lattice.nats_url), lattice.lattice,
+       json.dumps(lattice.nats_url), lattice.lattice))
+    runs = {mode: ansible_playbook([str(book), "-vvv"], ansible_env({"WASMCLOUD_LATTICE_EXECUTION": mode},
+                                                                    callback="default"), tmp_path)
+            for mode in ("auto", "module")}
+    auto_text = runs["auto"].stdout
+    assert "runs as a module process: ansible_python_interpreter is %s" % interpreter in auto_text, auto_text
+    assert auto_text.count("runs in the controller's worker process") == 1  # the task with the controller's own
+    for run in runs.values():
+        assert "nats-py" in run.stdout and interpreter in run.stdout and "ok=2" in run.stdout, run.stdout
+    forced = ansible_playbook([str(book)], ansible_env({"WASMCLOUD_LATTICE_EXECUTION": "controller"},
+                                                       callback="default"), tmp_path)
+    assert "cannot run in the controller" in forced.stdout and "ansible_python_interpreter" in forced.stdout
+
+
+@needs_controller_path
+def test_the_execution_mode_in_the_task_environment_wins_and_vvv_names_it(tmp_path, sandbox_lattice):
+    lattice = sandbox_lattice(hosts=1)
+    book = tmp_path / "env.yml"
+    book.write_text("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - wasmcloud.lattice.wasmcloud_lattice_info: {nats_url: %(url)s, lattice: %(lattice)s}
+      environment: {WASMCLOUD_LATTICE_EXECUTION: module}
+    - wasmcloud.lattice.wasmcloud_lattice_info: {nats_url: %(url)s, lattice: %(lattice)s}
+      environment: {WASMCLOUD_LATTICE_EXECUTION: auto}
+    - wasmcloud.lattice.wasmcloud_lattice_info: {nats_url: %(url)s, lattice: %(lattice)s}
+      vars: {wasmcloud_lattice_execution: module}
+      environment: {WASMCLOUD_LATTICE_EXECUTION: auto}
+    - wasmcloud.lattice.wasmcloud_lattice_info: {nats_url: %(url)s, lattice: %(lattice)s}
+""" % {"url": json.dumps(lattice.nats_url), "lattice": lattice.lattice})
+    run = ansible_playbook([str(book), "-vvv"], ansible_env({"WASMCLOUD_LATTICE_EXECUTION": "controller"},
+                                                            callback="default"), tmp_path)
+    assert run.returncode == 0 and "ok=4" in run.stdout, run.stdout + run.stderr
+    said = [line for line in run.stdout.splitlines()
+            if "runs as a module process" in line or "runs in the controller's worker process" in line]
+    assert said == [
+        "wasmcloud.lattice.wasmcloud_lattice_info runs as a module process: WASMCLOUD_LATTICE_EXECUTION=module "
+        "from WASMCLOUD_LATTICE_EXECUTION in the task's environment",
+        "wasmcloud.lattice.wasmcloud_lattice_info runs in the controller's worker process, no module process "
+        "(WASMCLOUD_LATTICE_EXECUTION=auto from WASMCLOUD_LATTICE_EXECUTION in the task's environment)",
+        "wasmcloud.lattice.wasmcloud_lattice_info runs as a module process: WASMCLOUD_LATTICE_EXECUTION=module "
+        "from the variable wasmcloud_lattice_execution",
+        "wasmcloud.lattice.wasmcloud_lattice_info runs in the controller's worker process, no module process "
+        "(WASMCLOUD_LATTICE_EXECUTION=controller from WASMCLOUD_LATTICE_EXECUTION in the controller's environment)",
+    ], run.stdout
+
+
+# No syslog daemon runs here (there is no /dev/log), so a stand-in `syslog` module, first on PYTHONPATH for
+# ansible-playbook and for the module processes it starts, records what each path would send to syslog.
+FAKE_SYSLOG = '''"""Records openlog/syslog calls as JSON lines in $FAKE_SYSLOG_FILE (test stand-in for the syslog module)."""
+import json
+import os
+
+LOG_EMERG, LOG_ALERT, LOG_CRIT, LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG = range(8)
+LOG_KERN, LOG_USER, LOG_MAIL, LOG_DAEMON, LOG_AUTH, LOG_SYSLOG = 0, 8, 16, 24, 32, 40
+LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7 = range(128, 192, 8)
+LOG_PID, LOG_CONS, LOG_NDELAY, LOG_NOWAIT, LOG_PERROR = 1, 2, 8, 16, 32
+_opened = {}
+
+
+def openlog(ident="python", logoption=0, facility=LOG_USER):
+    _opened.update(ident=ident, facility=facility)
+
+
+def syslog(priority, message=None):
+    if message is None:
+        priority, message = LOG_INFO, priority
+    with open(os.environ["FAKE_SYSLOG_FILE"], "a") as log:
+        log.write(json.dumps(dict(_opened, priority=priority, message=message)) + "\\n")
+
+
+def closelog():
+    _opened.clear()
+
+
+def setlogmask(mask):
+    return 0
+'''
+
+
+@needs_controller_path
+def test_both_paths_log_the_invocation_to_syslog_alike(tmp_path, sandbox_lattice):
+    lattice = sandbox_lattice(hosts=1)
+    fake = tmp_path / "fake-syslog"
+    fake.mkdir()
+    (fake / "syslog.py").write_text(FAKE_SYSLOG)
+    book = tmp_path / "logged.yml"
+    book.write_text("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - wasmcloud.lattice.wasmcloud_lattice_info:
+        {nats_url: %(url)s, lattice: %(lattice)s, user: someone, password: %(secret)s, gather: [hosts]}
+    - wasmcloud.lattice.wasmcloud_auction: {nats_url: %(url)s, lattice: %(lattice)s, image_ref: %(echo)s}
+    - wasmcloud.lattice.wasmcloud_lattice_info: {nats_url: %(url)s, lattice: %(lattice)s, gather: [hosts]}
+      no_log: true
+""" % {"url": json.dumps(lattice.nats_url), "lattice": lattice.lattice, "secret": SECRET, "echo": ECHO})
+    logged = {}
+    for mode in ("controller", "module"):
+        log = tmp_path / ("%s.log" % mode)
+        env = ansible_env({"WASMCLOUD_LATTICE_EXECUTION": mode, "FAKE_SYSLOG_FILE": str(log), "PYTHONPATH": str(fake)})
+        run = ansible_playbook([str(book)], env, tmp_path)
+        assert run.returncode == 0, run.stdout + run.stderr
+        logged[mode] = [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+    assert logged["controller"] == logged["module"]
+    entries = logged["module"]
+    assert [entry["ident"] for entry in entries] == ["ansible-wasmcloud.lattice.wasmcloud_lattice_info",
+                                                     "ansible-wasmcloud.lattice.wasmcloud_auction"]  # not the no_log one
+    assert all(entry["message"].startswith("Invoked with ") for entry in entries)
+    assert "password=NOT_LOGGING_PARAMETER" in entries[0]["message"] and SECRET not in json.dumps(entries)

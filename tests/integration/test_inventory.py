@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -129,7 +130,7 @@ class Cli:
         output = result.stdout + result.stderr
         assert result.returncode != 0, output
         assert "Traceback" not in output, output
-        return output
+        return unwrapped(output)
 
 
 @pytest.fixture
@@ -149,6 +150,11 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(item) for item in value]
     return value
+
+
+def unwrapped(text: str) -> str:
+    """``text`` as one line: ansible-core before 2.19 wraps warnings at 80 columns (also after a hyphen)."""
+    return " ".join(re.sub(r"-\n\s*", "-", text).split())
 
 
 def hostvars(listing: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:
@@ -212,20 +218,19 @@ def test_three_hosts_with_their_vars_and_groups(cli: Cli, lattices: Callable[...
 
 def test_two_hundred_hosts_listed_exactly_with_early_finish(cli: Cli,
                                                             lattices: Callable[..., SandboxLattice]) -> None:
+    # auction_timeout is an hour: the listing ends only because discovery finishes once the replies stall
+    # (0.5 s without a new host), so that it ends at all is the proof; no clock is read.
     sandbox = lattices(200, [{"rack": str(i)} for i in range(10)], connection_pool=16)
-    path = cli.config({"nats_url": sandbox.nats_url, "lattice": sandbox.lattice, "auction_timeout": 15,
+    path = cli.config({"nats_url": sandbox.nats_url, "lattice": sandbox.lattice, "auction_timeout": 3600,
                        "discovery_stall": 0.5, "hostname": "host_id",
                        "keyed_groups": [{"key": "wasmcloud_labels.rack", "prefix": "rack"}]})
 
-    started = time.monotonic()
     listing = cli.inventory(path)
-    elapsed = time.monotonic() - started
 
     assert set(hostvars(listing)) == set(sandbox.hosts) and len(sandbox.hosts) == 200
     assert all(name == hv["wasmcloud_host_id"] for name, hv in hostvars(listing).items())
     assert sum(len(members(listing, "rack_%d" % i)) for i in range(10)) == 200
     assert len(members(listing, "rack_3")) == 20
-    assert elapsed < 12, "the early finish did not end the listing before auction_timeout (%.1fs)" % elapsed
 
 
 def test_template_in_a_label_stays_literal(cli: Cli, lattices: Callable[..., SandboxLattice]) -> None:
@@ -303,6 +308,8 @@ def test_cache_is_served_until_flushed(cli: Cli, lattices: Callable[..., Sandbox
     assert set(hostvars(cli.inventory(path, env={"WASMCLOUD_LATTICE_PREFIX": second.lattice}))) == set(second.hosts)
 
     now = (before - {gone}) | {added}
+    if "--flush-cache" not in cli.run("ansible-inventory", "--help").stdout:
+        pytest.skip("this ansible-core's ansible-inventory has no --flush-cache (2.16); the rest of the cache passed")
     flushed = cli.run("ansible-inventory", "-i", str(path), "--list", "--flush-cache", env=in_first)
     assert flushed.returncode == 0 and set(hostvars(json.loads(flushed.stdout))) == now, flushed.stderr
     assert gone in flushed.stderr and "Traceback" not in flushed.stderr  # seen lately, gone: named in a warning
@@ -395,7 +402,7 @@ def test_a_host_without_inventory_is_listed_with_a_warning(cli: Cli,
     result = cli.run("ansible-inventory", "-i", str(path), "--list")
 
     assert result.returncode == 0, result.stderr
-    assert "host %s did not return its inventory" % mute in result.stderr
+    assert "host %s did not return its inventory" % mute in unwrapped(result.stderr)
     assert "Traceback" not in result.stderr
     listing = hostvars(json.loads(result.stdout))
     assert listing["fine"]["wasmcloud_actors"] == []
@@ -466,7 +473,14 @@ def test_cached_listing_is_a_copy(tmp_path: Path) -> None:
     assert plugin._cached_listing("missing") is None
 
     # Whatever trust a cache plugin's decoder put on a string is taken off: a label stays a literal.
-    from ansible.template import is_trusted_as_template, trust_as_template
+    # (Trust tags exist from ansible-core 2.19 on; before, the listing's strings come back AnsibleUnsafe.)
+    template = pytest.importorskip("ansible.template")
+    if not hasattr(template, "trust_as_template"):
+        from ansible.utils.unsafe_proxy import AnsibleUnsafe
+
+        assert isinstance(plugin._cached_listing("fine")[0]["hosts"][0]["labels"]["zone"], AnsibleUnsafe)
+        return
+    is_trusted_as_template, trust_as_template = template.is_trusted_as_template, template.trust_as_template
 
     entry["lattices"][0]["hosts"][0]["labels"]["zone"] = trust_as_template("{{ 7*7 }}")
     served = plugin._cached_listing("fine")

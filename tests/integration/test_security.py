@@ -60,12 +60,6 @@ def results_of(result: Run) -> List[Dict[str, Any]]:
     return [task["hosts"][host] for play in data["plays"] for task in play["tasks"] for host in task["hosts"]]
 
 
-def timed_playbook(path: Path, *extra: str) -> "tuple[Run, float]":
-    began = time.monotonic()
-    result = playbook(path, *extra)
-    return result, time.monotonic() - began
-
-
 def client_for(url: Any, lattice: str = "default", **options: Any) -> ControlClient:
     values: Dict[str, Any] = {"nats_url": url if isinstance(url, list) else [url], "lattice": lattice,
                               "auction_timeout": 0.5, "timeout": 2}
@@ -417,16 +411,16 @@ def test_tls_verification_mutual_tls_and_clear_failures(tls, lattices, tmp_path)
 
 
 def test_tls_failures_end_at_the_handshake_not_at_a_timeout(tls):
-    timeout = 10  # the connect timeout; the whole connect budget is several times more
+    # An hour-long connect timeout: a failure that waited for it instead of ending at the handshake would
+    # outlast the test's own timeout, so the call returning with the TLS error is the proof (no clock is read).
+    timeout = 3600
     for url, options in ((tls.server.url, {"tls_ca_file": str(tls.other_ca.ca_file)}),
                          (tls.misnamed.url, {"tls_ca_file": str(tls.ca.ca_file)}),
                          (tls.mutual.url, {"tls_ca_file": str(tls.ca.ca_file)})):
-        began = time.monotonic()
         with pytest.raises(ConnectionFailedError, match="TLS with NATS at %s failed" % re.escape(url)):
             client_for(url, timeout=timeout, **options).connect()
         # nats-py 2.16 alone hangs here for ever (see _transport._on_error): the client gives up on the
-        # handshake's error, so before even one connect timeout could have passed.
-        assert time.monotonic() - began < timeout
+        # handshake's error, long before the connect timeout.
 
 
 # --- authorization -------------------------------------------------------------------------
@@ -452,11 +446,12 @@ def test_read_only_user_reads_and_is_refused_writes_at_once(auth_cases, lattices
 - wasmcloud.lattice.wasmcloud_host: {host_id: %(host)s, state: stopped}
   ignore_errors: true
 """ % {"http": HTTP, "echo": ECHO, "host": host}
-    # A refusal that surfaced as a request timeout would alone make the run outlast this timeout.
-    timeout = 30
+    # A refusal that surfaced as a request timeout would make the run outlast the playbook's own limit
+    # (ansible_run.run) by far: that the run ends with the refusals is the proof (no clock is read).
+    timeout = 3600
     book = write_playbook(tmp_path, lattice, tasks, timeout=timeout, **case.reader)
     lattice.clear_records()
-    result, took = timed_playbook(book)
+    result = playbook(book)
     assert result.returncode == 0, result.output[-3000:]
     info, auction, events, actor, provider, link, stop = results_of(result)
     assert len(info["hosts"]) == 2 and len(auction["hosts"]) == 2 and events["matched"]
@@ -468,7 +463,6 @@ def test_read_only_user_reads_and_is_refused_writes_at_once(auth_cases, lattices
     assert provider["failed"] and re.search(r"not permitted to publish to %s\.cmd\.N[A-Z0-9]{55}\.lp "
                                             % re.escape(base), provider["msg"]), provider["msg"]
     assert lattice.commands() == [] and len(lattice.hosts) == 2
-    assert took < timeout, "a refusal waited for the request timeout: the run took %.1fs" % took
     assert_no_traceback(result)
 
 
@@ -476,17 +470,14 @@ def test_refused_publish_and_subscribe_are_reported_not_timed_out(auth_cases, la
     case = auth_cases["password"]
     lattice = lattices.start(case.url, 1, connect_options=case.host_options)
     host = lattice.hosts[0]
-    timeout = 30  # a denial reported only once the request timed out would take this long
+    timeout = 3600  # a denial reported only once the request timed out would outlast the test's own timeout
     with client_for(case.url, lattice.lattice, timeout=timeout, **case.reader).connect() as client:
         for attempt in range(3):  # the second and third must not be confused by the first one's denial
-            began = time.monotonic()
             with pytest.raises(PermissionDeniedError) as denied:
                 client.start_actor(host, ECHO)
-            assert time.monotonic() - began < timeout and host in str(denied.value), (attempt, str(denied.value))
-            began = time.monotonic()
+            assert host in str(denied.value), (attempt, str(denied.value))
             with pytest.raises(PermissionDeniedError, match="registries.put"):
                 client.put_registries({"registry.example": {"username": "u", "password": "p"}})
-            assert time.monotonic() - began < timeout
             assert client.get_host_inventory(host).host_id == host  # reads still work
     with client_for(case.url, lattice.lattice, **case.good).connect() as admin:
         admin.start_actor(host, ECHO)  # the same command with a permitted user works

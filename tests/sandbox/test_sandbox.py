@@ -510,10 +510,8 @@ def test_hooks_reject_delay_silence_and_failing_starts(sandbox_lattice):
     async def scenario(wire: Wire):
         events = await wire.events()
         rejected = await wire.cmd(host, "lp", {"host_id": host, "provider_ref": HTTPSERVER, "link_name": "default"})
-        began = time.monotonic()
-        await wire.request("get.%s.inv" % host)
-        slow = time.monotonic() - began
-        with pytest.raises(nats.errors.TimeoutError):
+        await wire.request("get.%s.inv" % host)  # answered, late:
+        with pytest.raises(nats.errors.TimeoutError):  # too late for a 0.2 s timeout (no clock is read)
             await wire.request("get.%s.inv" % host, timeout=0.2)
         silent = await wire.gather("ping.hosts")
         await wire.cmd(host, "la", {"actor_ref": ECHO, "host_id": host, "count": 1})
@@ -522,11 +520,10 @@ def test_hooks_reject_delay_silence_and_failing_starts(sandbox_lattice):
         failed = await events.wait_for("actor_start_failed", 2)
         started = await events.wait_for("actor_started")
         hooks.reset()
-        return rejected, slow, silent, failed, started, await wire.gather("ping.hosts")
+        return rejected, silent, failed, started, await wire.gather("ping.hosts")
 
-    rejected, slow, silent, failed, started, after_reset = on_wire(lattice, scenario)
+    rejected, silent, failed, started, after_reset = on_wire(lattice, scenario)
     assert rejected == {"accepted": False, "error": "no providers today"}
-    assert slow >= 0.35
     assert silent == [] and len(after_reset) == 1
     assert sorted(e["data"]["error"] for e in failed) == sorted(['{:error, "disk full"}', "flaky ref"])
     assert len(started) == 1

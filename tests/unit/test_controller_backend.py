@@ -16,14 +16,22 @@ import os
 import socket
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 from typing import Any, Dict
 
 import pytest
 import yaml
-from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
+from ansible.module_utils.common.parameters import PASS_VARS
 
-from ansible_collections.wasmcloud.lattice.plugins.plugin_utils import _controller
+from ansible_collections.wasmcloud.lattice.plugins.plugin_utils import _controller, _core_compat
+
+# The controller path needs the module (de)serialization profiles (ansible-core 2.19+); on older cores every
+# task runs as a module process (tests/unit/test_core_compat.py pins that), so there is nothing to compare.
+needs_controller_path = pytest.mark.skipif(not _core_compat.HAS_PROFILES,
+                                           reason="ansible-core without module serialization profiles: no controller path")
+if _core_compat.HAS_PROFILES:
+    from ansible.module_utils.common.json import Direction, get_module_decoder, get_module_encoder
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ROOT / "plugins" / "modules"
@@ -46,6 +54,8 @@ def internal(module: str, **extra: Any) -> Dict[str, Any]:
     values = {"_ansible_module_name": "wasmcloud.lattice." + module, "_ansible_check_mode": False,
               "_ansible_diff": False, "_ansible_no_log": False, "_ansible_verbosity": 0,
               "_ansible_tracebacks_for": []}
+    if "inject_invocation" in PASS_VARS:  # ansible-core 2.21+: results carry the invocation only when asked
+        values["_ansible_inject_invocation"] = True
     values.update({"_ansible_" + key: value for key, value in extra.items()})
     return values
 
@@ -102,6 +112,7 @@ CASES = {
 }
 
 
+@needs_controller_path
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_controller_result_is_the_module_result(case, tmp_path, monkeypatch):
     module, make_params, env = CASES[case]
@@ -123,17 +134,65 @@ def test_controller_result_is_the_module_result(case, tmp_path, monkeypatch):
         assert "WASMCLOUD_NATS_URL" not in os.environ  # the task's environment does not outlive it
 
 
-def test_every_module_has_its_action_plugin():
-    names = module_names()
-    assert names and sorted(path.stem for path in ACTIONS.glob("*.py")) == names
+def test_one_action_plugin_serves_every_module():
+    """plugins/action/wasmcloud_actor.py is the one action plugin; every other module's name links to it."""
+    runtime = yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
+    names = sorted(runtime["action_groups"]["wasmcloud"])
+    assert names == module_names()
+    assert sorted(path.stem for path in ACTIONS.glob("*.py")) == names
+    one = ACTIONS / "wasmcloud_actor.py"
+    assert not one.is_symlink()
     for name in names:
-        tree = ast.parse((ACTIONS / ("%s.py" % name)).read_text())
-        classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
-        assert [c.name for c in classes] == ["ActionModule"], name
-        assert [b.id for b in classes[0].bases if isinstance(b, ast.Name)] == ["LatticeAction"], name
-        assigned = {target.id: node.value.value for node in classes[0].body if isinstance(node, ast.Assign)
-                    for target in node.targets if isinstance(node.value, ast.Constant)}
-        assert assigned == {"module_name": name}, name
+        path = ACTIONS / ("%s.py" % name)
+        if path != one:
+            assert path.is_symlink() and os.readlink(path) == one.name, name
+    tree = ast.parse(one.read_text())
+    classes = [node for node in tree.body if isinstance(node, ast.ClassDef)]
+    assert [c.name for c in classes] == ["ActionModule"]
+    assert [b.id for b in classes[0].bases if isinstance(b, ast.Name)] == ["LatticeAction"]
+
+
+def test_ansible_loads_the_action_plugin_under_every_module_name():
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import json, sys\n"
+         "from ansible.plugins.loader import action_loader, init_plugin_loader\n"
+         "init_plugin_loader([sys.argv[1]])\n"
+         "names = json.loads(sys.argv[2])\n"
+         "found = {}\n"
+         "for name in names:\n"
+         "    cls = action_loader.get('wasmcloud.lattice.' + name, class_only=True)\n"
+         "    found[name] = [cls.__module__, [c.__name__ for c in cls.__mro__]]\n"
+         "print(json.dumps(found))\n",
+         str(ROOT / ".build" / "collections"), json.dumps(module_names())],
+        capture_output=True, text=True, timeout=120, check=False)
+    assert loaded.returncode == 0, loaded.stderr
+    found = json.loads(loaded.stdout.strip().splitlines()[-1])
+    for name in module_names():
+        module, mro = found[name]
+        assert module.endswith(".plugins.action." + name) and "LatticeAction" in mro, (name, found[name])
+
+
+def test_the_built_collection_keeps_the_links(tmp_path):
+    """ansible-galaxy collection build keeps each link as a link to the one file, and an install resolves them."""
+    ansible_galaxy = str(Path(sys.executable).parent / "ansible-galaxy")
+    built = subprocess.run([ansible_galaxy, "collection", "build", "--output-path", str(tmp_path), str(ROOT)],
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert built.returncode == 0, built.stdout + built.stderr
+    tarball = next(tmp_path.glob("wasmcloud-lattice-*.tar.gz"))
+    with tarfile.open(tarball) as archive:
+        members = {member.name: member for member in archive.getmembers() if member.name.startswith("plugins/action/")}
+    for name in module_names():
+        member = members["plugins/action/%s.py" % name]
+        if name == "wasmcloud_actor":
+            assert member.isfile()
+        else:
+            assert member.issym() and member.linkname == "wasmcloud_actor.py", (name, member.linkname)
+    installed = subprocess.run([ansible_galaxy, "collection", "install", "--force", "-p", str(tmp_path / "installed"), str(tarball)],
+                               capture_output=True, text=True, timeout=300, check=False)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    actions = tmp_path / "installed" / "ansible_collections" / "wasmcloud" / "lattice" / "plugins" / "action"
+    for name in module_names():
+        assert (actions / ("%s.py" % name)).read_text() == (ACTIONS / "wasmcloud_actor.py").read_text(), name
 
 
 def test_every_module_runs_through_lattice_module():
@@ -150,6 +209,7 @@ def test_every_module_is_in_the_action_group():
     assert sorted(runtime["action_groups"]["wasmcloud"]) == module_names()
 
 
+@needs_controller_path
 def test_the_module_face_the_collection_uses():
     argspec = {"name": {"type": "str", "required": True, "aliases": ["n"]},
                "secret": {"type": "str", "no_log": True, "fallback": (lambda: None, [])}}

@@ -16,7 +16,21 @@ CONTROL_MODULES = sorted(module for module, generations in MODULES.items() if V2
 
 def test_the_table_has_the_modules_that_ran_on_the_control_interface() -> None:
     assert {"wasmcloud_actor", "wasmcloud_provider", "wasmcloud_link", "wasmcloud_host", "wasmcloud_lattice_info",
-            "wasmcloud_auction", "wasmcloud_events", "wasmcloud_application"} <= set(CONTROL_MODULES)
+            "wasmcloud_auction", "wasmcloud_events"} <= set(CONTROL_MODULES)
+
+
+def test_the_application_module_serves_every_generation_its_options_choose() -> None:
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import serves, targets_v2
+
+    assert MODULES["wasmcloud_application"] == ("0.x", "1.x", "2.x")
+    assert serves("wasmcloud_application", {"spec": {"actors": []}}) == ("0.x",)
+    assert serves("wasmcloud_application", {"manifest": {"kind": "Application"}}) == ("1.x", "2.x")
+    assert serves("wasmcloud_application", {"manifest": {}, "label_map": {"zone": "hostgroup"}}) == ("2.x",)
+    # a spec on v2 hosts is refused, naming what to give instead
+    message = generation_refusal("wasmcloud_application", V2, ("0.x",))
+    assert "an application spec describes actors, which v2 hosts cannot run" in message
+    assert targets_v2("2.x", ("1.x", "2.x")) and targets_v2("auto", ("2.x",))
+    assert not targets_v2("auto", ("1.x", "2.x")) and not targets_v2("1.x", ("1.x", "2.x"))
 
 
 @pytest.mark.parametrize("module", CONTROL_MODULES)

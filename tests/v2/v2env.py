@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
+from sandbox import reaper
+
 COMPONENTS = Path(__file__).resolve().parent / "components"
 _HOST_STARTED = re.compile(r'Host started host_id="(?P<id>[0-9a-f-]{36})" friendly_name="(?P<name>[^"]*)"')
 
@@ -96,6 +98,7 @@ class WashHost:
             # Never under `ulimit -v`: the host reserves ~4 TB of address space for its instance pool.
             self.process = subprocess.Popen([self.binary or tool("wash")] + self.args, stdin=subprocess.DEVNULL, stdout=log,
                                             stderr=subprocess.STDOUT, cwd=str(self.workdir), env=env)
+        reaper.track(self.process.pid, self.stop)  # stopped on SIGTERM of the test run too, not only at its end
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             match = _HOST_STARTED.search(self.log())
@@ -115,7 +118,10 @@ class WashHost:
             return ""
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
+        if self.process is None:
+            return
+        reaper.untrack(self.process.pid)
+        if self.process.poll() is not None:
             return
         self.process.send_signal(signal.SIGTERM)
         try:

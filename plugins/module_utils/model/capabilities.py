@@ -33,7 +33,8 @@ MODULES: Dict[str, Tuple[str, ...]] = {
     "wasmcloud_auction": CONTROL_INTERFACE,
     "wasmcloud_events": CONTROL_INTERFACE,
     "wasmcloud_registry": CONTROL_INTERFACE,
-    "wasmcloud_application": CONTROL_INTERFACE,
+    "wasmcloud_application": GENERATIONS,
+    "wasmcloud_application_info": (V1,),
     "wasmcloud_workload": (V2,),
     "wasmcloud_host_info": (V2,),
     "wasmcloud_deployment": (V2,),
@@ -63,8 +64,15 @@ OPTIONS: Dict[Tuple[str, str], Tuple[Tuple[str, ...], Any]] = {
     ("wasmcloud_link", "target_config"): ((V1,), []),
     ("wasmcloud_application", "spec"): ((V0,), None),
     ("wasmcloud_application", "spec_file"): ((V0,), None),
-    ("wasmcloud_application", "manifest"): ((V1,), None),
-    ("wasmcloud_application", "manifest_file"): ((V1,), None),
+    ("wasmcloud_application", "manifest"): ((V1, V2), None),
+    ("wasmcloud_application", "manifest_file"): ((V1, V2), None),
+    # how a manifest maps onto v2 hosts (docs/migrating-to-v2.md)
+    ("wasmcloud_application", "mapping"): ((V2,), None),
+    ("wasmcloud_application", "label_map"): ((V2,), None),
+    ("wasmcloud_application", "http_hosts"): ((V2,), None),
+    ("wasmcloud_application", "consumer_group"): ((V2,), None),
+    ("wasmcloud_application", "instances"): ((V2,), None),
+    ("wasmcloud_application", "configs"): ((V2,), None),
     ("wasmcloud_auction", "component_id"): ((V1,), None),
     ("wasmcloud_auction", "provider_id"): ((V1,), None),
 }
@@ -94,6 +102,9 @@ DEFAULT_AUCTION_KIND = {V0: "actor", V1: "component"}
 
 # What to use instead, for the modules of the lattice control interface on a v2 host.
 _V2_INSTEAD = {
+    "wasmcloud_application": "on v2 hosts it takes a wadm manifest (manifest or manifest_file); an application spec "
+                             "describes actors, which v2 hosts cannot run: rebuild them as components and describe "
+                             "the application as a wadm manifest",
     "wasmcloud_link": "v2 has no links; components in one workload are linked by their WIT imports and "
                       "exports, and capabilities are chosen with host_interfaces of wasmcloud.lattice.wasmcloud_workload",
     "wasmcloud_lattice_info": "v2 has no lattice control interface; use wasmcloud.lattice.wasmcloud_host_info",
@@ -184,6 +195,11 @@ def named_by_id(generation: str) -> bool:
 def has_lattice(protocol: str) -> bool:
     """Hosts of this protocol share a lattice (a name that scopes every subject); v2 hosts have none."""
     return protocol != V2
+
+
+def targets_v2(protocol: Optional[str], generations: Sequence[str]) -> bool:
+    """A module that serves several families talks to v2 hosts: asked to, or only v2 is left (its options)."""
+    return protocol == V2 or ((protocol or AUTO) == AUTO and tuple(generations) == (V2,))
 
 
 def speaks_v2(generations: Sequence[str]) -> bool:
