@@ -322,3 +322,98 @@ def test_a_rollout_out_of_time_stops_between_steps_and_the_next_run_goes_on(v2_n
     assert resumed["status"]["ready"] == 2 and len({r["host_id"] for r in resumed["replicas"]}) == 2
     assert sent_to(fleet.all, name) == 2
     run_ok(tmp_path, v2_nats.url, task.replace("    replicas: 2\n", "    state: absent\n"), name="rm.yml")
+
+
+def test_a_wadm_manifest_on_v2_hosts_is_deployed_by_the_deployment_runtime(v2_nats, fleet, images, tmp_path):
+    """wasmcloud_application with a wadm manifest on v2 hosts (planning/v2mapping.py maps it): each mapped
+    deployment is converged as wasmcloud_deployment converges it; again, nothing is sent; absent removes it."""
+    app, virtual_host = "app-%s" % uuid.uuid4().hex[:6], "app.deploy.test"
+    manifest = {"apiVersion": "core.oam.dev/v1beta1", "kind": "Application", "metadata": {"name": app},
+                "spec": {"components": [
+                    {"name": "hello", "type": "component", "properties": {"image": images.hello},
+                     "traits": [{"type": "spreadscaler", "properties": {"instances": 2, "spread": [
+                         {"name": "edge", "requirements": {"hostgroup": "edge", "env": fleet.environment}}]}}]},
+                    {"name": "httpserver", "type": "capability",
+                     "properties": {"image": "ghcr.io/wasmcloud/http-server:0.22.0"},
+                     "traits": [{"type": "link", "properties": {
+                         "namespace": "wasi", "package": "http", "interfaces": ["incoming-handler"],
+                         "target": {"name": "hello"},
+                         "source": {"config": [{"name": "listen",
+                                                "properties": {"address": "%s:8080" % virtual_host}}]}}}]}]}}
+    (tmp_path / "app.json").write_text(json.dumps(manifest))
+    task = """
+- wasmcloud.lattice.wasmcloud_application:
+    manifest_file: %s
+    label_map: {env: environment}
+    heartbeat_window: 0.5
+%s"""
+    first, again = run_ok(tmp_path, v2_nats.url, task % (tmp_path / "app.json", "") * 2, "--diff")
+    (deployed,) = first["deployments"]
+    assert first["changed"] and deployed["status"]["ready"] == 2 and len(first["sent"]) == 2
+    assert {r["host_id"] for r in deployed["replicas"]} <= {host.host_id for host in fleet.edge}
+    assert set(first["diff"]["after"]) == {deployed["name"]}
+    serving = [host for host in fleet.edge if host.host_id in {r["host_id"] for r in deployed["replicas"]}]
+    assert len(serving) == 2
+    for host in serving:
+        assert http_get(host.http_addr, virtual_host) == {"status": 200, "body": HELLO_BODY}
+    assert not again["changed"] and again["sent"] == []
+    name = deployed["name"]
+    assert sent_to(fleet.all, name) == 2
+
+    (removed,) = run_ok(tmp_path, v2_nats.url, task % (tmp_path / "app.json", "    state: absent\n"), name="rm.yml")
+    assert removed["changed"] and [d["state"] for d in removed["deployments"]] == ["absent"]
+    assert sent_to(fleet.all, name, "Stopping") == 2
+    for host in serving:
+        assert http_get(host.http_addr, virtual_host)["status"] == 404
+
+
+def test_prune_removes_only_the_applications_own_deployments_the_manifest_no_longer_maps(
+        v2_nats, fleet, images, tmp_path):
+    app = "prune-%s" % uuid.uuid4().hex[:6]
+
+    def manifest(spreads):
+        return {"apiVersion": "core.oam.dev/v1beta1", "kind": "Application", "metadata": {"name": app},
+                "spec": {"components": [
+                    {"name": "hello", "type": "component", "properties": {"image": images.hello},
+                     "traits": [{"type": "spreadscaler", "properties": {"instances": len(spreads), "spread": [
+                         {"name": group, "weight": 50, "requirements": {"hostgroup": group, "env": fleet.environment}}
+                         for group in spreads]}}]},
+                    {"name": "httpserver", "type": "capability",
+                     "properties": {"image": "ghcr.io/wasmcloud/http-server:0.22.0"},
+                     "traits": [{"type": "link", "properties": {
+                         "namespace": "wasi", "package": "http", "interfaces": ["incoming-handler"],
+                         "target": {"name": "hello"},
+                         "source": {"config": [{"name": "listen", "properties": {"address": "prune.test:8080"}}]}}}]}]}}
+
+    def apply(spreads, extra=""):
+        path = tmp_path / ("%s.json" % "-".join(spreads))
+        path.write_text(json.dumps(manifest(spreads)))
+        (out,) = run_ok(tmp_path, v2_nats.url, """
+- wasmcloud.lattice.wasmcloud_application:
+    manifest_file: %s
+    label_map: {env: environment}
+    heartbeat_window: 0.5
+%s""" % (path, extra), name="apply.yml")
+        return out
+
+    # Someone else's deployment in the same namespace: never the application's to remove.
+    other = "%s-other" % app.replace("-", "_")
+    run_ok(tmp_path, v2_nats.url, deploy_task(other, images.hello, "other.test", fleet.environment,
+                                              "    namespace: %s\n" % app.replace("-", "_")), name="other.yml")
+    two = apply(["edge", "core"])
+    assert sorted(d["name"] for d in two["deployments"]) == ["%s-hello-spread0" % app.replace("-", "_"),
+                                                             "%s-hello-spread1" % app.replace("-", "_")]
+    kept = apply(["edge"])  # without prune the old deployments stay
+    assert [d["name"] for d in kept["deployments"]] == ["%s-hello" % app.replace("-", "_")]
+    pruned = apply(["edge"], "    prune: true\n")
+    assert sorted((d["name"], d["state"]) for d in pruned["deployments"]) == [
+        ("%s-hello" % app.replace("-", "_"), "present"), ("%s-hello-spread0" % app.replace("-", "_"), "absent"),
+        ("%s-hello-spread1" % app.replace("-", "_"), "absent")]
+    assert len(pruned["sent"]) == 2 and {s["operation"] for s in pruned["sent"]} == {"workload.stop"}
+    assert sent_to(fleet.all, other) == 1 and sent_to(fleet.all, other, "Stopping") == 0
+    gone = apply(["edge"], "    state: absent\n")
+    assert [(d["name"], d["state"]) for d in gone["deployments"]] == [("%s-hello" % app.replace("-", "_"), "absent")]
+    assert sent_to(fleet.all, other, "Stopping") == 0
+    run_ok(tmp_path, v2_nats.url, deploy_task(other, images.hello, "other.test", fleet.environment,
+                                              "    namespace: %s\n    state: absent\n" % app.replace("-", "_")),
+           name="rm.yml")

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import read_spec_file
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, UnsupportedOperationError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import v2mapping
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import V2Client
 
@@ -86,13 +86,9 @@ def converge_v2(lattice: Any, deploy: Optional[Any] = None) -> None:
 
 
 def _deployment_runtime() -> Any:
-    """The deployment runtime's converge (wasmcloud_deployment); until it is part of the collection, deploying
-    is refused before anything is sent (mapping: report still works)."""
-    try:
-        from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime import deployment  # noqa: F401
-    except ImportError:
-        raise UnsupportedOperationError(
-            "deploying on v2 hosts needs the deployment runtime of wasmcloud.lattice.wasmcloud_deployment, which this "
-            "build of the collection does not have; use mapping: report and deploy its deployments with "
-            "wasmcloud_deployment")
-    return deployment.converge_application  # type: ignore[attr-defined]
+    """The deployment runtime's converge of a mapped application (wasmcloud_deployment's)."""
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.deployment import (
+        converge_application,
+    )
+
+    return converge_application

@@ -563,6 +563,35 @@ class AsyncV2Client:
             self.warnings.append("the record of deployment %r could not be deleted from bucket %r (%s: %s)"
                                  % (name, self.record_bucket, type(exc).__name__, exc))
 
+    async def deployments(self, limit: int = 1000) -> List[Dict[str, Any]]:
+        """The records of every deployment in the bucket (at most ``limit``, the rest left out with a warning)."""
+        from nats.js import errors as js_errors
+
+        kv = await self._bucket(create=False)
+        if kv is None:
+            return []
+        try:
+            keys = await kv.keys()
+        except js_errors.NoKeysError:
+            return []
+        except Exception as exc:  # timeout, permission: as good as no record, and said so
+            self._kv_unavailable = "listing bucket %r failed (%s: %s)" % (self.record_bucket, type(exc).__name__, exc)
+            return []
+        keys = [key for key in keys if key.startswith(DEPLOYMENT_KEY_PREFIX + ".")]
+        if len(keys) > limit:
+            self.warnings.append("bucket %r holds %d deployment records; only the first %d were read"
+                                 % (self.record_bucket, len(keys), limit))
+        found = []
+        for key in keys[:limit]:
+            try:
+                entry = await kv.get(key)
+                record = json.loads(entry.value or b"null")
+            except Exception:  # deleted meanwhile, or not this collection's
+                continue
+            if isinstance(record, dict) and record.get("name"):
+                found.append(record)
+        return found
+
     async def statuses(self, pairs: Iterable[Any]) -> Dict[Any, Any]:
         """(host_id, workload_id) -> its status, or the LatticeError it failed with; asked concurrently."""
         wanted = list(dict.fromkeys(pairs))
@@ -647,3 +676,4 @@ class V2Client(BlockingClient):
     deployment_put = _blocking("deployment_put")
     deployment_delete = _blocking("deployment_delete")
     statuses = _blocking("statuses")
+    deployments = _blocking("deployments")
