@@ -39,6 +39,7 @@ from benchmarks.common import (
 from benchmarks.discovery_default import discovering_task, discovery_large
 from benchmarks.report import Figure
 from benchmarks.targets import MEMORY_MIB, TARGETS, V1_DETECTION
+from benchmarks.v2_deployment import v2_deployment
 from benchmarks.v2_workload import v2_workload
 from benchmarks.wadm_converge import wadm_converge
 from sandbox import NatsServer, SandboxLattice, SandboxLatticeV1
@@ -62,6 +63,7 @@ FULL: Dict[str, Dict[str, Any]] = {
                 "pool": 100, "window": 2.0},
     "v1_lattice": {"hosts": 20, "tasks": 10, "reps": 5, "listing_reps": 7},
     "v2_workload": {"tasks": 10, "reps": 5},
+    "v2_deployment": {"hosts": 10, "replicas": 10, "tasks": 5, "reps": 5},
     "wadm_converge": {"hosts": 100, "components": 10, "providers": 5, "reps": 5},
     "discovery_large": {"sizes": [1000, 5000], "runs": 10, "pool": 100, "window": 2.0, "pause": 2.0},
     "discovering_task": {"hosts": 10, "actors": 10, "tasks": 5, "reps": 5},
@@ -77,6 +79,7 @@ QUICK: Dict[str, Dict[str, Any]] = {
                 "window": 0.5},
     "v1_lattice": {"hosts": 2, "tasks": 2, "reps": 1, "listing_reps": 1},
     "v2_workload": {"tasks": 2, "reps": 1},
+    "v2_deployment": {"hosts": 2, "replicas": 2, "tasks": 1, "reps": 1},
     "wadm_converge": {"hosts": 5, "components": 1, "providers": 1, "reps": 1},
     "discovery_large": {"sizes": [20, 50], "runs": 2, "pool": 5, "window": 1.0},
     "discovering_task": {"hosts": 2, "actors": 2, "tasks": 1, "reps": 1},
@@ -662,6 +665,7 @@ SCENARIOS: Dict[str, Callable[[Context], Figure]] = {
     "scaling": scaling,
     "v1_lattice": v1_lattice,
     "v2_workload": v2_workload,  # self-contained: benchmarks/v2_workload.py
+    "v2_deployment": v2_deployment,  # self-contained: benchmarks/v2_deployment.py
     "wadm_converge": wadm_converge,  # self-contained: benchmarks/wadm_converge.py
     "discovery_large": discovery_large,  # benchmarks/discovery_default.py
     "discovering_task": discovering_task,  # benchmarks/discovery_default.py

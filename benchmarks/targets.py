@@ -24,6 +24,8 @@ TARGETS = {
     "v1_lattice": 1.3,
     # converged wasmcloud_workload task on a real wash host / ansible.builtin.ping task (start: in the detail)
     "v2_workload": 0.5,
+    # converged wasmcloud_deployment (10 replicas over 10 real wash hosts, default options) / ping task
+    "v2_deployment": 1.5,
     # converged wasmcloud_application with a wadm manifest on 100 1.x hosts, default options / one ping task playbook
     "wadm_converge": 2.0,
     # default host listings of 1 000 and 5 000 hosts with the emulator's GC running, 10 each: listings that came out

@@ -121,6 +121,8 @@ options:
         C(CONFIGDATA_<lattice>) bucket over JetStream; without access to it the task warns and keeps them.
       - Without a manifest, links of an actor another application also runs are not pruned, and a provider
         another application's actors are still linked to is not stopped (both with a warning).
+      - On v2 hosts, also remove the deployments an earlier apply of this application recorded (their spec carries
+        its owner annotation) that the manifest no longer maps to; deployments of anything else are never touched.
     type: bool
     default: false
   mapping:
@@ -271,6 +273,15 @@ mapping:
       description: What has no v2 equivalent (C(path), C(reason)); the task deploys nothing while it is not empty.
       type: list
       elements: dict
+deployments:
+  description:
+    - On v2 hosts, each deployment converged (as M(wasmcloud.lattice.wasmcloud_deployment) converges it, one after
+      the other), with its C(name), C(namespace), C(state) and that module's results (C(replicas), C(status),
+      C(actions), C(sent), C(reason), ...). With O(state=absent) or O(prune=true) the application's deployments that
+      the manifest no longer maps to are there too, with C(state=absent).
+  returned: on v2 hosts, unless O(mapping=report)
+  type: list
+  elements: dict
 application:
   description:
     - What runs where after the task (predicted in check mode), per entry.

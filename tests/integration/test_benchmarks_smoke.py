@@ -20,7 +20,7 @@ from ansible_collections.wasmcloud.lattice.plugins.plugin_utils._core_compat imp
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = ("task_overhead", "converge_constraints", "op_latency", "discovery_100", "inventory_500", "app_converge",
-           "scaling", "v1_lattice", "v2_workload", "wadm_converge", "discovery_large", "discovering_task")
+           "scaling", "v1_lattice", "v2_workload", "v2_deployment", "wadm_converge", "discovery_large", "discovering_task")
 
 
 NO_CONTROLLER_PATH = "the benchmarks measure the in-controller path, which ansible-core before 2.19 does not have"

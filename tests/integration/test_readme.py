@@ -52,6 +52,8 @@ RUN_BY = {
     "README.md: - hosts: wasmcloud_v2        # from plugin: wasmcloud.lattice.hosts with protocol: 2.x":
         "test_the_v2_play_over_the_inventory",
     "README.md: # prod.wasmcloud.yml": "test_the_inventory_file",
+    "README.md: - hosts: localhost                        # the deployment places the replicas itself":
+        "test_the_v2_deployment_play",
     "README.md: .venv/bin/python -m sandbox up --hosts 3 --labels-per-host 'zone=a;zone=a;zone=b'   # prints NATS_URL=...":
         "readme_sandbox (the fixture of the tests against the README's sandbox)",
     "roles/application/README.md: - hosts: localhost": "test_the_application_role_play_spec_and_status",
@@ -339,6 +341,42 @@ def test_the_v2_play_over_the_inventory(nats, tmp_path):
             done = ansible(["ansible-playbook", "-i", "v2.wasmcloud.yml", "play.yml"], tmp_path)
             assert done.returncode == 0, done.stdout[-3000:] + done.stderr
             assert http_get(http_addr, config)["status"] == 200
+
+
+def test_the_v2_deployment_play(nats, tmp_path):
+    """The deployment play as written (the NATS URL from the environment, the reader's other way to name it) over
+    three hosts of group edge in environment prod and one of another group: three replicas on the three."""
+    sys.path.insert(0, str(ROOT / "tests" / "v2"))
+    from oci_registry import OciRegistry
+    from v2env import WashHost, build_component, http_get, v2_client, wash_host_args
+
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import DEFAULT_HEARTBEAT_STREAM
+    from sandbox.nats_server import free_port
+
+    with v2_client(nats.url) as client:
+        assert client.ensure_heartbeat_stream(DEFAULT_HEARTBEAT_STREAM), client.warnings
+    text = run_by("the deployment places the replicas itself").text
+    config = re.search(r"config: \{host: ([\w.-]+)\}", text).group(1)
+    with OciRegistry() as registry:
+        image = registry.publish("shop/frontend", "1.4.0", build_component("hello", tmp_path))
+        hosts = []
+        try:
+            for index, group in enumerate(["edge", "edge", "edge", "core"]):
+                workdir = tmp_path / ("host-%d" % index)
+                workdir.mkdir()
+                hosts.append(WashHost(wash_host_args(nats.url, http_addr="127.0.0.1:%d" % free_port(), host_group=group,
+                                                     environment="prod", cache_dir=str(workdir / "oci")), workdir))
+                hosts[-1].http_addr = hosts[-1].args[hosts[-1].args.index("--http-addr") + 1]
+                hosts[-1].start()
+            (tmp_path / "play.yml").write_text(text.replace("registry.example.com/shop/frontend:1.4.0", image))
+            done = ansible(["ansible-playbook", "play.yml"], tmp_path, WASMCLOUD_NATS_URL=nats.url)
+            assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+            assert sorted(r["host_id"] for r in results(done)[0]["replicas"]) == sorted(h.host_id for h in hosts[:3])
+            assert all(http_get(host.http_addr, config)["status"] == 200 for host in hosts[:3])
+            assert http_get(hosts[3].http_addr, config)["status"] == 404
+        finally:
+            for host in hosts:
+                host.stop()
 
 
 # -- the role READMEs -------------------------------------------------------------------------------------------------

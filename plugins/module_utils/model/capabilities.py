@@ -37,6 +37,7 @@ MODULES: Dict[str, Tuple[str, ...]] = {
     "wasmcloud_application_info": (V1,),
     "wasmcloud_workload": (V2,),
     "wasmcloud_host_info": (V2,),
+    "wasmcloud_deployment": (V2,),
 }
 
 # (module, option) -> (the generations it serves, the value that means "not given"). Options not listed
@@ -111,6 +112,7 @@ _V2_INSTEAD = {
                       "service of the wasmcloud.lattice.host role) and read hosts with wasmcloud.lattice.wasmcloud_host_info",
 }
 _V2_DEFAULT_INSTEAD = ("v2 has no actors, providers, auctions, events or applications on the bus; deploy with "
+                       "wasmcloud.lattice.wasmcloud_deployment (replicas placed over matching hosts) or "
                        "wasmcloud.lattice.wasmcloud_workload (one workload on a host, placed by your play)")
 
 # What to use instead, between the two generations of the lattice control interface.

@@ -108,6 +108,14 @@ def build(params: Mapping[str, Any]) -> DesiredWorkload:
     host_id, workload_id = v2.host_id(params["host_id"]), v2.workload_id(params["workload_id"])
     if params.get("record_bucket"):
         v2.jetstream_name(params["record_bucket"], "record_bucket")
+    workload, digest, shown = build_workload(params, workload_id)
+    return DesiredWorkload(host_id, workload_id, workload, digest, shown)
+
+
+def build_workload(params: Mapping[str, Any], workload_id: str) -> Tuple[Dict[str, Any], str, Dict[str, Any]]:
+    """The workload spec options (components, service, host_interfaces, volumes, ...) -> (the workload to start,
+    the digest of its spec without pull secrets, the spec to show); ``workload_id`` is the default name and the id
+    the encoder's checks use. Shared by the modules that start workloads."""
     workload: Dict[str, Any] = {"namespace": params.get("namespace") or "default",
                                 "name": params.get("name") or workload_id}
     if params.get("annotations"):
@@ -153,7 +161,7 @@ def build(params: Mapping[str, Any]) -> DesiredWorkload:
         workload["volumes"] = volumes
     v2.start_request(workload_id, workload)  # the encoder's own checks (ranges, types), before any send
     shown = redacted(workload)
-    return DesiredWorkload(host_id, workload_id, workload, spec_digest(v2.encode(v2.WORKLOAD, shown)), shown)
+    return workload, spec_digest(v2.encode(v2.WORKLOAD, shown)), shown
 
 
 def redacted(workload: Mapping[str, Any]) -> Dict[str, Any]:

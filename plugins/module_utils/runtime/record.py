@@ -1,12 +1,14 @@
 # Copyright (c) wasmcloud.lattice contributors
 # Apache License 2.0 (see LICENSE)
-"""The collection's record of the v2 workloads it started: one JetStream key-value bucket on the same NATS.
+"""The collection's record of the v2 workloads and deployments it started: one JetStream key-value bucket on
+the same NATS.
 
 Private to this collection; may change without notice.
 
 v2 hosts can neither list their workloads nor return a workload's spec, so what this collection
 started is recorded here (see docs/v2.md): per host and workload ID, the spec digest, the spec
-without secrets and the ID that serves. Without JetStream there is no record: every read says
+without secrets and the ID that serves; per deployment (wasmcloud_deployment, under keys of their
+own), its replicas, their hosts and templates. Without JetStream there is no record: every read says
 "none", ``unavailable`` says why, and modules fall back to what the host says (status only).
 This is the only code that reads or writes the bucket.
 """
@@ -14,7 +16,6 @@ This is the only code that reads or writes the bucket.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import time
 from typing import Any, Dict, List, Mapping, Optional
@@ -31,9 +32,13 @@ def record_key(host_id: str, workload_id: str) -> str:
     return "%s.%s" % (host_id, encoded)
 
 
-def spec_digest(wire: Mapping[str, Any]) -> str:
-    """SHA-256 of the workload as sent (canonical JSON): equal digests mean an identical start request."""
-    return "sha256:" + hashlib.sha256(v2.dumps(wire)).hexdigest()
+# Deployments (wasmcloud_deployment) are recorded in the same bucket, under keys of their own.
+DEPLOYMENT_KEY_PREFIX = "deployment"
+
+
+def deployment_key(namespace: str, name: str) -> str:
+    encoded = base64.urlsafe_b64encode(("%s/%s" % (namespace, name)).encode("utf-8")).decode("ascii").rstrip("=")
+    return "%s.%s" % (DEPLOYMENT_KEY_PREFIX, encoded)
 
 
 class WorkloadRecord:
@@ -128,6 +133,8 @@ class WorkloadRecord:
         found: List[Dict[str, Any]] = []
         for key in keys[:limit]:
             host_id, _dot, encoded = key.partition(".")
+            if host_id == DEPLOYMENT_KEY_PREFIX:
+                continue  # a deployment's record; its replicas have records of their own
             try:
                 workload_id = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
             except (ValueError, UnicodeDecodeError):
@@ -146,3 +153,77 @@ class WorkloadRecord:
         except Exception as exc:  # a stale record only makes a later run replace instead of keep
             self.warnings.append("the record of workload %r on host %s could not be deleted from bucket %r (%s: %s)"
                                  % (workload_id, host_id, self.bucket, type(exc).__name__, exc))
+
+    # -- deployments -----------------------------------------------------------------------------------
+
+    async def get_deployment(self, namespace: str, name: str) -> Optional[Dict[str, Any]]:
+        """The record of a deployment (its replicas, their hosts and templates), None when there is none."""
+        from nats.js import errors as js_errors
+
+        kv = await self._open(create=False)
+        if kv is None:
+            return None
+        try:
+            entry = await kv.get(deployment_key(namespace, name))
+        except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
+            return None
+        except Exception as exc:  # timeout, permission: the caller refuses to act without it
+            self._unavailable = "reading bucket %r failed (%s: %s)" % (self.bucket, type(exc).__name__, exc)
+            return None
+        try:
+            record = json.loads(entry.value or b"null")
+        except ValueError:
+            record = None
+        return record if isinstance(record, dict) else None
+
+    async def put_deployment(self, namespace: str, name: str, record: Mapping[str, Any]) -> bool:
+        kv = await self._open(create=True)
+        if kv is None:
+            return False
+        value = dict(record, namespace=namespace, name=name, recorded_at=time.time())
+        try:
+            await kv.put(deployment_key(namespace, name), json.dumps(value, sort_keys=True).encode("utf-8"))
+        except Exception as exc:
+            self.warnings.append("deployment %r could not be recorded in bucket %r (%s: %s): the next run cannot "
+                                 "see its replicas" % (name, self.bucket, type(exc).__name__, exc))
+            return False
+        return True
+
+    async def delete_deployment(self, namespace: str, name: str) -> None:
+        kv = await self._open(create=False)
+        if kv is None:
+            return
+        try:
+            await kv.purge(deployment_key(namespace, name))
+        except Exception as exc:
+            self.warnings.append("the record of deployment %r could not be deleted from bucket %r (%s: %s)"
+                                 % (name, self.bucket, type(exc).__name__, exc))
+
+    async def deployments(self, limit: int = 1000) -> List[Dict[str, Any]]:
+        """The records of every deployment in the bucket (at most ``limit``, the rest left out with a warning)."""
+        from nats.js import errors as js_errors
+
+        kv = await self._open(create=False)
+        if kv is None:
+            return []
+        try:
+            keys = await kv.keys()
+        except js_errors.NoKeysError:
+            return []
+        except Exception as exc:  # timeout, permission: as good as no record, and said so
+            self._unavailable = "listing bucket %r failed (%s: %s)" % (self.bucket, type(exc).__name__, exc)
+            return []
+        keys = [key for key in keys if key.startswith(DEPLOYMENT_KEY_PREFIX + ".")]
+        if len(keys) > limit:
+            self.warnings.append("bucket %r holds %d deployment records; only the first %d were read"
+                                 % (self.bucket, len(keys), limit))
+        found = []
+        for key in keys[:limit]:
+            try:
+                entry = await kv.get(key)
+                record = json.loads(entry.value or b"null")
+            except Exception:  # deleted meanwhile, or not this collection's
+                continue
+            if isinstance(record, dict) and record.get("name"):
+                found.append(record)
+        return found

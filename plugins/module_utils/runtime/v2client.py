@@ -31,6 +31,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.common import Request
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import Expectation
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
+
 # A JetStream stream that keeps the latest heartbeat of every host, so discovery reads it at once instead of
 # listening for a whole heartbeat period. Memory storage: it is a cache that any discovery refills.
 DEFAULT_HEARTBEAT_STREAM = "WASMCLOUD_LATTICE_HEARTBEATS"
@@ -439,6 +440,38 @@ class AsyncV2Client:
     async def record_delete(self, host_id: str, workload_id: str) -> None:
         await self.record.delete(host_id, workload_id)
 
+    async def deployment_get(self, namespace: str, name: str) -> Optional[Dict[str, Any]]:
+        """The record of a deployment (its replicas, their hosts and templates), None when there is none."""
+        return await self.record.get_deployment(namespace, name)
+
+    async def deployment_put(self, namespace: str, name: str, record: Mapping[str, Any]) -> bool:
+        return await self.record.put_deployment(namespace, name, record)
+
+    async def deployment_delete(self, namespace: str, name: str) -> None:
+        await self.record.delete_deployment(namespace, name)
+
+    async def deployments(self, limit: int = 1000) -> List[Dict[str, Any]]:
+        """The records of every deployment in the bucket (see WorkloadRecord.deployments)."""
+        return await self.record.deployments(limit)
+
+    async def statuses(self, pairs: Iterable[Any]) -> Dict[Any, Any]:
+        """(host_id, workload_id) -> its status, or the LatticeError it failed with; asked concurrently."""
+        wanted = list(dict.fromkeys(pairs))
+        gate = asyncio.Semaphore(_IN_FLIGHT)
+
+        async def ask(pair: Any) -> Dict[str, Any]:
+            async with gate:
+                return await self.status(*pair)
+
+        results = await asyncio.gather(*(ask(pair) for pair in wanted), return_exceptions=True)
+        out: Dict[Any, Any] = {}
+        for pair, result in zip(wanted, results):
+            if isinstance(result, BaseException) and not isinstance(result, LatticeError):
+                raise result
+            out[pair] = result
+        self.transport.check_alive("asking v2 hosts for workload status")
+        return out
+
 
 def host_view(beat: Mapping[str, Any]) -> Dict[str, Any]:
     """A decoded heartbeat as modules return it and the inventory's hostvars carry it."""
@@ -502,3 +535,8 @@ class V2Client(BlockingClient):
     record_put = _blocking("record_put")
     record_delete = _blocking("record_delete")
     records = _blocking("records")
+    deployment_get = _blocking("deployment_get")
+    deployment_put = _blocking("deployment_put")
+    deployment_delete = _blocking("deployment_delete")
+    statuses = _blocking("statuses")
+    deployments = _blocking("deployments")

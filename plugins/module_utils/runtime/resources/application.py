@@ -10,12 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Dict, List, Mapping, Tuple
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
-    InputError,
-    LatticeError,
-    NoResponseError,
-    UnsupportedOperationError,
-)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError, LatticeError, NoResponseError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import (
     AppPlan,
@@ -235,13 +230,9 @@ class ApplicationOnV2(Resource):
 
 
 def deployment_runtime() -> Any:
-    """The deployment runtime's converge (wasmcloud_deployment); until it is part of the collection, deploying
-    is refused before anything is sent (mapping: report still works)."""
-    try:
-        from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime import deployment  # noqa: F401
-    except ImportError:
-        raise UnsupportedOperationError(
-            "deploying on v2 hosts needs the deployment runtime of wasmcloud.lattice.wasmcloud_deployment, which this "
-            "build of the collection does not have; use mapping: report and deploy its deployments with "
-            "wasmcloud_deployment")
-    return deployment.converge_application  # type: ignore[attr-defined]
+    """The deployment runtime's converge of a mapped application (wasmcloud_deployment's)."""
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.deployment import (
+        converge_application,
+    )
+
+    return converge_application
