@@ -80,7 +80,9 @@ def test_a_converged_count_at_defaults_starts_no_11th_instance_after_a_prior_run
     assert not result["changed"] and result["actions"] == [] and lattice.commands() == []
     assert sum(instances(lattice).values()) == 10
     assert result["discovery"]["answered"] == 10 and result["discovery"]["expected"] == 10
-    assert result["discovery"]["ended"] == "expected"
+    # A host 1.9 s late of a 2 s window can answer just past the window on a loaded machine (then "window"):
+    # what matters is that it was waited for and counted; 0.6 s late leaves room enough to end on "expected".
+    assert result["discovery"]["ended"] in (("expected",) if delay < 1 else ("expected", "window"))
 
 
 @pytest.mark.parametrize("delay", LATE)
