@@ -48,7 +48,9 @@ def site(host_factory):
 
 
 def manifest(images: Any, name: str, zone: str, subject: str, virtual_host: str) -> Dict[str, Any]:
-    """An HTTP component, a messaging handler and a keyvalue user, placed in ``zone``, as a wadm manifest."""
+    """An HTTP component, a messaging handler and a keyvalue user, placed in ``zone``, as a wadm manifest. The
+    keyvalue user is the echo component with a keyvalue link: on v2 it gets the host's wasi:keyvalue interface (the
+    hosts offer it), but no request here goes through the host's keyvalue store."""
     def placed(instances: int = 1) -> Dict[str, Any]:
         return {"type": "spreadscaler", "properties": {"instances": instances, "spread": [
             {"name": "site", "requirements": {"zone": zone}}]}}
@@ -252,3 +254,66 @@ def test_wasmcloud_request_answers_refusals_and_secrets(v2_nats, tmp_path):
     assert wildcard["failed"] and "no wildcard" in wildcard["msg"]
     assert "Pa55word-in-url" not in result.output
     assert all(r.get("skipped") for r in checked.results())  # check mode sends nothing
+
+
+def test_check_mode_and_diff_of_an_application_on_v2_hosts_plan_what_the_run_does(v2_nats, site, images, tmp_path):
+    """wasmcloud_application with a wadm manifest on v2 hosts: check mode sends nothing and plans exactly what the
+    real run then does (a first deploy, an update, a removal), the diff has the same shape in both, and a second
+    run changes nothing and sends nothing."""
+    from v2env import v2_playbook
+
+    app = "plan-%s" % uuid.uuid4().hex[:6]
+    subject, virtual_host = "%s.echo" % app, "%s.plan.test" % app
+    document = manifest(images, app, site.zone, subject, virtual_host)
+    path = tmp_path / "app.json"
+
+    def apply(*extra: str, state: str = "present") -> Dict[str, Any]:
+        book = v2_playbook(tmp_path, v2_nats.url, """
+- wasmcloud.lattice.wasmcloud_application:
+    manifest_file: %s
+    label_map: {zone: hostgroup}
+    heartbeat_window: 1
+    state: %s
+""" % (path, state), name="app-%s.yml" % uuid.uuid4().hex[:6])
+        result = playbook(book, *extra)
+        assert_no_traceback(result)
+        assert result.returncode == 0, result.output
+        (outcome,) = result.results()
+        return outcome
+
+    def steps(outcome: Dict[str, Any]) -> List[Any]:
+        return [(d["name"], a["operation"], a["host_id"], a["workload_id"])
+                for d in outcome["deployments"] for a in d["actions"]]
+
+    def shape(diff: Dict[str, Any]) -> Any:
+        return {side: {name: sorted(value or {}) for name, value in diff[side].items()} for side in diff}
+
+    starts, stops = site.sent(), site.sent("Stopping")
+    for version, image in (("first deploy", images.hello), ("update", images.hello2)):
+        document["spec"]["components"][0]["properties"]["image"] = image
+        path.write_text(json.dumps(document))
+        planned = apply("--check", "--diff")
+        assert planned["changed"] and planned["sent"] == [] and planned["confirmed"] == [], version
+        assert (site.sent(), site.sent("Stopping")) == (starts, stops), version  # check mode sent nothing
+        done = apply("--diff")
+        assert done["changed"] and steps(done) == steps(planned), version
+        assert [(s["operation"], s["workload_id"]) for s in done["sent"]] == \
+            [(s["operation"], s["workload_id"]) for s in planned["not_sent"]], version
+        assert shape(done["diff"]) == shape(planned["diff"]), version
+        assert {name: after["template"] for name, after in done["diff"]["after"].items()} == \
+            {name: after["template"] for name, after in planned["diff"]["after"].items()}, version
+        again = apply("--diff")
+        assert not again["changed"] and again["sent"] == [] and steps(again) == [], version
+        assert again["diff"]["before"] == again["diff"]["after"], version
+        starts, stops = site.sent(), site.sent("Stopping")
+    hello = next(d for d in done["deployments"] if d["name"].endswith("-hello"))
+    serving = {r["host_id"] for r in hello["replicas"]}
+    assert serving == {site.web.host_id}
+    assert http_get(site.web.http_addr, virtual_host)["body"] != HELLO_BODY  # the update serves
+    planned = apply("--check", "--diff", state="absent")
+    assert planned["changed"] and planned["sent"] == [] and site.sent("Stopping") == stops
+    removed = apply("--diff", state="absent")
+    assert steps(removed) == steps(planned) and {s["operation"] for s in removed["sent"]} == {"workload.stop"}
+    assert site.sent("Stopping") == stops + 3
+    assert http_get(site.web.http_addr, virtual_host)["status"] == 404
+    assert not apply(state="absent")["changed"]
