@@ -41,8 +41,8 @@ attributes:
     description: Changes nothing the collection tracks, so there is nothing to compare.
 notes:
   - O(timeout) is how long to wait for the reply.
-  - The reply is a peer's: it is returned as text (UTF-8, invalid bytes replaced), at most 65536 characters of it
-    (RV(truncated) says when it was cut; RV(reply_bytes) has its whole size).
+  - The reply comes from a peer and is returned as text (UTF-8, invalid bytes replaced), at most 65536 characters
+    of it (RV(truncated) says when it was cut, RV(reply_bytes) has its whole size).
 seealso:
   - module: wasmcloud.lattice.wasmcloud_deployment
   - module: wasmcloud.lattice.wasmcloud_application

@@ -19,7 +19,7 @@ import pytest
 from ansible_run import BIN, assert_no_traceback, playbook, run, write_playbook
 from conftest import HELLO_BODY
 
-from v2env import http_get, nats_request, v2_client
+from v2env import http_get, nats_request
 
 BOOK = str(Path(__file__).resolve().parents[2] / "playbooks" / "migrate_to_v2.yml")
 
@@ -238,9 +238,10 @@ def test_wasmcloud_request_answers_refusals_and_secrets(v2_nats, tmp_path):
     task = "- wasmcloud.lattice.wasmcloud_request: {nats_url: \"%s\", subject: \"%%s\", body: hi%%s}\n" \
            "  ignore_errors: true\n" % url
     book = tmp_path / "request.yml"
-    book.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n" + "".join(
-        "    " + line + "\n" for line in (task % (subject, ", expect: pong") + task % (subject, ", expect: nope") +
-                                         task % (subject + ".none", "") + task % ("req.*", "")).splitlines()))
+    tasks = (task % (subject, ", expect: pong") + task % (subject, ", expect: nope") + task % (subject + ".none", "")
+             + task % ("req.*", ""))
+    book.write_text("- hosts: localhost\n  gather_facts: false\n  tasks:\n" +
+                    "".join("    " + line + "\n" for line in tasks.splitlines()))
     with responder(v2_nats.url, subject, b"pong"):
         result = playbook(book, "-vvv")
         checked = playbook(book, "--check")
