@@ -75,10 +75,10 @@ $(COLLECTION_LINK):
 # venvs are built (network, little CPU) while the newest line's tests run.
 test: setup
 	status=0; \
-	tools/matrix.sh --venv-only --except-newest > .build/matrix-venvs.log 2>&1 & venvs=$$!; \
+	MATRIX_SCOPE=smoke tools/matrix.sh --venv-only --except-newest > .build/matrix-venvs.log 2>&1 & venvs=$$!; \
 	$(MAKE) --no-print-directory test-newest || status=$$?; \
 	wait $$venvs || { cat .build/matrix-venvs.log; status=1; }; \
-	tools/matrix.sh --except-newest || status=$$?; \
+	MATRIX_SCOPE=smoke tools/matrix.sh --except-newest || status=$$?; \
 	exit $$status
 
 # pytest first, sanity and lint even when pytest failed (every report is useful);

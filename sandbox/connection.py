@@ -59,11 +59,12 @@ async def connect(
 async def close_quietly(nc: NatsClient, who: str) -> None:
     """Close ``nc`` whatever state its server left it in.
 
-    Besides nats-py's own errors, CPython 3.12.1 and 3.13.0 (pyenv's builds here) raise TypeError from
-    asyncio's ``writelines()`` on a transport whose connection is already lost, which nats-py's close()
-    reaches when it still holds unsent data (a host stopping after its server died).
+    Besides nats-py's own errors, CPython 3.12.1 and 3.13.0 (pyenv's builds here) raise TypeError or
+    AttributeError (a transport whose loop is already gone) from asyncio's ``writelines()`` on a transport whose
+    connection is already lost, which nats-py's close() reaches when it still holds unsent data (a host
+    stopping after its server died).
     """
     try:
         await nc.close()
-    except (nats.errors.Error, OSError, TypeError) as exc:
+    except (nats.errors.Error, OSError, TypeError, AttributeError) as exc:
         LOG.debug("%s: closing connection: %s", who, exc)

@@ -8,7 +8,9 @@
 #   tools/matrix.sh --except-newest # every line but the newest (`make test` runs that one in .venv)
 #
 # Each line logs to .build/matrix/<line>.log; its venv is rebuilt only when its requirements changed.
-# Environment: MATRIX_JOBS (lines run at once, default 2), PYTEST_TIMEOUT (default 300),
+# Environment: MATRIX_SCOPE=smoke runs every line as a smoke line whatever tests/matrix.txt says (`make test`
+# and CI do, to stay within their time; `make matrix` runs the full lines in full),
+# MATRIX_JOBS (lines run at once, default 2), PYTEST_TIMEOUT (default 300),
 # MATRIX_PYTEST_WORKERS (pytest-xdist workers of a line's test run; default 2 for `full` lines and 1 for
 # `smoke` lines, so that two lines at once keep both CPUs busy without crowding them).
 set -euo pipefail
@@ -29,10 +31,14 @@ while read -r line core python scope; do
     ALL_LINES+=("$line")
 done < tests/matrix.txt
 
+scope_of() {  # what runs on a line: its scope in tests/matrix.txt, or MATRIX_SCOPE when set
+    echo "${MATRIX_SCOPE:-${SCOPE[$1]}}"
+}
+
 requirements_of() {  # the requirement lines of a matrix line, as pip reads them
     local line="$1"
     echo "ansible-core==${CORE[$line]}"
-    if [[ "${SCOPE[$line]}" == full ]]; then
+    if [[ "$(scope_of "$line")" == full ]]; then
         grep -v -E '^ansible-core([<>=!~ ]|$)' tests/requirements.txt
         cat requirements.txt
     else
@@ -59,13 +65,13 @@ build_venv() {
 
 run_line() {
     local line="$1" venv="$MATRIX_DIR/$1" status=0 workers
-    workers="${MATRIX_PYTEST_WORKERS:-$([[ "${SCOPE[$line]}" == full ]] && echo 2 || echo 1)}"
+    workers="${MATRIX_PYTEST_WORKERS:-$([[ "$(scope_of "$line")" == full ]] && echo 2 || echo 1)}"
     local env=(env "PATH=$venv/bin:$PATH" "PYTHONPATH=$COLLECTIONS" "ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS")
     echo "matrix $line: $("$venv/bin/ansible" --version | head -n1), $("$venv/bin/python" --version)"
     # Sanity on the line's own ansible-test, with its ignore file (tests/sanity/ignore-<line>.txt).
     VENV="$venv" SANITY_PYTHON="${PY[$line]}" tools/sanity.sh || status=$?
     local tests=(tests/unit tests/integration/test_core_lines.py)
-    if [[ "${SCOPE[$line]}" == full ]]; then
+    if [[ "$(scope_of "$line")" == full ]]; then
         tests=(tests/unit tests/sandbox tests/integration tests/v2)
     fi
     local parallel=()
@@ -124,7 +130,7 @@ wait_one() {
 }
 for line in "${lines[@]}"; do
     while [[ ${#running[@]} -ge $JOBS ]]; do wait_one; done
-    echo "matrix $line: started at t+$((SECONDS - start)) s (ansible-core ${CORE[$line]}, Python ${PY[$line]}, ${SCOPE[$line]})"
+    echo "matrix $line: started at t+$((SECONDS - start)) s (ansible-core ${CORE[$line]}, Python ${PY[$line]}, $(scope_of "$line"))"
     set -m
     ( build_venv "$line" && run_line "$line" ) >"$MATRIX_DIR/$line.log" 2>&1 &
     set +m

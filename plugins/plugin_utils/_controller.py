@@ -161,9 +161,12 @@ class ControllerModule:
             message = "%s %s" % (self._target_log_info, message)
         message = remove_values(message, self.no_log_values)
         if HAS_SYSLOG:
+            # imported late: module.py pulls in nats-py, which only the controller path needs
+            from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import syslog_safe
+
             try:
                 syslog.openlog("ansible-%s" % self._name, 0, getattr(syslog, str(self._syslog_facility), syslog.LOG_USER))
-                syslog.syslog(syslog.LOG_INFO, message)
+                syslog.syslog(syslog.LOG_INFO, syslog_safe(message))
             except (TypeError, ValueError) as exc:
                 self.fail_json(msg="Failed to log to syslog (%s). To proceed anyway, disable syslog logging by "
                                    "setting no_target_syslog to True in your Ansible config." % exc)

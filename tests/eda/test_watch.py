@@ -11,6 +11,7 @@ import os
 import runpy
 import socket
 import threading
+import uuid
 from pathlib import Path
 from typing import Any, Dict, List
 
@@ -372,3 +373,61 @@ def test_two_floods_of_forged_heartbeats_leave_what_the_watch_keeps_as_it_was(na
             and e["host_id"] not in lattice.hosts] == []
     reports = [e["data"] for e in events if e["type"] == "events_dropped"]
     assert reports and reports[-1]["total"] == 60000 and reports[-1]["tracked_hosts"] == 2
+
+
+# -- v2 workloads: the record names the id a workload runs under ---------------------------------------------
+
+
+def echo_workload(host_id: str, workload_id: str, image: str, subject: str) -> str:
+    return """
+- wasmcloud.lattice.wasmcloud_workload:
+    host_id: %s
+    workload_id: %s
+    components: [{name: echo, image: "%s"}]
+    host_interfaces:
+      - {namespace: wasmcloud, package: messaging, version: 0.2.0, interfaces: [consumer], config: {subscriptions: %s}}
+""" % (host_id, workload_id, image, subject)
+
+
+@pytest.mark.timeout(300)
+def test_a_replaced_v2_workload_running_under_its_second_id_is_not_reported_failed(
+        v2_nats, host_factory, images, tmp_path):
+    """After a replacement the workload runs as ``<id>~b`` and the record says so (``current``); the watch asks the
+    host about that id. A workload stopped behind the collection's back, polled in the same pass, is reported."""
+    from ansible_run import playbook
+    from v2env import v2_client, v2_playbook
+
+    replaced, stopped = "watch-%s" % uuid.uuid4().hex[:8], "watch-%s" % uuid.uuid4().hex[:8]
+    host = host_factory(http=False, host_group="watch").host_id
+    tasks = (echo_workload(host, replaced, images.echo, "w.%s.a" % replaced) +
+             echo_workload(host, replaced, images.echo, "w.%s.b" % replaced) +  # a new spec: replaced, runs as ~b
+             echo_workload(host, stopped, images.echo, "w.%s" % stopped))
+    deployed = playbook(v2_playbook(tmp_path, v2_nats.url, tasks))
+    assert deployed.returncode == 0, deployed.output
+    assert deployed.results()[1]["workload"]["host_workload_id"] == replaced + "~b"
+    with v2_client(v2_nats.url) as client:
+        assert client.record_get(host, replaced)["current"] == replaced + "~b"
+        assert client.status(host, replaced)["workload_state"] == "WORKLOAD_STATE_NOT_FOUND"
+        client.stop(host, stopped)
+    events: List[Dict[str, Any]] = []
+
+    async def scenario() -> None:
+        settings = ConnectionSettings.from_options({"nats_url": [v2_nats.url], "protocol": "2.x", "timeout": 2})
+        watch = Watch(settings, WatchOptions.from_args({"poll_interval": 0.5}, "2.x"))
+
+        async def put(event: Dict[str, Any]) -> None:
+            events.append(event)
+
+        task = asyncio.ensure_future(watch.run(put))
+        try:
+            await until(lambda: [e for e in events if e["type"] == "workload_failed"
+                                 and e["data"]["workload_id"] == stopped], 60, "the stopped workload reported")
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(scenario())
+    # the same poll that found the stopped one asked about the replaced one, under the id the record names
+    assert [e["data"] for e in events if e["type"] == "workload_failed" and e["data"]["workload_id"] == replaced] == []
+    (failed,) = [e for e in events if e["type"] == "workload_failed" and e["data"]["workload_id"] == stopped]
+    assert failed["host_id"] == host and failed["data"]["state"] == "NOT_FOUND"

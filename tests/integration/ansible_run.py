@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -79,3 +80,13 @@ def write_playbook(tmp_path: Path, lattice: Any, tasks: str, name: str = "play.y
 
 def assert_no_traceback(result: Run) -> None:
     assert "Traceback (most recent call last)" not in result.output, result.output
+
+
+def unwrapped(text: str) -> str:
+    """``text`` as one line: ansible-core before 2.19 wraps warnings at 80 columns (also after a hyphen)."""
+    return " ".join(re.sub(r"-\n\s*", "-", text).split())
+
+
+def warnings_of(stderr: str) -> List[str]:
+    """Each ``[WARNING]:`` of Ansible's output, unwrapped to one line."""
+    return [warning.strip() for warning in unwrapped(stderr).split("[WARNING]:")[1:]]

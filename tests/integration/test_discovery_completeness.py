@@ -80,7 +80,9 @@ def test_a_converged_count_at_defaults_starts_no_11th_instance_after_a_prior_run
     assert not result["changed"] and result["actions"] == [] and lattice.commands() == []
     assert sum(instances(lattice).values()) == 10
     assert result["discovery"]["answered"] == 10 and result["discovery"]["expected"] == 10
-    assert result["discovery"]["ended"] == "expected"
+    # A host 1.9 s late of a 2 s window can answer just past the window on a loaded machine (then "window"):
+    # what matters is that it was waited for and counted; 0.6 s late leaves room enough to end on "expected".
+    assert result["discovery"]["ended"] in (("expected",) if delay < 1 else ("expected", "window"))
 
 
 @pytest.mark.parametrize("delay", LATE)
@@ -252,9 +254,10 @@ def test_the_inventory_keeps_the_record_in_its_cache_when_it_has_one(sandbox_lat
     assert whole.returncode == 0 and late in json.loads(whole.stdout)["_meta"]["hostvars"], whole.output
     assert any("wasmcloud_lattice_hosts_" in name for name in os.listdir(cache)), os.listdir(cache)
     assert not (tmp_path / "cache" / "wasmcloud.lattice").exists()  # not in the per-user file as well
-    # another configuration of the same lattice, at defaults, listed afresh: the record makes it wait for the late host
-    fresh = run([str(BIN / "ansible-inventory"), "-i", str(config("defaults.wasmcloud.yml")), "--list",
-                 "--flush-cache"], env=env(tmp_path))
+    # another configuration of the same lattice (so not its cached listing), at defaults: the record makes it
+    # wait for the late host
+    fresh = run([str(BIN / "ansible-inventory"), "-i", str(config("defaults.wasmcloud.yml")), "--list"],
+                env=env(tmp_path))
     assert fresh.returncode == 0, fresh.output
     assert late in json.loads(fresh.stdout)["_meta"]["hostvars"] and "WARNING" not in fresh.stderr
     assert_no_traceback(fresh)

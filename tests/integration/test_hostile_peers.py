@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, Tuple
 
 import pytest
 
-from ansible_run import BIN, Run, ansible_env, assert_no_traceback, run
+from ansible_run import BIN, Run, ansible_env, assert_no_traceback, run, unwrapped
 from sandbox import NatsServer, SandboxLattice
 from sandbox.nats_server import free_port
 from security import peer as peer_helpers
@@ -59,11 +59,6 @@ def listing(source: Path) -> Tuple[Dict[str, Any], str]:
     assert_no_traceback(result)
     data = json.loads(result.stdout, object_hook=lambda d: d.get("__ansible_unsafe", d) if len(d) == 1 else d)
     return data["_meta"]["hostvars"], unwrapped(result.stderr)
-
-
-def unwrapped(text: str) -> str:
-    """Output with its line breaks and indentation as single spaces (ansible-core before 2.19 wraps warnings)."""
-    return " ".join(text.split())
 
 
 # -- another inventory source's host -----------------------------------------------------------------------

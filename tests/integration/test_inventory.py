@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import pytest
 
 from sandbox import NatsServer, SandboxLattice
 from sandbox.nats_server import free_port
+from ansible_run import unwrapped
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.client import ControlClient
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
@@ -150,11 +150,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, list):
         return [plain(item) for item in value]
     return value
-
-
-def unwrapped(text: str) -> str:
-    """``text`` as one line: ansible-core before 2.19 wraps warnings at 80 columns (also after a hyphen)."""
-    return " ".join(re.sub(r"-\n\s*", "-", text).split())
 
 
 def hostvars(listing: Mapping[str, Any]) -> Dict[str, Dict[str, Any]]:

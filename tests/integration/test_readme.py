@@ -314,9 +314,6 @@ def test_the_inventory_file(prod, nats, tmp_path):
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="issue 17 item 4 (compat): the modules do not yet take nats_url from the inventory host's "
-                          "variables; remove this mark once that is merged")
 def test_the_v2_play_over_the_inventory(nats, tmp_path):
     """The play as written over the v2 inventory (nats_url in the inventory file, the reader's way to name
     their NATS); the component image is the loopback registry's."""

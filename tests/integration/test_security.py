@@ -339,7 +339,9 @@ class Tls:
 
 
 def _tls_config(cert: Any, ca_file: Path, verify: bool) -> str:
-    return "tls {\n  cert_file: \"%s\"\n  key_file: \"%s\"\n  ca_file: \"%s\"\n  verify: %s\n  timeout: 2\n}" % (
+    # timeout: how long the server waits for a TLS handshake; generous, so a loaded machine is not mistaken
+    # for a client that never finished it (the server then cuts the connection, read as "no client certificate")
+    return "tls {\n  cert_file: \"%s\"\n  key_file: \"%s\"\n  ca_file: \"%s\"\n  verify: %s\n  timeout: 10\n}" % (
         cert.cert_file, cert.key_file, ca_file, "true" if verify else "false")
 
 

@@ -56,6 +56,15 @@ class _ModuleProcess(AnsibleModule):
         super()._load_params()
         self.no_log_values.update(secrets_before_validation(self.params))
 
+    def _log_to_syslog(self, msg: str) -> None:
+        super()._log_to_syslog(syslog_safe(msg))
+
+
+def syslog_safe(message: str) -> str:
+    """``message`` with NUL written as \\x00. Why: syslog refuses NUL, and AnsibleModule then fails the task with
+    "Failed to log to syslog" before the module can refuse the argument that carries it in its own words."""
+    return message.replace("\x00", "\\x00")
+
 
 # What stands behind LatticeModule.module. In a module process it is an AnsibleModule; the collection's
 # action plugins (plugins/plugin_utils/_controller.py) run the same module body inside the controller's

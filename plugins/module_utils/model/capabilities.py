@@ -38,6 +38,7 @@ MODULES: Dict[str, Tuple[str, ...]] = {
     "wasmcloud_workload": (V2,),
     "wasmcloud_host_info": (V2,),
     "wasmcloud_deployment": (V2,),
+    "wasmcloud_request": GENERATIONS,  # the data plane: a subject, whatever generation serves it
 }
 
 # (module, option) -> (the generations it serves, the value that means "not given"). Options not listed

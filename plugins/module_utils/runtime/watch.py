@@ -43,6 +43,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors imp
     ProtocolMismatchError,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import EVENT_TYPE_PREFIX, LatticeEvent
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workload import recorded_id
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import (
     DEFAULT_HEARTBEAT_STREAM,
     DEFAULT_RECORD_BUCKET,
@@ -811,9 +812,11 @@ class _V2Backend(_Backend):
         gate = asyncio.Semaphore(16)
 
         async def one(record: Dict[str, Any]) -> Optional[Tuple[str, str, str, str, Dict[str, Any]]]:
+            # A replaced workload runs under the id its record names (``<id>~b``), not its own.
+            on_host = recorded_id(record["workload_id"], record) or record["workload_id"]
             async with gate:
                 try:
-                    status = await self.client.status(record["host_id"], record["workload_id"])
+                    status = await self.client.status(record["host_id"], on_host)
                 except LatticeError:
                     return None  # the host went silent: host_lost says so
             return (record["host_id"], record["workload_id"], v2.state_name(status["workload_state"]),
