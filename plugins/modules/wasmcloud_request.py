@@ -18,6 +18,7 @@ description:
   - With O(expect), the task fails unless the reply is exactly that text.
   - The component decides what a request does; the task reports C(changed=false) and is skipped in check mode.
   - Works with every generation (the request goes to a subject, not to a host); O(protocol) is not used.
+  - Works with wasmCloud 0.x and 1.x and 2.x.
 extends_documentation_fragment:
   - wasmcloud.lattice.connection
 options:
@@ -85,11 +86,10 @@ truncated:
   type: bool
 """
 
-from typing import Any
-
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import OperationFailedError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.data_plane import Requester, checked_subject
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import gather
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime import reads
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.data_plane import Requester
 
 ARGSPEC = {
     "subject": {"type": "str", "required": True},
@@ -99,19 +99,7 @@ ARGSPEC = {
 
 
 def main() -> None:
-    lattice = LatticeModule(ARGSPEC, supports_check_mode=False)
-    params = lattice.params
-    subject = lattice.checked(lambda p: checked_subject(p["subject"]))
-    lattice.result["subject"] = subject
-
-    def ask(client: Any) -> None:
-        answer = client.request(subject, params["body"].encode("utf-8"), params["timeout"])
-        lattice.result.update(answer)
-        if params["expect"] is not None and answer["reply"] != params["expect"]:
-            raise OperationFailedError("the reply on %s is not the one expected: expected %r, got %r%s" % (
-                subject, params["expect"], answer["reply"][:512], " (cut)" if len(answer["reply"]) > 512 else ""))
-
-    lattice.run(ask, client_class=Requester)
+    gather(ARGSPEC, options.request, reads.data_plane_request, Requester, supports_check_mode=False)
 
 
 if __name__ == "__main__":

@@ -39,6 +39,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.applica
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workload import DesiredWorkload
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workload import build as build_workload
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import Manifest, parse_manifest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.data_plane import checked_subject
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import (
     COMPONENT,
     PROVIDER,
@@ -272,6 +273,11 @@ def v2_hosts(generation: str, params: Params) -> Params:
     if params["heartbeat_stream"]:
         v2.jetstream_name(params["heartbeat_stream"], "heartbeat_stream")
     return params
+
+
+def request(generation: str, params: Params) -> str:
+    """wasmcloud_request: the subject, one a request can go to."""
+    return checked_subject(params["subject"])
 
 
 def as_given(generation: str, params: Params) -> Params:

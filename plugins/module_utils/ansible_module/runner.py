@@ -12,11 +12,12 @@ the same way for every module and generation.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, Mapping
+from typing import Any, Callable, Dict, Mapping, Optional
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.clients import client_for
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.base import Resource, ResourceFactory
 
 Wanted = Callable[[str, Mapping[str, Any]], Any]
@@ -53,10 +54,13 @@ def converge(task: LatticeModule, resource: Resource, choices: Mapping[str, Any]
     resource.applied(client, wanted, plan)
 
 
-def gather(argument_spec: Dict[str, Any], wanted: Wanted, read: Callable[..., Any], **module_options: Any) -> None:
+def gather(argument_spec: Dict[str, Any], wanted: Wanted, read: Callable[..., Any],
+           client: Optional[Callable[[ConnectionSettings], Any]] = None, **module_options: Any) -> None:
     """Run a reading module: ``read(task, client, wanted)`` fills the result (``wanted()`` is what the options ask
-    for in the generation known when it is called); nothing is planned or sent."""
+    for in the generation known when it is called); nothing is planned or sent. ``client`` builds the connection's
+    client when it is neither a lattice's nor v2 hosts' (the data plane)."""
     task = LatticeModule(argument_spec, **module_options)
     choices = task.checked_by_generation(wanted)
-    task.run(lambda connected: read(task, connected, lambda: task.for_generation(choices, connected.generation)),
-             client_class=lambda settings: client_for(settings, task.generations))
+    task.run(lambda connected: read(task, connected,
+                                    lambda: task.for_generation(choices, getattr(connected, "generation", None))),
+             client_class=client or (lambda settings: client_for(settings, task.generations)))

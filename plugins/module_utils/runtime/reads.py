@@ -17,6 +17,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabiliti
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
     LatticeError,
     NoResponseError,
+    OperationFailedError,
     WaitTimeoutError,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory, Link
@@ -110,6 +111,17 @@ def _links(client: Any, inventories: Mapping[str, HostInventory]) -> List[Link]:
         if inventories:
             raise
         return []
+
+
+def data_plane_request(task: Any, client: Any, wanted: Callable[[], str]) -> None:
+    """wasmcloud_request: one request on a subject, its reply, and whether it is the one expected."""
+    params = task.params
+    subject = task.result["subject"] = wanted()
+    answer = client.request(subject, params["body"].encode("utf-8"), params["timeout"])
+    task.result.update(answer)
+    if params["expect"] is not None and answer["reply"] != params["expect"]:
+        raise OperationFailedError("the reply on %s is not the one expected: expected %r, got %r%s" % (
+            subject, params["expect"], answer["reply"][:512], " (cut)" if len(answer["reply"]) > 512 else ""))
 
 
 def v2_hosts(task: Any, client: V2Client, wanted: Callable[[], Any]) -> None:
