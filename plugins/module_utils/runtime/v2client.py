@@ -151,8 +151,8 @@ class AsyncV2Client:
             % (host_id, command, timeout, v2.silence_reasons(command)), subject=v2.subject(host_id, command))
 
     async def heartbeat(self, host_id: str) -> Dict[str, Any]:
-        payload = await self._send(self.dialect.encode(Intent("heartbeat", host_id)), self.settings.timeout,
-                                  idempotent=True)
+        request = self.dialect.encode(Intent("heartbeat", host_id))
+        payload = await self._send(request, self.settings.timeout, idempotent=True)
         beat = self.dialect.decode_reply("heartbeat", payload, "heartbeat of v2 host %s" % host_id)
         if beat["id"] != host_id:  # whoever answered for this host is not it
             raise MalformedReplyError("heartbeat of v2 host %s: the reply names another host id, %s"
