@@ -26,7 +26,8 @@ PLACEHOLDER = "registry.example.com/demo/hello:0.1.0"
 
 def readme_v2_play() -> str:
     section = README.split("## wasmCloud v2 hosts", 1)[1].split("\n## ", 1)[0]
-    blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    blocks = [block for block in re.findall(r"```yaml\n(.*?)```", section, re.S)
+              if "wasmcloud.lattice.wasmcloud_workload:" in block]  # the one play over the inventory's hosts
     assert len(blocks) == 1 and PLACEHOLDER in blocks[0] and "nats_url" not in blocks[0]
     return blocks[0]
 
