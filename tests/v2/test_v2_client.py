@@ -61,8 +61,7 @@ def test_start_status_stop_and_the_echo_answers_over_nats(v2_nats, wash_host, im
         assert client.status(wash_host.host_id, workload_id)["workload_state"] == "WORKLOAD_STATE_NOT_FOUND"
 
 
-def test_the_counter_counts_in_the_hosts_keyvalue_store_whatever_its_interface_config(v2_nats, wash_host, images,
-                                                                                    workload_id):
+def test_the_counter_counts_in_the_hosts_keyvalue_store_whatever_the_config(v2_nats, wash_host, images, workload_id):
     """What a host needs to serve wasi:keyvalue (docs/migrating-to-v2.md, the capability table): the interface
     listed in the workload, and nothing in its config. The store is a JetStream key-value bucket on the host's data
     connection, named by what the component opens ("default" for the counter): two workloads that name different
@@ -73,8 +72,8 @@ def test_the_counter_counts_in_the_hosts_keyvalue_store_whatever_its_interface_c
         keyvalue = {"namespace": "wasi", "package": "keyvalue", "version": "0.2.0-draft",
                     "interfaces": ["atomics", "store"], "config": config}
         interfaces = [http] + ([keyvalue] if config is not None else [])
-        return {"name": name, "wit_world": {"components": [{"name": "counter", "image": images.counter}],
-                                            "host_interfaces": interfaces}}
+        world = {"components": [{"name": "counter", "image": images.counter}], "host_interfaces": interfaces}
+        return {"name": name, "wit_world": world}
 
     def count(name):
         answer = http_get(wash_host.http_addr, "%s.%s.kv.test" % (name, workload_id))
