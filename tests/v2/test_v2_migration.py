@@ -190,7 +190,7 @@ def test_a_1x_application_moves_to_v2_hosts_answers_the_same_requests_and_leaves
     # the same requests, answered on v2 by the components themselves (checked here too, not only by the play)
     assert http_get(site.web.http_addr, virtual_host) == {"status": 200, "body": HELLO_BODY}
     assert nats_request(v2_nats.url, subject, b"hello again") == b"hello again"
-    # the counter: the play's request counted 1, this one 2, and the hosts' keyvalue store holds 2
+    # the counter (from the count before): the play's request counted 1, this one 2, and the hosts' store holds 2
     assert counted(first) == ["%d\n" % (before + 1)]
     assert http_get(site.web.http_addr, counter_host(virtual_host)) == {"status": 200, "body": "%d\n" % (before + 2)}
     assert keyvalue_counter(v2_nats.url, "default", "hits") == before + 2
