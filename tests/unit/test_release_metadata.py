@@ -70,3 +70,15 @@ def test_skipped_sanity_tests_say_why():
             assert name[len("skip-"):-len(".txt")] in lines, name
             entries = [line for line in read("tests", "sanity", name).splitlines() if line and not line.startswith("#")]
             assert entries and all(re.fullmatch(r"[a-z0-9-]+ +# .+", entry) for entry in entries), name
+
+
+def test_every_changelog_fragment_is_a_list_of_entries_under_a_known_section():
+    # what the older lines' ansible-test changelog check parses; a ": " inside a plain line breaks it there
+    sections = {name for name, _title in yaml.safe_load(read("changelogs", "config.yaml"))["sections"]}
+    sections |= {"release_summary", "trivial"}
+    folder = os.path.join(ROOT, "changelogs", "fragments")
+    for name in sorted(n for n in os.listdir(folder) if n.endswith((".yml", ".yaml"))):
+        fragment = yaml.safe_load(read("changelogs", "fragments", name))
+        assert isinstance(fragment, dict) and set(fragment) <= sections, name
+        for entries in fragment.values():
+            assert isinstance(entries, list) and all(isinstance(entry, str) for entry in entries), name
