@@ -1,6 +1,7 @@
 # Copyright (c) wasmcloud.lattice contributors
 # Apache License 2.0 (see LICENSE)
-"""Application specs: parsing with messages that point at the bad entry, and one plan for a whole spec.
+"""Application specs: parsing into the one application model (model/application.py) with messages that point at
+the bad entry, and the ``actors`` planning step (planning/applications.py): one plan for a whole application.
 
 Private to this collection; may change without notice.
 
@@ -418,6 +419,7 @@ def plan_prune(app: Application, inventories: Mapping[str, HostInventory], links
     """Stop what this application started earlier and its spec no longer lists."""
     owner = {OWNER_ANNOTATION: app.name}
     wanted_actor_refs = {spec.image_ref for spec in actor_specs(app).values()}
+    wanted_providers = list(provider_specs(app).values())
     wanted_actor_ids = set(actor_keys.values())
     actions: List[Intent] = []
     for host, inventory in sorted(inventories.items()):
@@ -429,7 +431,7 @@ def plan_prune(app: Application, inventories: Mapping[str, HostInventory], links
         for provider in inventory.providers:
             if not _owned(provider.annotations, app):
                 continue
-            if any(find_provider(inventory, spec) is provider for spec in provider_specs(app).values()):
+            if any(find_provider(inventory, spec) is provider for spec in wanted_providers):
                 continue
             actions.append(stop_provider_action(host, provider))
     return actions

@@ -1,6 +1,7 @@
 # Copyright (c) wasmcloud.lattice contributors
 # Apache License 2.0 (see LICENSE)
-"""wadm application manifests (core.oam.dev/v1beta1, kind Application): parsing, then one plan for a 1.x lattice.
+"""wadm application manifests (core.oam.dev/v1beta1, kind Application): parsing into the one application model
+(model/application.py), and the ``workloads`` planning step (planning/applications.py): one plan for a lattice.
 
 Private to this collection; may change without notice.
 

@@ -16,10 +16,12 @@ its bidders). The strategies:
   providers placed by auction).
 * ``daemon``: every host in scope.
 * ``spreads``: wadm's weighted spreads (spreadscaler) or every host matching a spread (daemonscaler).
+* ``selector``: replicas over the hosts whose heartbeat matches a selector, the least loaded first (v2
+  deployments); planning/scheduler.py registers it.
 
-A strategy is a function ``(placement, hosts) -> Targets`` in ``STRATEGIES``; ``register`` adds one (for
-example replicas over the hosts that match a heartbeat's labels, for v2 deployments), and nothing else
-changes: planners call ``place`` and read ``Targets``. Pure, no I/O.
+A strategy is a function ``(placement, hosts) -> Targets`` in ``STRATEGIES``; ``register`` adds one, and nothing
+else changes: planners call ``place`` and read ``Targets``. ``Placement`` itself is the neutral model's
+(model/placement.py). Pure, no I/O.
 """
 
 from __future__ import annotations
