@@ -56,9 +56,28 @@ class Run:
         return [task["hosts"][host] for play in data["plays"] for task in play["tasks"] for host in task["hosts"]]
 
 
-def run(args: List[str], env: Optional[Dict[str, str]] = None, timeout: float = 120) -> Run:
-    proc = subprocess.run(args, capture_output=True, text=True, env=env or ansible_env(), timeout=timeout, check=False)
+def run(args: List[str], env: Optional[Dict[str, str]] = None, timeout: float = 120,
+        cwd: Optional[Path] = None) -> Run:
+    proc = subprocess.run(args, capture_output=True, text=True, env=env or ansible_env(), timeout=timeout, check=False,
+                          cwd=cwd)
     return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def private_env(collections: Path, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """Ansible that sees only ``collections`` (not the checkout on PYTHONPATH, which it would also scan)."""
+    env = ansible_env(dict({"ANSIBLE_COLLECTIONS_PATH": str(collections)}, **(extra or {})))
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def build_collection(source: Path, output: Path) -> Path:
+    """``ansible-galaxy collection build`` of ``source`` into ``output``: the tarball's path."""
+    result = run([str(BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(output),
+                  str(source)], env=ansible_env())
+    assert result.returncode == 0, result.output
+    tarballs = list(output.glob("wasmcloud-lattice-*.tar.gz"))
+    assert len(tarballs) == 1, result.output
+    return tarballs[0]
 
 
 def playbook(path: Path, *extra: str, env: Optional[Dict[str, str]] = None) -> Run:

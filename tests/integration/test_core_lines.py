@@ -5,6 +5,10 @@ hosts converges an actor through the default execution path, again with nothing 
 mode, taking the NATS URL and lattice from the hosts' variables; the label stays literal; every module's
 action plugin loads under its name and runs its module; -vvv names the path taken, and a core without what
 the controller path needs says once at -v that tasks run as module processes.
+
+The inventory, the play and every module run twice: from the checkout, and as users get the collection
+(the checkout built into a tarball by this line's ansible-galaxy, installed with it into a fresh collections
+path that is the only one Ansible sees, run outside the checkout).
 """
 
 from __future__ import annotations
@@ -19,11 +23,12 @@ import yaml
 from ansible.module_utils.ansible_release import __version__ as CORE
 
 from ansible_collections.wasmcloud.lattice.plugins.plugin_utils import _core_compat
-from ansible_run import BIN, ansible_env, assert_no_traceback, run
+from ansible_run import BIN, ansible_env, assert_no_traceback, build_collection, private_env, run
 
+ROOT = Path(__file__).resolve().parents[2]
 ECHO = "wasmcloud.azurecr.io/echo:0.3.4"
 TEMPLATE_LABEL = "{{ lookup('env','HOME') }}"
-MODULES = sorted(yaml.safe_load((Path(__file__).resolve().parents[2] / "meta" / "runtime.yml").read_text())
+MODULES = sorted(yaml.safe_load((ROOT / "meta" / "runtime.yml").read_text())
                  ["action_groups"]["wasmcloud"])
 CONTROLLER_PATH = _core_compat.HAS_PROFILES
 
@@ -34,6 +39,32 @@ def plain(value: Any) -> Any:
         return value["__ansible_unsafe"] if set(value) == {"__ansible_unsafe"} else \
             {key: plain(item) for key, item in value.items()}
     return [plain(item) for item in value] if isinstance(value, list) else value
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh collections path holding the tarball of the checkout, as this line's ansible-galaxy installs it."""
+    base = tmp_path_factory.mktemp("installed")
+    tarball = build_collection(ROOT, base / "dist")
+    collections = base / "collections"
+    env = private_env(collections)
+    result = run([str(BIN / "ansible-galaxy"), "collection", "install", str(tarball)], env=env, cwd=base)
+    assert result.returncode == 0 and "Traceback" not in result.output, result.output
+    # Ansible resolves the collection there and nowhere else (no PYTHONPATH, no ansible.cfg of the checkout)
+    shown = run([str(BIN / "ansible-doc"), "--json", "-t", "module", "wasmcloud.lattice.wasmcloud_actor"], env=env,
+                cwd=base)
+    assert shown.returncode == 0, shown.output
+    filename = json.loads(shown.stdout)["wasmcloud.lattice.wasmcloud_actor"]["doc"]["filename"]
+    assert Path(filename) == collections / "ansible_collections/wasmcloud/lattice/plugins/modules/wasmcloud_actor.py"
+    return collections
+
+
+@pytest.fixture(params=["checkout", "installed"])
+def collection_env(request: pytest.FixtureRequest) -> Dict[str, str]:
+    """The environment of Ansible's commands: the checkout's collection path, or only the installed tarball."""
+    if request.param == "checkout":
+        return ansible_env()
+    return private_env(request.getfixturevalue("installed"))
 
 
 @pytest.fixture
@@ -65,10 +96,12 @@ PLAY = """
 """ % {"echo": ECHO}
 
 
-def test_inventory_play_converge_and_check_mode(tmp_path, lattice):
+def test_inventory_play_converge_and_check_mode(tmp_path, lattice, collection_env):
     inventory = inventory_file(tmp_path, lattice)
-    listing = run([str(BIN / "ansible-inventory"), "-i", str(inventory), "--list"])
-    assert listing.returncode == 0 and "Traceback" not in listing.output, listing.output
+    env = collection_env  # no WASMCLOUD_* variable: the hosts' variables say where the lattice is
+    listing = run([str(BIN / "ansible-inventory"), "-i", str(inventory), "--list"], env=env, cwd=tmp_path)
+    assert listing.returncode == 0, listing.output
+    assert_no_traceback(listing)
     hostvars = plain(json.loads(listing.stdout)["_meta"]["hostvars"])
     assert set(hostvars) == {"smoke-a", "smoke-b"}
     assert hostvars["smoke-a"]["wasmcloud_labels"]["note"] == TEMPLATE_LABEL
@@ -77,8 +110,7 @@ def test_inventory_play_converge_and_check_mode(tmp_path, lattice):
 
     book = tmp_path / "smoke.yml"
     book.write_text(PLAY)
-    env = ansible_env()  # no WASMCLOUD_* variable: the hosts' variables say where the lattice is
-    first = run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(book)], env=env)
+    first = run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(book)], env=env, cwd=tmp_path)
     assert first.returncode == 0, first.output
     assert_no_traceback(first)
     results = first.results()
@@ -89,8 +121,9 @@ def test_inventory_play_converge_and_check_mode(tmp_path, lattice):
     assert len(lattice.commands()) == 2  # one start per host; check mode sent nothing
 
     lattice.clear_records()
-    second = run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(book)], env=env)
+    second = run([str(BIN / "ansible-playbook"), "-i", str(inventory), str(book)], env=env, cwd=tmp_path)
     assert second.returncode == 0, second.output
+    assert_no_traceback(second)
     actor_results = [r for r in second.results() if r.get("actor")]
     converge, plan = actor_results[:2], actor_results[2:]  # per task, then per host
     assert not any(r["changed"] for r in converge) and all(r["actions"] == [] for r in converge)
@@ -98,13 +131,14 @@ def test_inventory_play_converge_and_check_mode(tmp_path, lattice):
     assert lattice.commands() == []  # converged: nothing sent; check mode: nothing sent
 
 
-def test_every_module_loads_and_runs_under_its_name(tmp_path, lattice):
+def test_every_module_loads_and_runs_under_its_name(tmp_path, lattice, collection_env):
     tasks = ["    - {name: %s, %s: {}, ignore_errors: true}" % (name, "wasmcloud.lattice." + name) for name in MODULES]
     book = tmp_path / "every.yml"
     book.write_text("- hosts: localhost\n  gather_facts: false\n  module_defaults:\n"
                     "    group/wasmcloud.lattice.wasmcloud: {nats_url: %s, lattice: nowhere, timeout: 2, "
                     "auction_timeout: 0.3}\n  tasks:\n%s\n" % (json.dumps(lattice.nats_url), "\n".join(tasks)))
-    result = run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(book)])
+    result = run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(book)], env=collection_env,
+                 cwd=tmp_path)
     assert result.returncode == 0, result.output
     assert_no_traceback(result)
     outcomes = result.results()

@@ -13,7 +13,7 @@ from typing import List
 
 import pytest
 
-from ansible_run import BIN, ansible_env, run
+from ansible_run import BIN, build_collection, private_env, run
 
 ROOT = Path(__file__).resolve().parents[2]
 # Development leftovers planted in the copy that is built: none of them may ship.
@@ -27,22 +27,6 @@ MUST_SHIP = ("README.md", "LICENSE", "meta/runtime.yml", "docs/protocol-0x.md", 
              # Event-Driven Ansible: ansible-rulebook looks for sources and rulebooks under extensions/eda
              "extensions/eda/plugins/event_source/events.py", "extensions/eda/rulebooks/heal.yml",
              "playbooks/heal.yml", "docs/event-driven.md")
-
-
-def private_env(collections: Path) -> dict:
-    """Ansible that sees only ``collections`` (not the checkout on PYTHONPATH, which it would also scan)."""
-    env = ansible_env({"ANSIBLE_COLLECTIONS_PATH": str(collections)})
-    env.pop("PYTHONPATH", None)
-    return env
-
-
-def build(source: Path, output: Path) -> Path:
-    result = run([str(BIN / "ansible-galaxy"), "collection", "build", "--force", "--output-path", str(output),
-                  str(source)], env=ansible_env())
-    assert result.returncode == 0, result.output
-    tarballs = list(output.glob("wasmcloud-lattice-*.tar.gz"))
-    assert len(tarballs) == 1, result.output
-    return tarballs[0]
 
 
 def copy_checkout(dest: Path) -> Path:
@@ -60,7 +44,7 @@ def tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in PLANTED:
         (source / name).parent.mkdir(parents=True, exist_ok=True)
         (source / name).write_text("leftover\n")
-    return build(source, base / "dist")
+    return build_collection(source, base / "dist")
 
 
 def members(tarball: Path) -> List[str]:

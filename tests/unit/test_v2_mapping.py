@@ -65,19 +65,24 @@ def test_http_messaging_and_keyvalue_components_become_three_deployments():
     assert echo["host_interfaces"] == [{"namespace": "wasmcloud", "package": "messaging", "version": "0.2.0",
                                         "interfaces": ["consumer"],
                                         "config": {"subscriptions": "shop.echo", "consumer_group": "shop-echo"}}]
-    # a component's named configs: its local config, read through wasi:config; the keyvalue link's component end
-    # is carried, the provider's backend URL is not
+    # a component's named configs: its local config, read through wasi:config; the keyvalue link's config (its
+    # bucket, the provider's backend URL) is not carried: hosts read none, and a note says where the data is
     assert counter["components"][0]["local_resources"] == {"config": {"text": "hi"}}
     assert counter["host_interfaces"] == [
         {"namespace": "wasi", "package": "config", "version": "0.2.0-rc.1", "interfaces": ["store"]},
-        {"namespace": "wasi", "package": "keyvalue", "version": "0.2.0-draft", "interfaces": ["atomics", "store"],
-         "config": {"bucket": "counts"}}]
+        {"namespace": "wasi", "package": "keyvalue", "version": "0.2.0-draft", "interfaces": ["atomics", "store"]}]
     for params in found.values():
         assert params["replicas"] == 1 and params["max_per_host"] == 1 and params["namespace"] == "shop"
         assert params["annotations"] == {"wasmcloud.lattice/application": "shop"}
         assert "host_selector" not in params and "host_ids" not in params
     notes = " ".join(map(str, mapping.notes))
-    assert "settings url belong to provider kv" in notes and "cluster_uris" in notes
+    assert "cluster_uris" in notes
+    (kv_note,) = [f for f in mapping.notes if "data stays" in f.reason]
+    assert kv_note.path == "spec.components[2].traits[1].properties"
+    assert kv_note.reason == (
+        "wasi:keyvalue data stays with provider kv: hosts keep it in the JetStream key-value bucket the component "
+        "opens by name (store.open), on their data NATS connection, and read no config for it; settings bucket, url "
+        "are not carried (bucket 'counts' is not used)")
     assert "capability provider httpserver is not deployed" in notes
     assert [d.needs for d in mapping.deployments if d.name == "shop-echo"] == [[
         "wasmcloud:messaging/{consumer}@0.2.0 (heartbeat imports)",
@@ -202,7 +207,7 @@ def test_linked_components_run_in_one_workload_and_must_be_placed_alike():
     merged = by_name(mapping)["shop-hello"]
     assert [c["name"] for c in merged["components"]] == ["hello", "counter"]
     assert [(i["package"], i.get("config")) for i in merged["host_interfaces"]] == [
-        ("config", None), ("http", {"host": "shop.local"}), ("keyvalue", {"bucket": "counts"})]
+        ("config", None), ("http", {"host": "shop.local"}), ("keyvalue", None)]
     components[2]["traits"][0] = _spread(3)
     differ = map_manifest(app, FULL)
     assert "components hello and counter are linked, so they run in one workload, and their scalers differ" \
@@ -216,9 +221,17 @@ def test_keyvalue_link_config_on_both_ends_and_named_links():
     (counter,) = mapping.deployments
     assert counter.params["replicas"] == 2
     assert counter.params["components"][0]["local_resources"] == {"config": {"greeting": "hi", "start": "1"}}
-    assert counter.params["host_interfaces"][1]["config"] == {"bucket": "counts"}
+    assert counter.params["host_interfaces"][1] == {"namespace": "wasi", "package": "keyvalue",
+                                                    "version": "0.2.0-draft", "interfaces": ["atomics", "store"]}
     notes = " ".join(map(str, mapping.notes))
-    assert "link name 'cache' is dropped" in notes and "settings url belong to provider kvredis" in notes
+    assert "link name 'cache' is dropped" in notes
+    assert "wasi:keyvalue data stays with provider kvredis" in notes and "settings bucket, url are not carried" in notes
+    # a link without config: nothing to drop, the data still stays with the provider
+    bare = manifest(KEYVALUE)
+    link = bare["spec"]["components"][0]["traits"][1]["properties"]
+    del link["source"], link["target"]["config"]
+    (note,) = [f.reason for f in map_manifest(bare, FULL).notes if "data stays" in f.reason]
+    assert note.endswith("on their data NATS connection, and read no config for it")
 
 
 def test_images_and_configs_that_a_workload_cannot_carry():

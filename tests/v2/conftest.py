@@ -31,6 +31,7 @@ class Images:
     hello: str
     hello2: str  # another version of hello (another body), in the same repository
     missing: str  # a reference the registry does not have
+    counter: str  # an HTTP handler that counts its requests in the host's wasi:keyvalue store
     registry: OciRegistry
     echo_wasm: Path  # the built component, for tests that publish it under references of their own
 
@@ -45,15 +46,18 @@ def v2_nats(nats_server: Any) -> Any:
 
 @pytest.fixture(scope="session")
 def images(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Images]:
-    """The echo and hello components, built from WAT with wasm-tools, served by a loopback OCI registry."""
+    """The echo, hello and counter components, built from WAT with wasm-tools, served by a loopback OCI registry."""
     out = tmp_path_factory.mktemp("components")
     echo = build_component("echo", out)
     hello2 = build_component("hello", out, {HELLO_BODY.strip(): HELLO2_BODY.strip()}, label="2")
+    counter = build_component("counter", out, shares=["hello"])  # hello's slices of wasi:http and wasi:io
     with OciRegistry() as registry:
         yield Images(echo=registry.publish("lattice/echo", "0.1.0", echo),
                      hello=registry.publish("lattice/hello", "0.1.0", build_component("hello", out)),
                      hello2=registry.publish("lattice/hello", "0.2.0", hello2),
-                     missing="%s/lattice/missing:0.0.1" % registry.address, registry=registry, echo_wasm=echo)
+                     missing="%s/lattice/missing:0.0.1" % registry.address,
+                     counter=registry.publish("lattice/counter", "0.1.0", counter),
+                     registry=registry, echo_wasm=echo)
 
 
 @pytest.fixture(scope="session")

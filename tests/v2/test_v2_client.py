@@ -6,7 +6,7 @@ import pytest
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import HostSilentError
 
-from v2env import nats_request, responder, v2_client
+from v2env import http_get, keyvalue_counter, nats_request, responder, v2_client
 
 ECHO_INTERFACE = {"namespace": "wasmcloud", "package": "messaging", "version": "0.2.0", "interfaces": ["consumer"]}
 
@@ -59,6 +59,45 @@ def test_start_status_stop_and_the_echo_answers_over_nats(v2_nats, wash_host, im
         assert duplicate["workload_state"] == "WORKLOAD_STATE_ERROR" and "already exists" in duplicate["message"]
         assert client.stop(wash_host.host_id, workload_id)["workload_state"] == "WORKLOAD_STATE_STOPPING"
         assert client.status(wash_host.host_id, workload_id)["workload_state"] == "WORKLOAD_STATE_NOT_FOUND"
+
+
+def test_the_counter_counts_in_the_hosts_keyvalue_store_whatever_the_config(v2_nats, wash_host, images, workload_id):
+    """What a host needs to serve wasi:keyvalue (docs/migrating-to-v2.md, the capability table): the interface
+    listed in the workload, and nothing in its config. The store is a JetStream key-value bucket on the host's data
+    connection, named by what the component opens ("default" for the counter): two workloads that name different
+    buckets in their interface config count in the same one."""
+    def counter(name, config):
+        http = {"namespace": "wasi", "package": "http", "version": "0.2.0", "interfaces": ["incoming-handler"],
+                "config": {"host": "%s.%s.kv.test" % (name, workload_id)}}
+        keyvalue = {"namespace": "wasi", "package": "keyvalue", "version": "0.2.0-draft",
+                    "interfaces": ["atomics", "store"], "config": config}
+        interfaces = [http] + ([keyvalue] if config is not None else [])
+        world = {"components": [{"name": "counter", "image": images.counter}], "host_interfaces": interfaces}
+        return {"name": name, "wit_world": world}
+
+    def count(name):
+        answer = http_get(wash_host.http_addr, "%s.%s.kv.test" % (name, workload_id))
+        assert answer["status"] == 200, answer
+        return int(answer["body"])
+
+    ids = {name: "%s-%s" % (workload_id, name) for name in ("a", "b", "none")}
+    with v2_client(v2_nats.url) as client:
+        try:
+            for name, config in (("a", {"bucket": "counts-a"}), ("b", {"bucket": "counts-b"})):
+                started = client.start(wash_host.host_id, ids[name], counter(name, config), timeout=30)
+                assert started["workload_state"] == "WORKLOAD_STATE_RUNNING", started
+            before = keyvalue_counter(v2_nats.url, "default", "hits")
+            assert [count("a"), count("b"), count("a")] == [before + 1, before + 2, before + 3]
+            assert keyvalue_counter(v2_nats.url, "default", "hits") == before + 3
+            for bucket in ("counts-a", "counts-b"):
+                assert keyvalue_counter(v2_nats.url, bucket, "hits") == 0
+            # without the interface in the workload the host links no store, and the start fails
+            refused = client.start(wash_host.host_id, ids["none"], counter("none", None), timeout=30)
+            assert refused["workload_state"] == "WORKLOAD_STATE_ERROR"
+            assert "wasi:keyvalue/store@0.2.0-draft" in refused["message"]
+        finally:
+            for host_workload_id in ids.values():
+                client.stop(wash_host.host_id, host_workload_id)
 
 
 def test_a_request_the_host_cannot_decode_is_explained(v2_nats, wash_host):

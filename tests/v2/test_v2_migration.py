@@ -1,6 +1,7 @@
 """playbooks/migrate_to_v2.yml end to end, through the real ansible-playbook: a wadm manifest deployed on emulated
 1.x hosts (the sandbox), read back from the lattice, mapped, deployed on real `wash host` processes, its HTTP
-component and its messaging component asked the same requests there, and only then removed from the lattice.
+component, its messaging component and its keyvalue-backed counter asked the same requests there, and only then
+removed from the lattice.
 
 The 1.x hosts are emulated and run no wasm: on 1.x the "same request" is what the manifest declares (the HTTP
 server's address, the messaging subscription); what answers is checked on the v2 hosts, where real components
@@ -19,7 +20,7 @@ import pytest
 from ansible_run import BIN, assert_no_traceback, playbook, run, write_playbook
 from conftest import HELLO_BODY
 
-from v2env import http_get, nats_request
+from v2env import http_get, keyvalue_counter, nats_request
 
 BOOK = str(Path(__file__).resolve().parents[2] / "playbooks" / "migrate_to_v2.yml")
 
@@ -47,10 +48,14 @@ def site(host_factory):
     return Site(host_factory)
 
 
+def counter_host(virtual_host: str) -> str:
+    return "counter." + virtual_host
+
+
 def manifest(images: Any, name: str, zone: str, subject: str, virtual_host: str) -> Dict[str, Any]:
-    """An HTTP component, a messaging handler and a keyvalue user, placed in ``zone``, as a wadm manifest. The
-    keyvalue user is the echo component with a keyvalue link: on v2 it gets the host's wasi:keyvalue interface (the
-    hosts offer it), but no request here goes through the host's keyvalue store."""
+    """An HTTP component, a messaging handler and a keyvalue-backed HTTP counter, placed in ``zone``, as a wadm
+    manifest. On 1.x the counter's link names the NATS keyvalue provider's bucket; on v2 the counter counts in the
+    bucket it opens ("default") of the hosts' JetStream key-value store (tests/v2/components/counter)."""
     def placed(instances: int = 1) -> Dict[str, Any]:
         return {"type": "spreadscaler", "properties": {"instances": instances, "spread": [
             {"name": "site", "requirements": {"zone": zone}}]}}
@@ -64,7 +69,7 @@ def manifest(images: Any, name: str, zone: str, subject: str, virtual_host: str)
              "traits": [placed(),
                         {"type": "link", "properties": {"namespace": "wasmcloud", "package": "messaging",
                                                         "interfaces": ["consumer"], "target": {"name": "nats"}}}]},
-            {"name": "counter", "type": "component", "properties": {"image": images.echo},
+            {"name": "counter", "type": "component", "properties": {"image": images.counter},
              "traits": [placed(),
                         {"type": "link", "properties": {"namespace": "wasi", "package": "keyvalue",
                                                         "interfaces": ["atomics", "store"], "target": {"name": "kv"},
@@ -74,7 +79,11 @@ def manifest(images: Any, name: str, zone: str, subject: str, virtual_host: str)
              "traits": [placed(), {"type": "link", "properties": {
                  "namespace": "wasi", "package": "http", "interfaces": ["incoming-handler"],
                  "target": {"name": "hello"},
-                 "source": {"config": [{"name": "listen", "properties": {"address": "%s:8080" % virtual_host}}]}}}]},
+                 "source": {"config": [{"name": "listen", "properties": {"address": "%s:8080" % virtual_host}}]}}},
+                 {"type": "link", "properties": {
+                     "namespace": "wasi", "package": "http", "interfaces": ["incoming-handler"], "name": "counter",
+                     "target": {"name": "counter"}, "source": {"config": [{"name": "listen-counter", "properties": {
+                         "address": "%s:8080" % counter_host(virtual_host)}}]}}}]},
             {"name": "nats", "type": "capability", "properties": {"image": "ghcr.io/wasmcloud/messaging-nats:0.23.1"},
              "traits": [placed(), {"type": "link", "properties": {
                  "namespace": "wasmcloud", "package": "messaging", "interfaces": ["handler"],
@@ -107,9 +116,11 @@ def on_lattice(lattice: Any) -> List[str]:
                   for item in lattice.inventory(host)[kind])
 
 
-def link_config(lattice: Any, package: str, source: str) -> Dict[str, str]:
-    """The config values of the lattice's link of ``package`` from ``source``, as its named configs hold them."""
-    (link,) = [link for link in lattice.links if link["wit_package"] == package and link["source_id"] == source]
+def link_config(lattice: Any, package: str, source: str, name: str = "default") -> Dict[str, str]:
+    """The config values of the lattice's link of ``package`` from ``source`` named ``name``, as its named configs
+    hold them."""
+    (link,) = [link for link in lattice.links
+               if link["wit_package"] == package and link["source_id"] == source and link["name"] == name]
     values: Dict[str, str] = {}
     for name in link["source_config"] + link["target_config"]:
         values.update(dict(lattice.config(name)))
@@ -132,30 +143,57 @@ def test_a_1x_application_moves_to_v2_hosts_answers_the_same_requests_and_leaves
                                                                       "nats"))
     # on 1.x the requests are what the manifest declares: the HTTP server's address, the messaging subscription
     assert link_config(lattice, "http", "%s-httpserver" % prefix) == {"address": "%s:8080" % virtual_host}
+    assert link_config(lattice, "http", "%s-httpserver" % prefix, "counter") == {
+        "address": "%s:8080" % counter_host(virtual_host)}
+    assert link_config(lattice, "keyvalue", "%s-counter" % prefix) == {"bucket": "counts"}
     assert link_config(lattice, "messaging", "%s-nats" % prefix) == {"subscriptions": subject}
 
     http_check = {"url": "http://%s/" % site.web.http_addr, "host": virtual_host, "body": HELLO_BODY.strip()}
+    # the counter answers another number each time: the play checks it answers, the test reads what
+    counter_check = {"url": "http://%s/" % site.web.http_addr, "host": counter_host(virtual_host)}
     nats_check = {"subject": subject, "body": "ping %s" % app, "expect": "ping %s" % app}
     variables = {"migrate_app": app, "lattice_nats_url": lattice.nats_url, "lattice_name": lattice.lattice,
                  "v2_nats_url": v2_nats.url, "migrate_label_map": {"zone": "hostgroup"},
-                 "migrate_heartbeat_window": 1, "migrate_http_checks": [http_check],
+                 "migrate_heartbeat_window": 1, "migrate_http_checks": [http_check, counter_check],
                  "migrate_nats_checks": [nats_check]}
 
+    def counted(result: Any) -> List[str]:
+        """What the counter answered the play's HTTP check."""
+        return [r["content"] for r in by_name(result)["HTTP answers on the v2 hosts"]["results"]
+                if r["item"]["host"] == counter_check["host"]]
+
+    # the count the hosts' store holds (the bucket the counter opens, on their data connection): none yet
+    before = keyvalue_counter(v2_nats.url, "default", "hits")
     first = migrate(tmp_path, variables)
     assert first.returncode == 0, first.output
     tasks = by_name(first)
     report = tasks["How it maps onto the v2 hosts (nothing is deployed)"]["mapping"]
     assert report["unmappable"] == []
+    # the keyvalue link's bucket has no v2 equivalent (the component opens its bucket by name): a note says so
+    exported = tasks["Read the application back from the 1.x lattice as a wadm manifest"]["manifest"]["spec"]
+    (at,) = [i for i, c in enumerate(exported["components"]) if c["properties"].get("image") == images.counter]
+    (link_at,) = [i for i, t in enumerate(exported["components"][at]["traits"]) if t["type"] == "link"]
+    (keyvalue_note,) = [n for n in report["notes"] if "wasi:keyvalue data stays" in n["reason"]]
+    assert keyvalue_note["path"] == "spec.components[%d].traits[%d].properties" % (at, link_at)
+    assert "bucket 'counts' is not used" in keyvalue_note["reason"]
     assert sorted(d["params"]["name"] for d in report["deployments"]) == [
         "%s-%s" % (prefix, name) for name in ("counter", "echo", "hello")]
     deployed = tasks["Deploy it on the v2 hosts"]
     assert deployed["changed"] and len(deployed["sent"]) == len(deployed["confirmed"]) == 3
     placed = {d["name"]: {r["host_id"] for r in d["replicas"]} for d in deployed["deployments"]}
     assert placed["%s-hello" % prefix] == {site.web.host_id}  # only the host with an HTTP listener serves it
+    assert placed["%s-counter" % prefix] == {site.web.host_id}
+    (counter,) = [d for d in report["deployments"] if d["params"]["name"] == "%s-counter" % prefix]
+    assert [(i["package"], i.get("config")) for i in counter["params"]["host_interfaces"]] == [
+        ("http", {"host": counter_host(virtual_host)}), ("keyvalue", None)]
     assert set().union(*placed.values()) <= {host.host_id for host in site.hosts}
     # the same requests, answered on v2 by the components themselves (checked here too, not only by the play)
     assert http_get(site.web.http_addr, virtual_host) == {"status": 200, "body": HELLO_BODY}
     assert nats_request(v2_nats.url, subject, b"hello again") == b"hello again"
+    # the counter (from the count before): the play's request counted 1, this one 2, and the hosts' store holds 2
+    assert counted(first) == ["%d\n" % (before + 1)]
+    assert http_get(site.web.http_addr, counter_host(virtual_host)) == {"status": 200, "body": "%d\n" % (before + 2)}
+    assert keyvalue_counter(v2_nats.url, "default", "hits") == before + 2
     (answered,) = tasks["NATS requests are answered on the v2 hosts"]["results"]
     assert answered["reply"] == nats_check["expect"] and not answered["changed"]
     assert tasks["Remove the application from the 1.x lattice"].get("skipped")
@@ -168,6 +206,7 @@ def test_a_1x_application_moves_to_v2_hosts_answers_the_same_requests_and_leaves
     assert again.returncode == 0, again.output
     redeployed = by_name(again)["Deploy it on the v2 hosts"]
     assert not redeployed["changed"] and redeployed["sent"] == []
+    assert counted(again) == ["%d\n" % (before + 3)]  # the same store, kept across runs
     assert site.sent() == starts and site.sent("Stopping") == 0
 
     # Asked to leave the lattice with nothing to check first: refused before anything is read or sent.
@@ -198,6 +237,9 @@ def test_a_1x_application_moves_to_v2_hosts_answers_the_same_requests_and_leaves
     assert site.sent() == starts and site.sent("Stopping") == 0
     assert http_get(site.web.http_addr, virtual_host) == {"status": 200, "body": HELLO_BODY}
     assert nats_request(v2_nats.url, subject, b"still here") == b"still here"
+    # one count per request: the play's checks in the failing run and the last one, then this request
+    assert counted(moved) == ["%d\n" % (before + 5)]
+    assert http_get(site.web.http_addr, counter_host(virtual_host)) == {"status": 200, "body": "%d\n" % (before + 6)}
 
 
 def test_what_does_not_map_is_listed_and_nothing_is_deployed(v2_nats, site, images, tmp_path):
@@ -266,10 +308,11 @@ def test_check_mode_and_diff_of_an_application_on_v2_hosts_plan_what_the_run_doe
     app = "plan-%s" % uuid.uuid4().hex[:6]
     subject, virtual_host = "%s.echo" % app, "%s.plan.test" % app
     document = manifest(images, app, site.zone, subject, virtual_host)
-    # One replica on each host of the zone for the components any of them may run: placement then has no
-    # choice left to make by load, which the hosts (one machine here) report with the jitter of a busy machine.
+    # One replica on each host of the zone for the component any of them may run: placement then has no
+    # choice left to make by load, which the hosts (one machine here) report with the jitter of a busy machine
+    # (hello and the counter serve HTTP: only the host with a listener can run them).
     for component in document["spec"]["components"]:
-        if component["name"] in ("echo", "counter"):
+        if component["name"] == "echo":
             for trait in component["traits"]:
                 if trait["type"] == "spreadscaler":
                     trait["properties"]["instances"] = len(site.hosts)

@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from sandbox import reaper
 
@@ -36,13 +36,21 @@ def tool(name: str) -> str:
     return found
 
 
-def build_component(name: str, out_dir: Path, variant: Optional[Dict[str, str]] = None, label: str = "") -> Path:
+def build_component(name: str, out_dir: Path, variant: Optional[Dict[str, str]] = None, label: str = "",
+                    shares: Sequence[str] = ()) -> Path:
     """tests/v2/components/NAME/{NAME.wat, wit/} -> OUT_DIR/NAME.wasm, a component built with wasm-tools.
     ``variant`` replaces text in the WAT first (another version of the component, e.g. another HTTP body of
-    the same length); ``label`` then tells its files apart."""
+    the same length); ``label`` then tells its files apart. ``shares`` names the components whose WIT packages
+    (their wit/deps) this one uses too, so each slice of a WASI package is written once."""
     source = COMPONENTS / name
     wasm_tools = tool("wasm-tools")
     stem = name + label
+    wit = source / "wit"
+    if shares:
+        wit = Path(out_dir) / ("%s-wit" % stem)
+        shutil.copytree(source / "wit", wit, dirs_exist_ok=True)
+        for other in shares:
+            shutil.copytree(COMPONENTS / other / "wit" / "deps", wit / "deps", dirs_exist_ok=True)
     core, embedded, component = (Path(out_dir) / ("%s.%s" % (stem, suffix)) for suffix in ("core.wasm", "embed.wasm", "wasm"))
     wat = source / ("%s.wat" % name)
     if variant:
@@ -53,7 +61,7 @@ def build_component(name: str, out_dir: Path, variant: Optional[Dict[str, str]] 
         wat = Path(out_dir) / ("%s.wat" % stem)
         wat.write_text(text)
     subprocess.run([wasm_tools, "parse", str(wat), "-o", str(core)], check=True)
-    subprocess.run([wasm_tools, "component", "embed", str(source / "wit"), "--world", name, str(core),
+    subprocess.run([wasm_tools, "component", "embed", str(wit), "--world", name, str(core),
                     "-o", str(embedded)], check=True)
     subprocess.run([wasm_tools, "component", "new", str(embedded), "-o", str(component)], check=True)
     return component
@@ -164,6 +172,25 @@ def nats_request(url: str, subject: str, body: bytes, timeout: float = 5.0) -> b
             await nc.close()
 
     return asyncio.run(ask())
+
+
+def keyvalue_counter(url: str, bucket: str, key: str) -> int:
+    """A counter a host's wasi:keyvalue store keeps (a JetStream key-value entry, a big-endian u64), read as any
+    NATS client reads it; 0 while the bucket or the key does not exist."""
+    import nats
+    from nats.js.errors import NotFoundError
+
+    async def read() -> int:
+        nc = await nats.connect(url, connect_timeout=3, max_reconnect_attempts=0)
+        try:
+            entry = await (await nc.jetstream().key_value(bucket)).get(key)
+        except NotFoundError:  # no such bucket, or no such key in it
+            return 0
+        finally:
+            await nc.close()
+        return int.from_bytes(entry.value or b"", "big")
+
+    return asyncio.run(read())
 
 
 class responder:  # noqa: N801 (used as a context manager, like open())

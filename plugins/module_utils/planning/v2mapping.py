@@ -85,7 +85,8 @@ CAPABILITIES: Tuple[Capability, ...] = (
     Capability("wasi", "http", INBOUND, ("incoming-handler",), "0.2.0", HTTP_LISTENER,
                "`host` from the `http_hosts` option, else the link's `host`, else the host name of its `address`"),
     Capability("wasi", "keyvalue", OUTBOUND, (), "0.2.0-draft", "imports",
-               "the link's config, as is (the backend is the host's; a provider's connection settings do not apply)"),
+               "none (hosts read none): the data is in the JetStream key-value bucket the component opens by name, "
+               "on the hosts' data NATS connection; the link's config is not carried, and a note says so"),
     Capability("wasi", "blobstore", OUTBOUND, (), "0.2.0-draft", "imports",
                "the link's config, as is (the backend is the host's)"),
     Capability("wasmcloud", "messaging", INBOUND, ("consumer",), "0.2.0", "exports",
@@ -431,6 +432,9 @@ def _wire(app: Application, by_id: Mapping[str, Part], link: Link, where: str, g
             notes.append(Finding(where, "messaging settings %s are the provider's own connection: the host's data "
                                         "connection is used instead" % ", ".join(dropped)))
         return
+    if row.package_name == "wasi:keyvalue":
+        notes.append(Finding(where, _keyvalue_note(provider.name, config)))
+        config = {}
     carried = {k: v for k, v in config.items() if k.lower() not in BACKEND_KEYS}
     dropped = sorted(k for k in config if k not in carried)
     if dropped:
@@ -441,6 +445,18 @@ def _wire(app: Application, by_id: Mapping[str, Part], link: Link, where: str, g
         notes.append(Finding(where, "link name %r is dropped: a workload has one %s host interface"
                                     % (link.name, row.package_name)))
     wiring.interface(row, link.interfaces, carried, where, unmappable)
+
+
+def _keyvalue_note(provider: str, config: Mapping[str, str]) -> str:
+    """A host serves wasi:keyvalue from its own store and reads no interface config (wash host 2.10: a bucket named
+    in the config is not used): what that means for the data of a provider's link."""
+    text = ("wasi:keyvalue data stays with provider %s: hosts keep it in the JetStream key-value bucket the component "
+            "opens by name (store.open), on their data NATS connection, and read no config for it" % provider)
+    if config:
+        text += "; settings %s are not carried" % ", ".join(sorted(config))
+        if config.get("bucket"):
+            text += " (bucket %r is not used)" % config["bucket"]
+    return text
 
 
 def _link_names(app: Application, by_id: Mapping[str, Part], unmappable: List[Finding]) -> None:

@@ -35,17 +35,22 @@ class Task(Protocol):
     generations: Tuple[str, ...]  # the generations the module serves (the capability table's)
 
     @property
-    def check_mode(self) -> bool: ...
+    def check_mode(self) -> bool:
+        """See LatticeModule."""
 
     @property
-    def diff_mode(self) -> bool: ...
+    def diff_mode(self) -> bool:
+        """See LatticeModule."""
 
-    def warn(self, message: str) -> None: ...
+    def warn(self, message: str) -> None:
+        """See LatticeModule."""
 
     def apply(self, client: Any, actions: List[Intent], inventories: Mapping[str, HostInventory],
-              wait: Optional[bool] = None) -> None: ...
+              wait: Optional[bool] = None) -> None:
+        """See LatticeModule."""
 
-    def report_plan(self, plan: Any) -> bool: ...
+    def report_plan(self, plan: Any) -> bool:
+        """See LatticeModule."""
 
 
 class Resource:

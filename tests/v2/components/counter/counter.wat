@@ -1,0 +1,91 @@
+;; wasi:http counter backed by wasi:keyvalue: every request increments the key "hits" in the bucket it opens
+;; ("default", the name a 1.x component opens its link by) and gets 200 with the new count as its body
+;; ("1\n", then "2\n", ...). When the store fails, the body is "keyvalue error: " and what the host said.
+(module
+  (import "cm32p2|wasi:io/streams@0.2" "[method]output-stream.blocking-write-and-flush"
+    (func $write_and_flush (param i32 i32 i32 i32)))
+  (import "cm32p2|wasi:io/streams@0.2" "output-stream_drop" (func $stream_drop (param i32)))
+  (import "cm32p2|wasi:http/types@0.2" "[constructor]fields" (func $new_fields (result i32)))
+  (import "cm32p2|wasi:http/types@0.2" "[constructor]outgoing-response" (func $new_response (param i32) (result i32)))
+  (import "cm32p2|wasi:http/types@0.2" "[method]outgoing-response.body" (func $response_body (param i32 i32)))
+  (import "cm32p2|wasi:http/types@0.2" "[method]outgoing-body.write" (func $body_write (param i32 i32)))
+  (import "cm32p2|wasi:http/types@0.2" "[static]outgoing-body.finish" (func $body_finish (param i32 i32 i32 i32)))
+  (import "cm32p2|wasi:http/types@0.2" "[static]response-outparam.set"
+    (func $outparam_set (param i32 i32 i32 i32 i64 i32 i32 i32 i32)))
+  (import "cm32p2|wasi:http/types@0.2" "incoming-request_drop" (func $request_drop (param i32)))
+  (import "cm32p2|wasi:keyvalue/store@0.2.0-draft" "open" (func $open (param i32 i32 i32)))
+  (import "cm32p2|wasi:keyvalue/store@0.2.0-draft" "bucket_drop" (func $bucket_drop (param i32)))
+  (import "cm32p2|wasi:keyvalue/atomics@0.2.0-draft" "increment" (func $increment (param i32 i32 i32 i64 i32)))
+  (memory (export "cm32p2_memory") 1)
+  (data (i32.const 1024) "default")
+  (data (i32.const 1040) "hits")
+  (data (i32.const 1056) "keyvalue error: ")
+  (data (i32.const 1088) "no-such-store")
+  (data (i32.const 1104) "access-denied")
+  (global $top (mut i32) (i32.const 8192))
+  ;; bump allocator: the error string of a failed call lands above 8192
+  (func (export "cm32p2_realloc") (param i32 i32 i32 i32) (result i32)
+    (local $p i32)
+    (local.set $p (i32.and (i32.add (global.get $top) (i32.const 7)) (i32.const -8)))
+    (global.set $top (i32.add (local.get $p) (local.get 3)))
+    (local.get $p))
+  ;; the text of a wasi:keyvalue error whose variant starts at $at, copied to 2048; its length
+  (func $error_text (param $at i32) (result i32)
+    (local $case i32) (local $src i32) (local $len i32)
+    (local.set $case (i32.load8_u (local.get $at)))
+    (local.set $src (i32.const 1088))
+    (local.set $len (i32.const 13))
+    (if (i32.eq (local.get $case) (i32.const 1)) (then (local.set $src (i32.const 1104))))
+    (if (i32.eq (local.get $case) (i32.const 2))
+      (then
+        (local.set $src (i32.load (i32.add (local.get $at) (i32.const 4))))
+        (local.set $len (i32.load (i32.add (local.get $at) (i32.const 8))))
+        (if (i32.gt_u (local.get $len) (i32.const 1024)) (then (local.set $len (i32.const 1024))))))
+    (memory.copy (i32.const 2048) (i32.const 1056) (i32.const 16))
+    (memory.copy (i32.const 2064) (local.get $src) (local.get $len))
+    (i32.add (local.get $len) (i32.const 16)))
+  ;; the decimal digits of $n and a newline, written at 2048; their length
+  (func $decimal (param $n i64) (result i32)
+    (local $end i32) (local $p i32) (local $len i32)
+    (local.set $end (i32.const 4096))
+    (local.set $p (local.get $end))
+    (loop $digit
+      (local.set $p (i32.sub (local.get $p) (i32.const 1)))
+      (i32.store8 (local.get $p) (i32.add (i32.const 48) (i32.wrap_i64 (i64.rem_u (local.get $n) (i64.const 10)))))
+      (local.set $n (i64.div_u (local.get $n) (i64.const 10)))
+      (br_if $digit (i64.ne (local.get $n) (i64.const 0))))
+    (local.set $len (i32.sub (local.get $end) (local.get $p)))
+    (memory.copy (i32.const 2048) (local.get $p) (local.get $len))
+    (i32.store8 (i32.add (i32.const 2048) (local.get $len)) (i32.const 10))
+    (i32.add (local.get $len) (i32.const 1)))
+  ;; the body for this request (at 2048): the incremented count, or the error; its length
+  (func $count (result i32)
+    (local $bucket i32) (local $len i32)
+    ;; result<bucket, error> at 512: tag, then the handle (or the error) at 516
+    (call $open (i32.const 1024) (i32.const 7) (i32.const 512))
+    (if (i32.load8_u (i32.const 512)) (then (return (call $error_text (i32.const 516)))))
+    (local.set $bucket (i32.load (i32.const 516)))
+    ;; result<u64, error> at 544: tag, then the value (or the error) at 552
+    (call $increment (local.get $bucket) (i32.const 1040) (i32.const 4) (i64.const 1) (i32.const 544))
+    (if (i32.load8_u (i32.const 544))
+      (then (local.set $len (call $error_text (i32.const 552))))
+      (else (local.set $len (call $decimal (i64.load (i32.const 552))))))
+    (call $bucket_drop (local.get $bucket))
+    (local.get $len))
+  (func (export "cm32p2|wasi:http/incoming-handler@0.2|handle") (param $request i32) (param $out i32)
+    (local $response i32) (local $body i32) (local $stream i32) (local $len i32)
+    (call $request_drop (local.get $request))
+    (local.set $len (call $count))
+    (local.set $response (call $new_response (call $new_fields)))
+    ;; result<outgoing-body>: tag at 256, handle at 260
+    (call $response_body (local.get $response) (i32.const 256))
+    (local.set $body (i32.load (i32.const 260)))
+    ;; ok(response): tag 0, the handle, the error-code slots unused
+    (call $outparam_set (local.get $out) (i32.const 0) (local.get $response)
+      (i32.const 0) (i64.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0))
+    ;; result<output-stream>: tag at 264, handle at 268
+    (call $body_write (local.get $body) (i32.const 264))
+    (local.set $stream (i32.load (i32.const 268)))
+    (call $write_and_flush (local.get $stream) (i32.const 2048) (local.get $len) (i32.const 272))
+    (call $stream_drop (local.get $stream))
+    (call $body_finish (local.get $body) (i32.const 0) (i32.const 0) (i32.const 288))))
