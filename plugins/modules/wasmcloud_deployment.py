@@ -245,14 +245,16 @@ record:
   type: str
 """
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.deployment import DEPLOYMENT_ARGSPEC, run
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.runner import run
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import options
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import DEPLOYMENT_ARGSPEC
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.deployment import Deployment
 
 ARGSPEC = DEPLOYMENT_ARGSPEC
 
 
 def main() -> None:
-    run(LatticeModule(ARGSPEC))
+    run(ARGSPEC, options.deployment, Deployment)
 
 
 if __name__ == "__main__":

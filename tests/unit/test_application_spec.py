@@ -55,9 +55,9 @@ def test_bad_specs_point_at_the_entry(spec, message):
 
 def test_entries_carry_the_owner_annotation():
     app = parse_spec("shop", SPEC)
-    assert app.actors["echo"].annotations == {OWNER_ANNOTATION: "shop"}
-    assert app.providers["http"].annotations == {OWNER_ANNOTATION: "shop"}
-    assert app.links[0].values == {"PORT": "8080"}
+    assert app.part("echo").annotations == {OWNER_ANNOTATION: "shop"}
+    assert app.part("http").annotations == {OWNER_ANNOTATION: "shop"}
+    assert app.links[0].terms["values"] == {"PORT": "8080"}
 
 
 def test_fresh_lattice_plans_providers_then_actors_and_a_pending_link():
@@ -168,7 +168,7 @@ def test_specs_that_could_never_settle_or_have_the_wrong_shape_are_refused(spec,
 def test_one_provider_under_two_link_names_is_two_entries():
     app = parse_spec("shop", {"providers": [{"name": "p", "provider_ref": HTTP},
                                             {"name": "q", "provider_ref": HTTP, "link_name": "admin"}]})
-    assert [p.link_name for p in app.providers.values()] == ["default", "admin"]
+    assert [p.terms["link_name"] for p in app.parts] == ["default", "admin"]
 
 
 def _shape(view):

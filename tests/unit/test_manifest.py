@@ -11,7 +11,8 @@ import pytest
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import COMPONENT, PROVIDER
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import DAEMONSCALER, SPREADSCALER, parse_manifest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import parse_manifest, wit_links
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import DAEMON_SPREADS, SPREADS
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import wadm_component_id as workload_id
 
 HELLO = "ghcr.io/wasmcloud/components/http-hello-world-rust:0.1.0"
@@ -44,15 +45,15 @@ def test_ids_follow_wadms_rule():
 def test_the_current_form_maps_onto_configs_workloads_and_links():
     app = parse_manifest(MANIFEST)
     assert app.name == "rust-hello-world" and app.configs == {"rust_hello_world-listen": {"address": "0.0.0.0:8080"}}
-    component, provider = app.workloads  # manifest order; the plan starts providers first
-    assert (provider.name, provider.kind, provider.scaler.kind) == ("httpserver", PROVIDER, DAEMONSCALER)
-    assert provider.workload_id == "http-server"
-    assert (component.name, component.kind, component.workload_id) == (
+    component, provider = app.parts  # manifest order; the plan starts providers first
+    assert (provider.name, provider.kind, provider.placement.strategy) == ("httpserver", PROVIDER, DAEMON_SPREADS)
+    assert provider.id == "http-server"
+    assert (component.name, component.kind, component.id) == (
         "http-component", COMPONENT, "rust_hello_world-http_component")
-    assert (component.scaler.kind, component.scaler.instances) == (SPREADSCALER, 4)
-    assert [spread.requirements for spread in component.scaler.spreads] == [{"zone": "a"}]
+    assert (component.placement.strategy, component.placement.count) == (SPREADS, 4)
+    assert [spread.requirements for spread in component.placement.spreads] == [{"zone": "a"}]
     assert app.annotations == {"wasmcloud.lattice/application": "rust-hello-world"}
-    (link, where), = app.links
+    (link, where), = wit_links(app)
     assert where.endswith("components[1].traits[0].properties")
     assert (link.source_id, link.target, link.wit_package, link.source_config, link.name) == (
         "http-server", "rust_hello_world-http_component", "http", ["rust_hello_world-listen"], "default")
@@ -63,7 +64,7 @@ def test_the_older_link_form_is_accepted():
     doc["spec"]["components"][1]["traits"][0]["properties"] = {
         "namespace": "wasi", "package": "http", "interfaces": ["incoming-handler"], "target": "http-component",
         "target_config": [{"name": "existing"}], "source_config": [{"name": "listen"}]}
-    (link, _where), = parse_manifest(doc).links
+    (link, _where), = wit_links(parse_manifest(doc))
     assert link.target_config == ["existing"] and link.source_config == ["listen"]
     assert parse_manifest(doc).configs == {}  # configs without properties are references only
     assert sorted(parse_manifest(doc).external_configs) == ["existing", "listen"]
@@ -91,4 +92,4 @@ def test_unsupported_or_broken_parts_are_refused_with_where_they_are(change, mes
 def test_the_older_actor_type_is_a_component_as_in_wadm():
     doc = copy.deepcopy(MANIFEST)
     doc["spec"]["components"][0]["type"] = "actor"
-    assert parse_manifest(doc).workloads[0].kind == COMPONENT
+    assert parse_manifest(doc).parts[0].kind == COMPONENT

@@ -65,16 +65,36 @@ def test_weighted_spreads_and_daemon_spreads_read_labels():
 def test_a_strategy_can_be_added_and_the_planners_entry_point_uses_it(monkeypatch):
     monkeypatch.setattr(placement, "STRATEGIES", dict(placement.STRATEGIES))
 
-    def matching_labels(wanted, hosts):  # a stand-in for replicas over hosts that match a selector
+    def matching_labels(wanted, hosts):  # one host per matching group label
         chosen = [h for h in hosts.scope if hosts.inventories[h].labels.get("group") == wanted.terms["group"]]
         return Targets({host: 1 for host in chosen[:wanted.count]})
 
-    placement.register("selector", matching_labels)
+    placement.register("by_group", matching_labels)
     inventories = {A: inv(A, group="edge"), B: inv(B, group="core"), C: inv(C, group="edge")}
-    found = place(Placement("selector", count=5, terms={"group": "edge"}), Hosts(sorted(inventories), {}, None,
+    found = place(Placement("by_group", count=5, terms={"group": "edge"}), Hosts(sorted(inventories), {}, None,
                                                                                  inventories))
     assert found.hosts == {A: 1, C: 1}
     with pytest.raises(ValueError, match="exists already"):
         placement.register(REPLICAS, matching_labels)
     with pytest.raises(ValueError, match="no placement strategy 'nearest'"):
         place(Placement("nearest"), Hosts([], {}))
+
+
+def test_replicas_over_the_hosts_a_heartbeat_selector_matches_are_a_registered_strategy():
+    """planning/scheduler.py's placement is the ``selector`` strategy among the others: the matching hosts with
+    room, the fewest replicas first, then the least loaded; fewer hosts than asked when room runs out."""
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.scheduler import (
+        SELECTOR,
+        HostFacts,
+        Selector,
+    )
+
+    facts = [HostFacts(A, {"hostgroup": "edge"}, cpu_usage=50.0), HostFacts(B, {"hostgroup": "core"}),
+             HostFacts(C, {"hostgroup": "edge"}, cpu_usage=5.0)]
+    terms = {"facts": facts, "selector": Selector({"hostgroup": "edge"})}
+    assert placement.STRATEGIES[SELECTOR] is not None
+    assert place(Placement(SELECTOR, count=1, per_host=1, terms=terms), Hosts([A, C], {})).hosts == {C: 1}
+    assert place(Placement(SELECTOR, count=3, per_host=2, terms=terms), Hosts([A, C], {C: 1})).hosts == {A: 2, C: 1}
+    assert place(Placement(SELECTOR, count=3, per_host=1, terms=terms), Hosts([A, C], {})).hosts == {A: 1, C: 1}
+    avoided = dict(terms, avoid=frozenset([C]))
+    assert place(Placement(SELECTOR, count=1, per_host=1, terms=avoided), Hosts([A, C], {})).hosts == {A: 1}

@@ -101,3 +101,26 @@ def test_each_module_documents_what_the_capability_table_says_it_works_with(modu
     documentation = yaml.safe_load(importlib.import_module(
         "ansible_collections.wasmcloud.lattice.plugins.modules.%s" % module).DOCUMENTATION)
     assert works_with(module) in " ".join(documentation["description"])
+
+
+def test_one_application_model_fed_by_both_parsers_and_planned_through_the_step_the_table_names():
+    """The 0.x spec and the wadm manifest parse into the one Application; each generation's planning step is
+    named by the capability table and registered in planning/applications.py (v2's included)."""
+    from wadm_examples import HELLO_WORLD
+
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.application import Application
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.capabilities import APPLICATION_PLANNING
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import applications, v2mapping
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import parse_spec
+    from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import parse_manifest
+
+    spec = parse_spec("shop", {"actors": [{"name": "echo", "image_ref": "wasmcloud.azurecr.io/echo:0.3.4"}]})
+    manifest = parse_manifest(HELLO_WORLD)
+    on_v2, _unmappable = v2mapping.application_of(HELLO_WORLD)
+    assert type(spec) is type(manifest) is type(on_v2) is Application
+    assert set(APPLICATION_PLANNING.values()) == set(applications.STEPS)
+    # no other application type is left in the planner
+    planning = PLUGINS / "module_utils" / "planning"
+    classes = {node.name for path in planning.glob("*.py") for node in ast.walk(ast.parse(path.read_text()))
+               if isinstance(node, ast.ClassDef)}
+    assert not classes & {"AppSpec", "Manifest", "ManifestWorkload", "Scaler"}, classes

@@ -20,7 +20,9 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifes
     plan_manifest,
     stale_providers,
     wadm_component_id,
+    wit_links,
 )
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import SPREADS
 
 A, B, C = "N" + "A" * 55, "N" + "B" * 55, "N" + "C" * 55
 OWNER = "wasmcloud.lattice/application"
@@ -48,11 +50,11 @@ def test_component_ids_follow_wadms_rule():
 def test_hello_world_parses_to_a_provider_a_component_a_config_and_a_link():
     app = parse_manifest(HELLO_WORLD)
     assert app.name == "rust-hello-world" and app.version == "v0.0.1"
-    assert [(w.name, w.kind, w.workload_id, w.image_ref) for w in app.workloads] == [
+    assert [(w.name, w.kind, w.id, w.image) for w in app.parts] == [
         ("http-component", "component", "rust_hello_world-http_component", HELLO_IMAGE),
         ("httpserver", "provider", "rust_hello_world-httpserver", HTTP_IMAGE)]
     assert app.configs == {HTTP_CONFIG: {"address": "0.0.0.0:8080"}} and app.external_configs == {}
-    assert [link for link, _location in app.links] == [Link(
+    assert [link for link, _location in wit_links(app)] == [Link(
         source_id="rust_hello_world-httpserver", target="rust_hello_world-http_component", wit_namespace="wasi",
         wit_package="http", interfaces=["incoming-handler"], source_config=[HTTP_CONFIG])]
 
@@ -77,7 +79,7 @@ def test_hello_world_plans_config_provider_component_link_in_that_order_then_not
     owner = {OWNER: "rust-hello-world"}
     converged = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
                         providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner)]), B: inv(B)}
-    links = [link for link, _location in app.links]
+    links = [link for link, _location in wit_links(app)]
     again = plan_manifest(app, "present", converged, links, {HTTP_CONFIG: {"address": "0.0.0.0:8080"}})
     assert again.actions == [] and not again.changed and again.before == again.after
 
@@ -87,18 +89,18 @@ def test_a_lattice_wadm_ran_before_is_adopted_without_restarts():
     wadm = {"wasmcloud.dev/managed-by": "wadm", "wasmcloud.dev/appspec": "rust-hello-world"}
     inventories = {B: inv(B, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, wadm)],
                           providers=[("rust_hello_world-httpserver", HTTP_IMAGE, wadm)]), A: inv(A)}
-    plan = plan_manifest(app, "present", inventories, [link for link, _location in app.links],
+    plan = plan_manifest(app, "present", inventories, [link for link, _location in wit_links(app)],
                          {HTTP_CONFIG: {"address": "0.0.0.0:8080"}})
     assert plan.actions == []  # the hosts that run it keep it; nothing moves to A
 
 
 def test_link_configs_on_both_ends_and_component_config():
     app = parse_manifest(KEYVALUE)
-    assert [w.workload_id for w in app.workloads] == ["counter", "counter_app-kvredis"]
-    assert app.workloads[0].config == ["counter_app-counter_settings"]
+    assert [w.id for w in app.parts] == ["counter", "counter_app-kvredis"]
+    assert app.parts[0].config == ["counter_app-counter_settings"]
     assert app.configs == {"counter_app-counter_settings": {"greeting": "hi", "start": "1"}, "counter_app-redis_url": {
                            "url": "redis://127.0.0.1:6379"}, "counter_app-bucket_name": {"bucket": "counts"}}
-    link = app.links[0][0]
+    link = wit_links(app)[0][0]
     assert (link.name, link.interfaces, link.source_config, link.target_config) == (
         "cache", ["atomics", "store"], ["counter_app-bucket_name"], ["counter_app-redis_url"])
     plan = plan_manifest(app, "present", {A: inv(A), B: inv(B)}, [], {})
@@ -117,7 +119,7 @@ def test_the_older_link_form_target_name_and_target_config_is_read_the_same():
     props = older["spec"]["components"][0]["traits"][1]["properties"]
     props["target"], props["target_config"] = "kvredis", props["target"]["config"]
     props["source_config"] = props.pop("source")["config"]
-    assert parse_manifest(older).links == parse_manifest(KEYVALUE).links
+    assert wit_links(parse_manifest(older)) == wit_links(parse_manifest(KEYVALUE))
 
 
 def test_weighted_spread_splits_instances_by_weight_and_puts_each_share_on_one_host():
@@ -160,7 +162,7 @@ def test_a_provider_running_another_image_is_left_and_named():
     older = HTTP_IMAGE.rsplit(":", 1)[0] + ":0.0.1"
     inventories = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
                           providers=[("rust_hello_world-httpserver", older, owner)])}
-    links = [link for link, _location in app.links]
+    links = [link for link, _location in wit_links(app)]
     plan = plan_manifest(app, "present", inventories, links, {HTTP_CONFIG: {"address": "0.0.0.0:8080"}})
     assert plan.actions == []  # no restart: 1.x cannot update a provider in place
     [line] = stale_providers(app, plan)
@@ -180,7 +182,7 @@ def test_prune_stops_what_the_app_started_that_the_manifest_dropped_and_its_link
                                          ("rust_hello_world-old", HELLO_IMAGE, 1, owner),
                                          ("someone-else", HELLO_IMAGE, 1, {})],
                           providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner)])}
-    links = [link for link, _location in app.links] + [old_link]
+    links = [link for link, _location in wit_links(app)] + [old_link]
     configs = {HTTP_CONFIG: {"address": "0.0.0.0:8080"}}
     assert plan_manifest(app, "present", inventories, links, configs).actions == []
     pruned = plan_manifest(app, "present", inventories, links, configs, prune=True)
@@ -193,7 +195,7 @@ def test_absent_removes_links_then_components_then_providers_then_configs():
     owner = {OWNER: "rust-hello-world"}
     inventories = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
                           providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner)])}
-    plan = plan_manifest(app, "absent", inventories, [link for link, _location in app.links],
+    plan = plan_manifest(app, "absent", inventories, [link for link, _location in wit_links(app)],
                          {HTTP_CONFIG: {"address": "0.0.0.0:8080"}})
     assert ops(plan) == [("delete_link", "", "rust_hello_world-httpserver", None),
                          ("scale_component", A, "rust_hello_world-http_component", 0),
@@ -342,7 +344,7 @@ def test_a_defined_config_is_put_started_with_and_linked_under_wadms_derived_nam
 def test_a_config_without_properties_keeps_its_plain_name_and_must_exist():
     app = parse_manifest(_rust_hello({"name": "default-port"}))
     assert app.configs == {} and app.external_configs == {"default-port": "spec.components[0].properties.config[0]"}
-    assert app.workloads[0].config == ["default-port"] and app.links[0][0].target_config == ["default-port"]
+    assert app.parts[0].config == ["default-port"] and wit_links(app)[0][0].target_config == ["default-port"]
     with pytest.raises(InputError, match="names config 'default-port', which does not exist"):
         plan_manifest(app, "present", {A: inv(A)}, [], {"default-port": None})
 
@@ -384,8 +386,8 @@ def test_two_spreads_on_the_same_first_host_add_up():
 
 def test_a_provider_without_a_scaler_trait_runs_once_on_any_host():
     app = parse_manifest(_rust_hello({"name": "default-port", "properties": {"port": "8080"}}))
-    provider = app.workloads[1]
-    assert (provider.scaler.kind, provider.scaler.instances) == ("spreadscaler", 1)
+    provider = app.parts[1]
+    assert (provider.placement.strategy, provider.placement.count) == (SPREADS, 1)
     plan = plan_manifest(app, "present", {A: inv(A), B: inv(B), C: inv(C)}, [], {})
     assert [o for o in ops(plan) if o[0] == "start_provider"] == [("start_provider", A, "rust_hello-kv", None)]
     with pytest.raises(InputError, match=r"spec.components\[1\] \(no scaler trait: wadm's default, one instance on "
@@ -413,7 +415,7 @@ def test_prune_stops_what_wadm_started_for_the_app_that_the_manifest_dropped():
                                          ("another_app-thing", HELLO_IMAGE, 1, other_app)],
                           providers=[("rust_hello_world-httpserver", HTTP_IMAGE, wadm),
                                      ("rust_hello_world-old_kv", KV_IMAGE, wadm)])}
-    links = [link for link, _location in app.links] + [old_link]
+    links = [link for link, _location in wit_links(app)] + [old_link]
     configs = {HTTP_CONFIG: {"address": "0.0.0.0:8080"}}
     assert plan_manifest(app, "present", inventories, links, configs).actions == []
     pruned = plan_manifest(app, "present", inventories, links, configs, prune=True)
@@ -427,7 +429,7 @@ def test_overlapping_provider_spreads_share_a_host_only_when_they_must():
     document["spec"]["components"][1]["traits"][0]["properties"] = {"instances": 4, "spread": [
         {"name": "zone-a", "requirements": {"zone": "a"}}, {"name": "any", "requirements": {}}]}
     app = parse_manifest(document)
-    provider = app.workloads[1]
+    provider = app.parts[1]
     # 2 on zone a (A, B), 2 anywhere: C is free, then a zone a host counts again rather than failing
     assert placement(provider, {A: inv(A, "a"), B: inv(B, "a"), C: inv(C, "b")}, {}) == {A: 1, B: 1, C: 1}
     # two hosts in all, both in zone a: each spread has its two, the same two
@@ -450,7 +452,7 @@ def test_prune_deletes_the_applications_dropped_configs_last_and_keeps_the_rest(
     owner = {OWNER: "rust-hello-world"}
     inventories = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
                           providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner)])}
-    links = [link for link, _location in app.links]
+    links = [link for link, _location in wit_links(app)]
     configs = {HTTP_CONFIG: {"address": "0.0.0.0:8080"}, "rust_hello_world-old": {"a": "1"},
                "rust_hello_world-gone": None, "plain": {"b": "2"}}
     assert plan_manifest(app, "present", inventories, links, configs).actions == []  # without prune: kept
@@ -467,7 +469,7 @@ def test_a_component_without_a_scaler_is_accepted_with_a_warning_runs_nothing_an
     document = manifest(HELLO_WORLD)
     document["spec"]["components"][0]["traits"] = []
     app = parse_manifest(document)
-    assert app.workloads[0].scaler is None
+    assert app.parts[0].placement is None
     [warning] = app.warnings
     assert warning.startswith("spec.components[0] (http-component) has no spreadscaler or daemonscaler trait: as "
                               "wadm does, nothing is started for it")
@@ -554,7 +556,7 @@ def _both_running():
     inventories = {A: inv(A, components=[("first-http_component", HELLO_IMAGE, 1, {OWNER: "first"}),
                                          ("second-http_component", HELLO_IMAGE, 1, {OWNER: "second"})],
                           providers=[(SHARED, HTTP_IMAGE, {OWNER: "first"})])}
-    links = [link for app in (first, second) for link, _location in app.links]
+    links = [link for app in (first, second) for link, _location in wit_links(app)]
     configs = {"first-default_http": {"address": "0.0.0.0:8080"}, "second-default_http": {"address": "0.0.0.0:8080"}}
     return first, second, inventories, links, configs
 
@@ -609,7 +611,7 @@ def test_a_shared_provider_is_not_started_twice_nor_moved_by_the_application_tha
 def test_a_link_of_another_application_under_the_same_identity_is_not_taken_over():
     first, _second, inventories, _links, configs = _both_running()
     second = _sharing("second")  # the link under the name "default", like first's
-    first_links = [link for link, _location in first.links]
+    first_links = [link for link, _location in wit_links(first)]
     with pytest.raises(InputError, match=r"spec.components\[1\].traits\[0\].properties: the link from shared-http "
                                          r"\(wasi:http, name 'default'\) goes to first-http_component, a component "
                                          r"of application 'first'.*\[rule: an application changes only what it owns\]"):
@@ -657,7 +659,7 @@ def test_diff_of_a_prune_shows_the_provider_it_stops():
     inventories = {A: inv(A, components=[("rust_hello_world-http_component", HELLO_IMAGE, 1, owner)],
                           providers=[("rust_hello_world-httpserver", HTTP_IMAGE, owner),
                                      ("rust_hello_world-old_kv", KV_IMAGE, owner)])}
-    links = [link for link, _location in app.links]
+    links = [link for link, _location in wit_links(app)]
     plan = plan_manifest(app, "present", inventories, links, {HTTP_CONFIG: {"address": "0.0.0.0:8080"}}, prune=True)
     assert ops(plan) == [("stop_provider", A, "rust_hello_world-old_kv", None)]
     assert plan.before["components"]["rust_hello_world-old_kv"] == {

@@ -40,17 +40,22 @@ def raw_manifest(params: Mapping[str, Any]) -> Any:
     raise InputError("on v2 hosts the application is a wadm manifest: give manifest or manifest_file")
 
 
-def checked(params: Mapping[str, Any]) -> Dict[str, Any]:
-    """The manifest as written, the mapping's options and the configs given, checked."""
+def checked_name(params: Mapping[str, Any]) -> Any:
+    """The manifest as written, whose metadata.name a given ``name`` must be."""
     raw = raw_manifest(params)
     name = ((raw.get("metadata") or {}).get("name") if isinstance(raw, dict) else None)
     if params.get("name") not in (None, name):
         raise InputError("name %r differs from the manifest's metadata.name %r; leave name out or make them the same"
                          % (params["name"], name))
+    return raw
+
+
+def checked(params: Mapping[str, Any]) -> Dict[str, Any]:
+    """The mapping's options and the configs given, checked."""
     window = params.get("heartbeat_window")
     if window is None or not 0 < window <= 3600:
         raise InputError("heartbeat_window must be between 0 and 3600 seconds, got %r" % (window,))
     if params.get("heartbeat_stream"):
         v2.jetstream_name(params["heartbeat_stream"], "heartbeat_stream")
     configs = {str(k): check.string_map(v, "configs.%s" % k) for k, v in (params.get("configs") or {}).items()}
-    return {"raw": raw, "options": v2mapping.options(params), "configs": configs}
+    return {"options": v2mapping.options(params), "configs": configs}

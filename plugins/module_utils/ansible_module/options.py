@@ -18,7 +18,10 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module import application_v2
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.spec_file import read_spec_file
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import workload_spec
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.workload_options import (
+    DEPLOYMENT_DEFAULTS,
+    workload_spec,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v1, v2
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import link as checked_link
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
@@ -38,8 +41,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import parse_spec
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workload import DesiredWorkload
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workload import build as build_workload
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import Manifest, parse_manifest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import parse_manifest
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import v2mapping
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.applications import Asked
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.application import Application
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.data_plane import checked_subject
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.deployment import asked as deployment_asked
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import (
     COMPONENT,
     PROVIDER,
@@ -191,19 +198,22 @@ def registry(generation: str, params: Params) -> Tuple[str, Dict[str, str]]:
 # -- applications ----------------------------------------------------------------------------------------------------
 
 
-def application(generation: str, params: Params) -> Any:
-    """wasmcloud_application: the application from a wadm manifest or a 0.x spec, whichever was given (the
-    capability table has already narrowed the generations to those that read it); on hosts without a lattice
-    (v2) the manifest as written, to be mapped onto the hosts found."""
+def application(generation: str, params: Params) -> Asked:
+    """wasmcloud_application: the one application model, from a wadm manifest or a 0.x spec, whichever was given
+    (the capability table has already narrowed the generations to those that read it), with the planning step
+    ``generation`` names; on hosts without a lattice (v2) the parts they cannot carry are set aside first (the
+    mapping lists them), with the mapping's options."""
     if not has_lattice(generation):
-        return application_v2.checked(params)
+        written, terms = application_v2.checked_name(params), application_v2.checked(params)
+        app, unmappable = v2mapping.application_of(written)
+        return Asked.for_generation(generation, app, unmappable=unmappable, deployment=DEPLOYMENT_DEFAULTS, **terms)
     if params["manifest"] is not None or params["manifest_file"] is not None:
-        return _manifest(params)
+        return Asked.for_generation(generation, _manifest(params))
     spec = params["spec"] if params["spec"] is not None else read_spec_file(params["spec_file"])
-    return parse_spec(params["name"], spec)
+    return Asked.for_generation(generation, parse_spec(params["name"], spec))
 
 
-def _manifest(params: Params) -> Manifest:
+def _manifest(params: Params) -> Application:
     """The wadm manifest, parsed and checked; a given ``name`` must be the manifest's."""
     if params["manifest"] is not None:
         manifest = parse_manifest(params["manifest"])
@@ -227,6 +237,12 @@ def workload(generation: str, params: Params) -> DesiredWorkload:
     if not 0 < params["start_timeout"] <= 3600:  # also refuses NaN
         raise InputError("start_timeout must be between 0 and 3600 seconds, got %r" % params["start_timeout"])
     return desired
+
+
+def deployment(generation: str, params: Params) -> Any:
+    """wasmcloud_deployment: the deployment's target (namespace, name, workload, template) and its desired
+    replicas and placement."""
+    return deployment_asked(params)
 
 
 # -- reading modules -------------------------------------------------------------------------------------------------

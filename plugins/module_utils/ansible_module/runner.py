@@ -15,10 +15,13 @@ from __future__ import annotations
 from typing import Any, Callable, Dict, Mapping, Optional
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.ansible_module.module import LatticeModule
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.clients import client_for
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.base import Resource, ResourceFactory
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.resources.base import (
+    Resource,
+    ResourceFactory,
+    plan_and_apply,
+)
 
 Wanted = Callable[[str, Mapping[str, Any]], Any]
 
@@ -37,21 +40,7 @@ def converge(task: LatticeModule, resource: Resource, choices: Mapping[str, Any]
     resource.wanted_now = lambda: task.for_generation(choices, client.generation)
     wanted = resource.wanted_now()
     observed = resource.read(client, wanted)
-    wanted = task.for_generation(choices, client.generation)
-    plan = resource.plan(client, wanted, observed)
-    for warning in plan.warnings:
-        task.warn(warning)
-    if resource.key:
-        task.result[resource.key] = resource.view(wanted, plan, observed)
-    if not resource.report(wanted, plan):
-        resource.unchanged(client, wanted, plan)
-        return
-    try:
-        resource.apply(client, wanted, plan, observed)
-    except LatticeError:
-        resource.left_running(client, wanted)
-        raise
-    resource.applied(client, wanted, plan)
+    plan_and_apply(resource, client, task.for_generation(choices, client.generation), observed)
 
 
 def gather(argument_spec: Dict[str, Any], wanted: Wanted, read: Callable[..., Any],

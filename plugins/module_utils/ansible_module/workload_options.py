@@ -1,7 +1,9 @@
 # Copyright (c) wasmcloud.lattice contributors
 # Apache License 2.0 (see LICENSE)
 """Options shared by the modules that place 1.x components and providers, and their checks; the workload spec
-options of the modules that start v2 workloads (doc fragment wasmcloud.lattice.v2_workload).
+options of the modules that start v2 workloads (doc fragment wasmcloud.lattice.v2_workload), and the options of
+a v2 deployment (wasmcloud_deployment; wasmcloud_application fills in their defaults for each deployment its
+manifest maps to).
 
 Private to this collection; may change without notice.
 """
@@ -14,7 +16,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import val
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import COMPONENT, WorkloadSpec
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workload import PULL_POLICIES
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v1
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v1, v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.rollout import STRATEGIES
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import (
+    DEFAULT_HEARTBEAT_STREAM,
+    DEFAULT_RECORD_BUCKET,
+)
 
 # Where it runs and with what; the modules add their ID, reference and own options.
 WORKLOAD_ARGSPEC: Dict[str, Dict[str, Any]] = {
@@ -86,3 +93,27 @@ def workload_spec(kind: str, workload_id: Any, image_ref: Optional[str], params:
         config=v1.config_names(params.get("config") or [], "config"),
         annotations=check.string_map(params.get("annotations"), "annotations"),
     )
+
+
+DEPLOYMENT_ARGSPEC: Dict[str, Any] = {
+    "name": {"type": "str", "required": True},
+    "namespace": {"type": "str", "default": "default"},
+    **V2_WORKLOAD_SPEC_ARGSPEC,
+    "replicas": {"type": "int", "default": 1},
+    "host_selector": {"type": "dict", "default": {}},
+    "environment": {"type": "str"},
+    "host_ids": {"type": "list", "elements": "str"},
+    "max_per_host": {"type": "int", "default": 1},
+    "strategy": {"type": "str", "choices": list(STRATEGIES), "default": "rolling"},
+    "max_surge": {"type": "int", "default": 1},
+    "max_unavailable": {"type": "int", "default": 0},
+    "broadcast": {"type": "bool", "default": False},
+    "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+    "start_timeout": {"type": "float", "default": v2.DEFAULT_START_TIMEOUT},
+    "wait_timeout": {"type": "float", "default": 300.0},
+    "heartbeat_window": {"type": "float", "default": 16.0},
+    "heartbeat_stream": {"type": "str", "default": DEFAULT_HEARTBEAT_STREAM},
+    "record_bucket": {"type": "str", "default": DEFAULT_RECORD_BUCKET},
+}
+# What a deployment's options are when not given (those of a deployment a manifest maps to).
+DEPLOYMENT_DEFAULTS: Dict[str, Any] = {name: spec.get("default") for name, spec in DEPLOYMENT_ARGSPEC.items()}

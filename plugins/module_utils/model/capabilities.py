@@ -98,6 +98,9 @@ OPERATIONS: Dict[str, Tuple[str, ...]] = {
 # Generations whose components and providers are named by IDs the user chooses (not by keys from their images).
 NAMED_BY_ID = (V1,)
 
+# generation -> the step that plans an application for it (planning/applications.py)
+APPLICATION_PLANNING: Dict[str, str] = {V0: "actors", V1: "workloads", V2: "deployments"}
+
 # The default of each auction kind per generation (wasmcloud_auction without kind).
 DEFAULT_AUCTION_KIND = {V0: "actor", V1: "component"}
 
@@ -187,6 +190,11 @@ def generation_refusal(module_name: str, protocol: str, generations: Sequence[st
                 "control interface of %s" % (module_name, protocol))
     instead = _INSTEAD.get((module_name, protocol)) or "it serves %s" % " and ".join(generations)
     return "%s does not work with wasmCloud %s lattices: %s" % (module_name, protocol, instead)
+
+
+def application_step(generation: str) -> str:
+    """The application planning step of ``generation``."""
+    return APPLICATION_PLANNING[generation]
 
 
 def named_by_id(generation: str) -> bool:

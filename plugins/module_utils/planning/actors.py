@@ -22,10 +22,10 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placeme
     INSTANCES,
     ONE_HOST,
     Hosts,
-    Placement,
     hosts_in_scope,
     place,
 )
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.placement import Placement
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     ActorDescription,

@@ -1,6 +1,7 @@
 # Copyright (c) wasmcloud.lattice contributors
 # Apache License 2.0 (see LICENSE)
-"""Application specs: parsing with messages that point at the bad entry, and one plan for a whole spec.
+"""Application specs: parsing into the one application model (model/application.py) with messages that point at
+the bad entry, and the ``actors`` planning step (planning/applications.py): one plan for a whole application.
 
 Private to this collection; may change without notice.
 
@@ -21,6 +22,15 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.application import (
+    COMPONENT,
+    OWNER_ANNOTATION,
+    PROVIDER,
+    AppLink,
+    Application,
+    Part,
+)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.placement import Placement
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors import (
@@ -34,10 +44,10 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors 
     plan_provider,
     stop_provider_action,
 )
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import INSTANCES, ONE_HOST, REPLICAS
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory, LinkDefinition
 
-OWNER_ANNOTATION = "wasmcloud.lattice/application"
 
 _ACTOR_KEYS = {"name", "image_ref", "actor_id", "count", "host_id", "constraints", "annotations"}
 _PROVIDER_KEYS = {"name", "provider_ref", "provider_id", "link_name", "contract_id", "configuration", "host_id",
@@ -59,14 +69,6 @@ class LinkEntry:
     def label(self) -> str:
         return "%s -> %s (%s, %s)" % (self.actor or self.actor_id, self.provider or self.provider_id,
                                       self.contract_id, self.link_name)
-
-
-@dataclass(frozen=True)
-class AppSpec:
-    name: str
-    actors: Dict[str, ActorSpec]
-    providers: Dict[str, ProviderSpec]
-    links: List[LinkEntry]
 
 
 # -- parsing --------------------------------------------------------------------------------
@@ -127,8 +129,8 @@ def _name(item: Mapping[str, Any], where: str, seen: Dict[str, str]) -> str:
     return name
 
 
-def parse_spec(app_name: str, spec: Any) -> AppSpec:
-    """Check a spec and turn it into per-entry desired states. Errors name the entry and the key."""
+def parse_spec(app_name: str, spec: Any) -> Application:
+    """Check a spec and turn it into the application model. Errors name the entry and the key."""
     if not isinstance(app_name, str) or not app_name:
         raise InputError("name is required: the application's name marks everything it starts")
     if not isinstance(spec, dict):
@@ -136,7 +138,7 @@ def parse_spec(app_name: str, spec: Any) -> AppSpec:
     _only(spec, {"actors", "providers", "links", "name"}, "spec")
     owner = {OWNER_ANNOTATION: app_name}
 
-    providers: Dict[str, ProviderSpec] = {}
+    providers: Dict[str, Part] = {}
     seen: Dict[str, str] = {}
     running: Dict[Any, str] = {}
     for where, item in _entries(spec, "providers"):
@@ -152,21 +154,24 @@ def parse_spec(app_name: str, spec: Any) -> AppSpec:
             configuration = json.dumps(configuration, sort_keys=True)
         annotations = check.string_map(item.get("annotations"), where + ".annotations")
         annotations.update(owner)
-        providers[name] = ProviderSpec(
+        entry = ProviderSpec(
             provider_ref=check.provider_ref(item["provider_ref"], where + ".provider_ref"),
             provider_id=check.public_key(item["provider_id"], "provider", where + ".provider_id")
             if item.get("provider_id") else None,
             link_name=_link_name(item, where),
             contract_id=check.contract_id(item["contract_id"], where + ".contract_id") if item.get("contract_id") else None,
             host_id=host_id, constraints=constraints, configuration=configuration or None, annotations=annotations)
-        entry = providers[name]
         _once(("ref", entry.provider_ref, entry.link_name), "%s (%s)" % (where, name), running,
               "provider %s under link name %s" % (entry.provider_ref, entry.link_name))
         if entry.provider_id:
             _once(("key", entry.provider_id, entry.link_name), "%s (%s)" % (where, name), running,
                   "provider %s under link name %s" % (entry.provider_id, entry.link_name))
+        providers[name] = Part(name, PROVIDER, entry.provider_ref or "", entry.provider_id,
+                               _where_to(host_id, constraints, 1, REPLICAS, name), [], annotations, where,
+                               {"link_name": entry.link_name, "contract_id": entry.contract_id,
+                                "configuration": entry.configuration})
 
-    actors: Dict[str, ActorSpec] = {}
+    actors: Dict[str, Part] = {}
     seen = {}
     running = {}
     for where, item in _entries(spec, "actors"):
@@ -177,19 +182,20 @@ def parse_spec(app_name: str, spec: Any) -> AppSpec:
         host_id, constraints = _placement(item, where)
         annotations = check.string_map(item.get("annotations"), where + ".annotations")
         annotations.update(owner)
-        actors[name] = ActorSpec(
+        entry = ActorSpec(
             image_ref=check.image_ref(item["image_ref"], where + ".image_ref"),
             actor_id=check.public_key(item["actor_id"], "actor", where + ".actor_id") if item.get("actor_id") else None,
             count=check.count(item.get("count", 1), where + ".count"),
             host_id=host_id, constraints=constraints, annotations=annotations)
-        entry = actors[name]
         # Instances are matched by key, and by other tags of the same repository (live updates): one entry each.
         _once(check.oci_repository(entry.image_ref or ""), "%s (%s)" % (where, name), running,
               "actor %s" % check.oci_repository(entry.image_ref or ""))
         if entry.actor_id:
             _once(entry.actor_id, "%s (%s)" % (where, name), running, "actor %s" % entry.actor_id)
+        actors[name] = Part(name, COMPONENT, entry.image_ref or "", entry.actor_id,
+                            _where_to(host_id, constraints, entry.count, INSTANCES, name), [], annotations, where)
 
-    links: List[LinkEntry] = []
+    links: List[AppLink] = []
     identities: Dict[Tuple[str, str, str], str] = {}
     for where, item in _entries(spec, "links"):
         _only(item, _LINK_KEYS, where)
@@ -206,21 +212,60 @@ def parse_spec(app_name: str, spec: Any) -> AppSpec:
                              % (where, provider, ", ".join(sorted(providers)) or "none"))
         if not item.get("contract_id"):
             raise InputError("%s.contract_id is required" % where)
-        entry = LinkEntry(
-            actor=actor or None,
-            actor_id=check.public_key(item["actor_id"], "actor", where + ".actor_id") if item.get("actor_id") else None,
-            provider=provider or None,
-            provider_id=check.public_key(item["provider_id"], "provider", where + ".provider_id")
+        link = AppLink(
+            source=actor or "",
+            target=provider or "",
+            source_id=check.public_key(item["actor_id"], "actor", where + ".actor_id") if item.get("actor_id") else None,
+            target_id=check.public_key(item["provider_id"], "provider", where + ".provider_id")
             if item.get("provider_id") else None,
-            contract_id=check.contract_id(item["contract_id"], where + ".contract_id"),
-            link_name=_link_name(item, where),
-            values=check.string_map(item.get("values"), where + ".values"))
-        identity = (actor or entry.actor_id or "", entry.contract_id, entry.link_name)
+            name=_link_name(item, where), where=where,
+            terms={"contract_id": check.contract_id(item["contract_id"], where + ".contract_id"),
+                   "values": check.string_map(item.get("values"), where + ".values")})
+        identity = (actor or link.source_id or "", link.terms["contract_id"], link.name)
         if identity in identities:
             raise InputError("%s repeats the link of %s (same actor, contract and link name)" % (where, identities[identity]))
         identities[identity] = where
-        links.append(entry)
-    return AppSpec(app_name, actors, providers, links)
+        links.append(link)
+    return Application(app_name, tuple(providers.values()) + tuple(actors.values()), tuple(links))
+
+
+def _where_to(host_id: Optional[str], constraints: Dict[str, str], count: int, strategy: str, name: str) -> Placement:
+    """A spec entry's placement: its host, else its count over the hosts whose labels meet its constraints."""
+    if host_id:
+        return Placement(ONE_HOST, name, count=count, host_id=host_id)
+    return Placement(strategy, name, count=count, selector=constraints)
+
+
+# -- the spec's entries, as the 0.x planning step reads them ----------------------------------------
+
+
+def actor_specs(app: Application) -> Dict[str, ActorSpec]:
+    """The application's actors, by entry name."""
+    return {name: ActorSpec(image_ref=part.image or None, actor_id=part.id, count=_placed(part).count,
+                            host_id=_placed(part).host_id, constraints=dict(_placed(part).selector),
+                            annotations=dict(part.annotations))
+            for name, part in app.of_kind(COMPONENT).items()}
+
+
+def provider_specs(app: Application) -> Dict[str, ProviderSpec]:
+    """The application's providers, by entry name."""
+    return {name: ProviderSpec(provider_ref=part.image or None, provider_id=part.id,
+                               link_name=part.terms.get("link_name") or "default",
+                               contract_id=part.terms.get("contract_id"), host_id=_placed(part).host_id,
+                               constraints=dict(_placed(part).selector),
+                               configuration=part.terms.get("configuration"), annotations=dict(part.annotations))
+            for name, part in app.of_kind(PROVIDER).items()}
+
+
+def _placed(part: Part) -> Placement:
+    return part.placement or Placement(INSTANCES, part.name)
+
+
+def spec_links(app: Application) -> List[LinkEntry]:
+    """The application's links, by contract."""
+    return [LinkEntry(link.source or None, link.source_id, link.target or None, link.target_id,
+                      str(link.terms.get("contract_id") or ""), link.name, dict(link.terms.get("values") or {}))
+            for link in app.links]
 
 
 # -- planning -------------------------------------------------------------------------------
@@ -258,10 +303,10 @@ class AppPlan:
         return bool(self.actions or self.pending_links or self.placements())
 
 
-def resolve_keys(app: AppSpec, inventories: Mapping[str, HostInventory]) -> Tuple[Dict[str, str], Dict[str, str]]:
+def resolve_keys(app: Application, inventories: Mapping[str, HostInventory]) -> Tuple[Dict[str, str], Dict[str, str]]:
     """Public keys of the spec's actors and providers, from the spec or from what runs."""
     actor_keys: Dict[str, str] = {}
-    for name, spec in app.actors.items():
+    for name, spec in actor_specs(app).items():
         key = spec.actor_id
         for inventory in inventories.values():
             if key:
@@ -273,7 +318,7 @@ def resolve_keys(app: AppSpec, inventories: Mapping[str, HostInventory]) -> Tupl
         if key:
             actor_keys[name] = key
     provider_keys: Dict[str, str] = {}
-    for name, pspec in app.providers.items():
+    for name, pspec in provider_specs(app).items():
         key = pspec.provider_id
         for inventory in inventories.values():
             if key:
@@ -285,13 +330,13 @@ def resolve_keys(app: AppSpec, inventories: Mapping[str, HostInventory]) -> Tupl
     return actor_keys, provider_keys
 
 
-def plan_links(app: AppSpec, state: str, links: List[LinkDefinition], actor_keys: Mapping[str, str],
+def plan_links(app: Application, state: str, links: List[LinkDefinition], actor_keys: Mapping[str, str],
                provider_keys: Mapping[str, str]) -> Tuple[List[Intent], List[Dict[str, Any]], List[Dict[str, Any]]]:
     """(actions, pending links whose keys are not known yet, the links as they will be)."""
     actions: List[Intent] = []
     pending: List[Dict[str, Any]] = []
     views: List[Dict[str, Any]] = []
-    for entry in app.links:
+    for entry in spec_links(app):
         actor_id = entry.actor_id or actor_keys.get(entry.actor or "")
         provider_id = entry.provider_id or provider_keys.get(entry.provider or "")
         if not actor_id or (state == "present" and not provider_id):
@@ -309,15 +354,15 @@ def plan_links(app: AppSpec, state: str, links: List[LinkDefinition], actor_keys
     return actions, pending, views
 
 
-def plan_application(app: AppSpec, state: str, inventories: Mapping[str, HostInventory],
+def plan_application(app: Application, state: str, inventories: Mapping[str, HostInventory],
                      links: List[LinkDefinition], bids: Optional[Mapping[Tuple[str, str], List[str]]] = None,
                      prune: bool = False) -> AppPlan:
     """One plan for the whole spec. ``bids`` maps (kind, entry) to the hosts that bid for it."""
     bids = bids or {}
     plan = AppPlan()
-    for name, pspec in app.providers.items():
+    for name, pspec in provider_specs(app).items():
         plan.providers[name] = plan_provider(replace(pspec, state=state), inventories, bids.get(("provider", name)))
-    for name, aspec in app.actors.items():
+    for name, aspec in actor_specs(app).items():
         if not aspec.actor_id:
             aspec = replace(aspec, actor_id=owned_actor_key(app, aspec.image_ref or "", inventories))
         plan.actors[name] = plan_actor(replace(aspec, state=state), inventories, bids.get(("actor", name)))
@@ -339,10 +384,10 @@ def plan_application(app: AppSpec, state: str, inventories: Mapping[str, HostInv
     return plan
 
 
-def current_links(app: AppSpec, links: List[LinkDefinition], actor_keys: Mapping[str, str]) -> List[Dict[str, Any]]:
+def current_links(app: Application, links: List[LinkDefinition], actor_keys: Mapping[str, str]) -> List[Dict[str, Any]]:
     """The links of the spec's entries as the lattice has them now."""
     views = []
-    for entry in app.links:
+    for entry in spec_links(app):
         actor_id = entry.actor_id or actor_keys.get(entry.actor or "")
         found = next((link for link in links if link.identity == (actor_id, entry.contract_id, entry.link_name)), None)
         if found is not None:
@@ -350,7 +395,7 @@ def current_links(app: AppSpec, links: List[LinkDefinition], actor_keys: Mapping
     return views
 
 
-def owned_actor_key(app: AppSpec, image_ref: str, inventories: Mapping[str, HostInventory]) -> Optional[str]:
+def owned_actor_key(app: Application, image_ref: str, inventories: Mapping[str, HostInventory]) -> Optional[str]:
     """The key of an actor this application runs from another version of ``image_ref``, if any.
 
     A spec names actors by image reference; when its tag changes (or a rolling update moved the
@@ -365,15 +410,16 @@ def owned_actor_key(app: AppSpec, image_ref: str, inventories: Mapping[str, Host
     return None
 
 
-def _owned(annotations: Mapping[str, str], app: AppSpec) -> bool:
+def _owned(annotations: Mapping[str, str], app: Application) -> bool:
     return annotations.get(OWNER_ANNOTATION) == app.name
 
 
-def plan_prune(app: AppSpec, inventories: Mapping[str, HostInventory], links: List[LinkDefinition],
+def plan_prune(app: Application, inventories: Mapping[str, HostInventory], links: List[LinkDefinition],
                actor_keys: Mapping[str, str]) -> List[Intent]:
     """Stop what this application started earlier and its spec no longer lists."""
     owner = {OWNER_ANNOTATION: app.name}
-    wanted_actor_refs = {spec.image_ref for spec in app.actors.values()}
+    wanted_actor_refs = {spec.image_ref for spec in actor_specs(app).values()}
+    wanted_providers = list(provider_specs(app).values())
     wanted_actor_ids = set(actor_keys.values())
     actions: List[Intent] = []
     for host, inventory in sorted(inventories.items()):
@@ -385,13 +431,13 @@ def plan_prune(app: AppSpec, inventories: Mapping[str, HostInventory], links: Li
         for provider in inventory.providers:
             if not _owned(provider.annotations, app):
                 continue
-            if any(find_provider(inventory, spec) is provider for spec in app.providers.values()):
+            if any(find_provider(inventory, spec) is provider for spec in wanted_providers):
                 continue
             actions.append(stop_provider_action(host, provider))
     return actions
 
 
-def _prune_links(app: AppSpec, links: List[LinkDefinition], actor_keys: Mapping[str, str],
+def _prune_links(app: Application, links: List[LinkDefinition], actor_keys: Mapping[str, str],
                  inventories: Mapping[str, HostInventory], warnings: List[str]) -> List[Intent]:
     """Links of this application's actors that the spec no longer lists; not those of an actor another
     application runs too (the link may be that application's)."""
@@ -399,7 +445,7 @@ def _prune_links(app: AppSpec, links: List[LinkDefinition], actor_keys: Mapping[
                     if any(_owned(i.annotations, app) for i in a.instances)}
     shared = other_applications(app, inventories)
     listed = set()
-    for entry in app.links:
+    for entry in spec_links(app):
         actor_id = entry.actor_id or actor_keys.get(entry.actor or "")
         if actor_id:
             listed.add((actor_id, entry.contract_id, entry.link_name))
@@ -417,7 +463,7 @@ def _prune_links(app: AppSpec, links: List[LinkDefinition], actor_keys: Mapping[
     return actions
 
 
-def other_applications(app: AppSpec, inventories: Mapping[str, HostInventory]) -> Dict[str, List[str]]:
+def other_applications(app: Application, inventories: Mapping[str, HostInventory]) -> Dict[str, List[str]]:
     """Actor key -> the other applications running instances of it (by their annotation)."""
     found: Dict[str, set] = {}
     for inventory in inventories.values():
@@ -429,7 +475,7 @@ def other_applications(app: AppSpec, inventories: Mapping[str, HostInventory]) -
     return {key: sorted(names) for key, names in found.items()}
 
 
-def _keep_what_others_use(app: AppSpec, plan: AppPlan, inventories: Mapping[str, HostInventory],
+def _keep_what_others_use(app: Application, plan: AppPlan, inventories: Mapping[str, HostInventory],
                           links: List[LinkDefinition]) -> List[Dict[str, Any]]:
     """Absent and prune: keep the links of an actor other applications run too, and a provider an actor of
     another application is still linked to after the plan; say so in ``plan.warnings``. Returns the views of

@@ -1,6 +1,7 @@
 # Copyright (c) wasmcloud.lattice contributors
 # Apache License 2.0 (see LICENSE)
-"""wadm application manifests (core.oam.dev/v1beta1, kind Application): parsing, then one plan for a 1.x lattice.
+"""wadm application manifests (core.oam.dev/v1beta1, kind Application): parsing into the one application model
+(model/application.py), and the ``workloads`` planning step (planning/applications.py): one plan for a lattice.
 
 Private to this collection; may change without notice.
 
@@ -20,25 +21,29 @@ started, and keep a provider another application still links to.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Callable, Dict, List, Mapping, Optional, Set, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import OWNER_ANNOTATION
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.application import (
+    COMPONENT,
+    OWNER_ANNOTATION,
+    PROVIDER,
+    AppLink,
+    Application,
+    Part,
+)
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import (
     DAEMON_SPREADS,
     SPREADS,
     Hosts,
-    Placement,
-    Spread,
     place,
 )
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.placement import Placement, Spread
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import (
-    COMPONENT,
-    PROVIDER,
     WorkloadSpec,
     _converge_component,
     _start,
@@ -100,45 +105,6 @@ def wadm_name(name: str) -> str:
     injective (``delta``, ``Delta`` and ``del-ta``... collide), so applications are told apart by their own
     names in annotations, and two whose parts collide are refused (``refuse_name_collisions``)."""
     return _NOT_ALPHANUMERIC.sub("_", name.lower())
-
-
-@dataclass(frozen=True)
-class Scaler:
-    kind: str  # SPREADSCALER or DAEMONSCALER
-    instances: int
-    spreads: List[Spread]
-    where: str
-
-
-@dataclass(frozen=True)
-class ManifestWorkload:
-    """One entry of spec.components: a wasm component or a capability provider, and how it is scaled.
-
-    ``scaler`` is None for a component without a scaler trait: as in wadm, nothing is started for it (what
-    runs under its ID is left as it is) and its links are still put."""
-
-    name: str
-    kind: str  # COMPONENT or PROVIDER
-    workload_id: str
-    image_ref: str
-    config: List[str]
-    scaler: Optional[Scaler]
-    where: str
-
-
-@dataclass(frozen=True)
-class Manifest:
-    name: str
-    version: str
-    workloads: List[ManifestWorkload]
-    configs: Dict[str, Dict[str, str]]  # configs the manifest defines (with properties), by derived name: put
-    external_configs: Dict[str, str]  # configs referenced without properties: they must exist; name -> where
-    links: List[Tuple[Link, str]] = field(default_factory=list)
-    warnings: List[str] = field(default_factory=list)
-
-    @property
-    def annotations(self) -> Dict[str, str]:
-        return {OWNER_ANNOTATION: self.name}
 
 
 # -- parsing --------------------------------------------------------------------------------
@@ -260,7 +226,8 @@ class _Configs:
         return names
 
 
-def _scaler(trait: Dict[str, Any], kind: str, where: str, refusals: _Refusals) -> Scaler:
+def _scaler(trait: Dict[str, Any], kind: str, where: str, refusals: _Refusals) -> Placement:
+    """A scaler trait as the neutral placement: weighted spreads, or every host matching a spread (daemon)."""
     props = _mapping(trait.get("properties"), where + ".properties")
     _only(props, ("instances", "replicas", "spread"), where + ".properties")
     if "instances" in props and "replicas" in props:
@@ -283,7 +250,8 @@ def _scaler(trait: Dict[str, Any], kind: str, where: str, refusals: _Refusals) -
         spreads.append(Spread(check.string_map(item.get("requirements"), at + ".requirements"), weight, at))
     if spreads and not sum(s.weight for s in spreads) and kind == SPREADSCALER and instances:
         refusals.add(RULE_SCALER_VALUES, "%s.properties.spread: every weight is 0, so no instance can be placed" % where)
-    return Scaler(kind, instances, spreads or [Spread({}, DEFAULT_WEIGHT, where)], where)
+    return Placement(DAEMON_SPREADS if kind == DAEMONSCALER else SPREADS, count=instances,
+                     spreads=tuple(spreads or [Spread({}, DEFAULT_WEIGHT, where)]), where=where)
 
 
 def _link(props: Dict[str, Any], where: str, configs: _Configs, refusals: _Refusals) -> Tuple[str, Dict[str, Any]]:
@@ -345,9 +313,9 @@ def _metadata(manifest: Dict[str, Any], refusals: _Refusals) -> Tuple[str, str]:
 
 
 def _traits(entry: Dict[str, Any], where: str, kind: str, configs: _Configs,
-            refusals: _Refusals) -> Tuple[Optional[Scaler], List[Tuple[str, Dict[str, Any], str]]]:
+            refusals: _Refusals) -> Tuple[Optional[Placement], List[Tuple[str, Dict[str, Any], str]]]:
     """(the entry's scaler or None, its links as (target name, fields, trait path))."""
-    scaler: Optional[Scaler] = None
+    scaler: Optional[Placement] = None
     links = []
     for t_index, trait in enumerate(_listing(entry.get("traits"), where + ".traits")):
         at = "%s.traits[%d]" % (where, t_index)
@@ -370,15 +338,15 @@ def _traits(entry: Dict[str, Any], where: str, kind: str, configs: _Configs,
                          "daemonscaler and link traits" % (at, trait_type))
     if scaler is None and kind == PROVIDER:  # wadm's default for a provider: one instance on any host
         default_at = "%s (no scaler trait: wadm's default, one instance on any host)" % where
-        scaler = Scaler(SPREADSCALER, 1, [Spread({}, DEFAULT_WEIGHT, default_at)], default_at)
-    if scaler is not None and kind == COMPONENT and scaler.kind == DAEMONSCALER and scaler.instances < 1:
+        scaler = Placement(SPREADS, count=1, spreads=(Spread({}, DEFAULT_WEIGHT, default_at),), where=default_at)
+    if scaler is not None and kind == COMPONENT and scaler.strategy == DAEMON_SPREADS and scaler.count < 1:
         refusals.add(RULE_SCALER_VALUES, "%s.properties.instances must be at least 1 for a component's daemonscaler"
                      % scaler.where)
     return scaler, links
 
 
-def parse_manifest(manifest: Any) -> Manifest:
-    """A wadm manifest, checked; anything this collection cannot carry out is refused with its path and rule."""
+def parse_manifest(manifest: Any) -> Application:
+    """A wadm manifest, checked, as the application model; anything this collection cannot carry out is refused with its path and rule."""
     manifest = _mapping(manifest, "manifest")
     _only(manifest, ("apiVersion", "kind", "metadata", "spec"), "manifest")
     if manifest.get("apiVersion") != API_VERSION:
@@ -397,7 +365,7 @@ def parse_manifest(manifest: Any) -> Manifest:
         raise InputError("spec.components must list at least one component")
 
     configs = _Configs(name, refusals)
-    workloads: List[ManifestWorkload] = []
+    workloads: List[Part] = []
     warnings: List[str] = []
     pending_links: List[Tuple[int, str, Dict[str, Any], str]] = []  # (source index, target name, fields, trait)
     seen_names: Dict[str, str] = {}
@@ -438,20 +406,24 @@ def parse_manifest(manifest: Any) -> Manifest:
                             "it (what runs as %s is left as it is) and its links are still put"
                             % (where, component_name, workload_id))
         pending_links.extend((len(workloads), target, fields, at) for target, fields, at in links)
-        workloads.append(ManifestWorkload(component_name, kind, workload_id, image, config, scaler, where))
+        if scaler is not None:  # what it places, named in messages; a provider runs once per host
+            scaler = replace(scaler, what=("provider %s" if kind == PROVIDER else "%s") % workload_id,
+                             per_host=1 if kind == PROVIDER else scaler.count, once_per_host=kind == PROVIDER)
+        workloads.append(Part(component_name, kind, image, workload_id, scaler, config, {OWNER_ANNOTATION: name},
+                              where))
 
     links = _manifest_links(workloads, pending_links, refusals)
     refusals.raise_first()
     external = {n: at for n, at in configs.referenced.items() if n not in configs.defined}
-    return Manifest(name, version, workloads, configs.defined, external, links, warnings)
+    return Application(name, tuple(workloads), tuple(links), version, configs.defined, external, warnings)
 
 
-def _manifest_links(workloads: List[ManifestWorkload], pending: List[Tuple[int, str, Dict[str, Any], str]],
-                    refusals: _Refusals) -> List[Tuple[Link, str]]:
-    by_name: Dict[str, ManifestWorkload] = {}
+def _manifest_links(workloads: List[Part], pending: List[Tuple[int, str, Dict[str, Any], str]],
+                    refusals: _Refusals) -> List[AppLink]:
+    by_name: Dict[str, Part] = {}
     for workload in workloads:
         by_name.setdefault(workload.name, workload)
-    links: List[Tuple[Link, str]] = []
+    links: List[AppLink] = []
     identities: Dict[Tuple[str, str, str, str], str] = {}
     for source_index, target_name, fields, trait_at in pending:
         where = trait_at + ".properties"
@@ -464,32 +436,36 @@ def _manifest_links(workloads: List[ManifestWorkload], pending: List[Tuple[int, 
             refusals.add(RULE_PROVIDER_LINKS, "%s links capability provider %s to capability provider %s; wadm "
                          "refuses links between two providers (one end must be a component)"
                          % (trait_at, source.name, target.name))
-        link = Link(source_id=source.workload_id, target=target.workload_id, **fields)
+        named = dict(fields)
+        entry = AppLink(source.name, target.name, source.id, target.id, named.pop("name"), where, named)
+        link = wit_link(entry)
         if link.identity in identities:
             refusals.add(RULE_UNIQUE_LINKS, "%s repeats the link of %s (same source, WIT namespace, package and link "
                          "name)" % (where, identities[link.identity]))
         identities.setdefault(link.identity, where)
-        links.append((link, where))
+        links.append(entry)
     return links
+
+
+def wit_link(link: AppLink) -> Link:
+    """An application's link as a 1.x host has it (source and target by ID, WIT package and interfaces)."""
+    return Link(source_id=str(link.source_id), target=str(link.target_id), name=link.name, **link.terms)
+
+
+def wit_links(app: Application) -> List[Tuple[Link, str]]:
+    """The application's links as 1.x hosts have them, each with where the manifest gives it."""
+    return [(wit_link(link), link.where) for link in app.links]
 
 
 # -- placement ------------------------------------------------------------------------------
 
 
-def placement(workload: ManifestWorkload, inventories: Mapping[str, HostInventory],
-              running: Mapping[str, Any]) -> Dict[str, int]:
+def placement(workload: Part, inventories: Mapping[str, HostInventory], running: Mapping[str, Any]) -> Dict[str, int]:
     """Host -> instance limit (components) or 1 (providers): where the workload should run, by its scaler
     (planning/placement.py: weighted spreads, or every host matching a spread)."""
-    scaler = workload.scaler
-    if scaler is None:  # a component without a scaler: wadm starts nothing for it
+    if workload.placement is None:  # a component without a scaler: wadm starts nothing for it
         return {}
-    provider = workload.kind == PROVIDER
-    found = place(Placement(DAEMON_SPREADS if scaler.kind == DAEMONSCALER else SPREADS,
-                            ("provider %s" if provider else "%s") % workload.workload_id, count=scaler.instances,
-                            per_host=1 if provider else scaler.instances, spreads=scaler.spreads,
-                            once_per_host=provider),
-                  Hosts(sorted(inventories), {host: 1 for host in running}, None, inventories))
-    return found.hosts
+    return place(workload.placement, Hosts(sorted(inventories), {host: 1 for host in running}, None, inventories)).hosts
 
 
 # -- ownership -------------------------------------------------------------------------------
@@ -505,7 +481,7 @@ def owner(item: Any) -> Optional[str]:
     return annotations.get(OWNER_ANNOTATION) or annotations.get(WADM_APP_ANNOTATION) or None
 
 
-def refuse_name_collisions(app: Manifest, inventories: Mapping[str, HostInventory]) -> None:
+def refuse_name_collisions(app: Application, inventories: Mapping[str, HostInventory]) -> None:
     """wadm's naming is not injective: ``delta`` and ``Delta`` derive the same IDs and config names, so each
     would live-update and prune the other's. Refuse when another application with such a name runs."""
     for host, inventory in sorted(inventories.items()):
@@ -527,10 +503,10 @@ class Ownership:
     source when it is a component, else the target): a provider two applications share carries links of both.
     """
 
-    def __init__(self, app: Manifest, inventories: Mapping[str, HostInventory]) -> None:
+    def __init__(self, app: Application, inventories: Mapping[str, HostInventory]) -> None:
         self.app = app
-        self.listed = {w.workload_id for w in app.workloads}
-        self.kinds: Dict[str, str] = {w.workload_id: w.kind for w in app.workloads}
+        self.listed = {w.id for w in app.parts}
+        self.kinds: Dict[str, str] = {w.id: w.kind for w in app.parts}
         self.owners: Dict[str, Set[Optional[str]]] = {}
         for inventory in inventories.values():
             for kind, items in ((COMPONENT, inventory.components), (PROVIDER, inventory.providers)):
@@ -572,8 +548,8 @@ class Ownership:
 # -- the plan -------------------------------------------------------------------------------
 
 
-def _workload_spec(workload: ManifestWorkload, app: Manifest, state: str = "present") -> WorkloadSpec:
-    return WorkloadSpec(kind=workload.kind, workload_id=workload.workload_id, image_ref=workload.image_ref,
+def _workload_spec(workload: Part, app: Application, state: str = "present") -> WorkloadSpec:
+    return WorkloadSpec(kind=workload.kind, workload_id=workload.id, image_ref=workload.image,
                         state=state, config=list(workload.config), annotations=app.annotations)
 
 
@@ -585,7 +561,7 @@ class _Stopper:
     """Stops for prune and absent: only what this application owns, and not while another application's
     components or providers are still linked with it (the links that stay after this plan)."""
 
-    def __init__(self, app: Manifest, ownership: Ownership, remaining_links: List[Link], warnings: List[str]) -> None:
+    def __init__(self, app: Application, ownership: Ownership, remaining_links: List[Link], warnings: List[str]) -> None:
         self.app = app
         self.ownership = ownership
         self.remaining_links = remaining_links
@@ -608,7 +584,7 @@ class _Stopper:
         return _stop(spec, host, item)
 
 
-def _plan_workload(workload: ManifestWorkload, app: Manifest, state: str, inventories: Mapping[str, HostInventory],
+def _plan_workload(workload: Part, app: Application, state: str, inventories: Mapping[str, HostInventory],
                    stopper: _Stopper) -> Tuple[List[Intent], Dict[str, Any], Dict[str, Any]]:
     """(actions, hosts before, hosts after) for one manifest entry."""
     spec = _workload_spec(workload, app, state)
@@ -624,9 +600,9 @@ def _plan_workload(workload: ManifestWorkload, app: Manifest, state: str, invent
         host, other = sorted(foreign.items())[0]
         raise InputError("%s (%s) runs as ID %s, which application %r runs on host %s: an application does not "
                          "take over another's component; give it another properties.id, or remove it from %r first "
-                         "[rule: %s]" % (workload.where, workload.name, workload.workload_id, other, host, other,
+                         "[rule: %s]" % (workload.where, workload.name, workload.id, other, host, other,
                                          RULE_OWNERSHIP))
-    if workload.scaler is None:  # as wadm: nothing started, what runs left as it is
+    if workload.placement is None:  # as wadm: nothing started, what runs left as it is
         return [], before, dict(before)
     actions: List[Intent] = []
     wanted = placement(workload, inventories, running)
@@ -639,7 +615,7 @@ def _plan_workload(workload: ManifestWorkload, app: Manifest, state: str, invent
         item = running.get(host)
         if item is None:
             actions.append(_start(host_spec, host))
-            after[host] = {"image_ref": workload.image_ref}
+            after[host] = {"image_ref": workload.image}
         else:
             after[host] = _view(spec, {host: item})[host]
             if workload.kind == COMPONENT:
@@ -655,18 +631,18 @@ def _plan_workload(workload: ManifestWorkload, app: Manifest, state: str, invent
     return actions, before, after
 
 
-def app_config(app: Manifest, name: str) -> bool:
+def app_config(app: Application, name: str) -> bool:
     """Whether ``name`` is a config this application defines or once defined: the name wadm derives,
     ``<app>-<config>``, each part without '-' (every character but letters and digits became '_')."""
     prefix = wadm_component_id(app.name, "x")[:-1]
     return name.startswith(prefix) and len(name) > len(prefix) and "-" not in name[len(prefix):]
 
 
-def _prune_workloads(app: Manifest, inventories: Mapping[str, HostInventory], stopper: _Stopper,
+def _prune_workloads(app: Application, inventories: Mapping[str, HostInventory], stopper: _Stopper,
                      before: Dict[str, Any], after: Dict[str, Any]) -> List[Intent]:
     """Stop what this application started (its annotation) whose ID the manifest no longer lists; ``before``
     and ``after`` get what is stopped, under its ID, so --diff shows it go."""
-    listed = {w.workload_id for w in app.workloads}
+    listed = {w.id for w in app.parts}
     actions: List[Intent] = []
     for host, inventory in sorted(inventories.items()):
         for kind, items in ((COMPONENT, inventory.components), (PROVIDER, inventory.providers)):
@@ -686,20 +662,20 @@ def _prune_workloads(app: Manifest, inventories: Mapping[str, HostInventory], st
     return actions
 
 
-def stale_providers(app: Manifest, plan: Plan) -> List[str]:
+def stale_providers(app: Application, plan: Plan) -> List[str]:
     """One line per host where a manifest's provider runs from another image than the manifest's: it is left so
     (1.x cannot update providers in place), and the task says so rather than reporting ok in silence."""
     found = []
-    for workload in app.workloads:
+    for workload in app.parts:
         if workload.kind != PROVIDER:
             continue
         hosts = plan.after.get("components", {}).get(workload.name, {}).get("hosts", {})
         for host, view in sorted(hosts.items()):
-            if view.get("image_ref") not in (None, workload.image_ref):
+            if view.get("image_ref") not in (None, workload.image):
                 found.append(
                     "provider %s (%s) on host %s runs %s, not %s: wasmCloud 1.x cannot update a provider in place, "
                     "so it is left running; remove it (state=absent, or drop it and prune) and apply again to change "
-                    "its image" % (workload.workload_id, workload.where, host, view["image_ref"], workload.image_ref))
+                    "its image" % (workload.id, workload.where, host, view["image_ref"], workload.image))
     return found
 
 
@@ -708,7 +684,7 @@ def _link_key(link: Link) -> Dict[str, str]:
             "name": link.name}
 
 
-def _plan_links(app: Manifest, state: str, links: List[Link], ownership: Ownership, prune: bool
+def _plan_links(app: Application, state: str, links: List[Link], ownership: Ownership, prune: bool
                 ) -> Tuple[List[Intent], List[Dict[str, Any]], List[Dict[str, Any]], List[Link]]:
     """(actions, links before, links after, the links that stay) for the manifest's links and, with prune or
     absent, the other links of this application (``Ownership.link_is_ours``)."""
@@ -718,7 +694,7 @@ def _plan_links(app: Manifest, state: str, links: List[Link], ownership: Ownersh
     current = {link.identity: link for link in links}
     deleted: Set[Tuple[str, str, str, str]] = set()
     listed = set()
-    for link, where in app.links:
+    for link, where in wit_links(app):
         listed.add(link.identity)
         found = current.get(link.identity)
         if state == "present" and found is not None and found.target != link.target:
@@ -750,7 +726,7 @@ def _plan_links(app: Manifest, state: str, links: List[Link], ownership: Ownersh
     return actions, before, after, remaining
 
 
-def plan_manifest(app: Manifest, state: str, inventories: Mapping[str, HostInventory], links: List[Link],
+def plan_manifest(app: Application, state: str, inventories: Mapping[str, HostInventory], links: List[Link],
                   configs: Mapping[str, Optional[Mapping[str, str]]], prune: bool = False) -> Plan:
     """One plan: configs, providers, components, links (present); links, components, providers, configs (absent).
 
@@ -787,10 +763,10 @@ def plan_manifest(app: Manifest, state: str, inventories: Mapping[str, HostInven
     workload_actions: Dict[str, List[Intent]] = {COMPONENT: [], PROVIDER: []}
     before_workloads: Dict[str, Any] = {}
     after_workloads: Dict[str, Any] = {}
-    for workload in app.workloads:
+    for workload in app.parts:
         actions, before, after = _plan_workload(workload, app, state, inventories, stopper)
         workload_actions[workload.kind].extend(actions)
-        view = {"kind": "capability" if workload.kind == PROVIDER else "component", "id": workload.workload_id}
+        view = {"kind": "capability" if workload.kind == PROVIDER else "component", "id": workload.id}
         before_workloads[workload.name] = dict(view, hosts=before)
         after_workloads[workload.name] = dict(view, hosts=after)
     prune_actions: List[Intent] = []

@@ -16,18 +16,21 @@ its bidders). The strategies:
   providers placed by auction).
 * ``daemon``: every host in scope.
 * ``spreads``: wadm's weighted spreads (spreadscaler) or every host matching a spread (daemonscaler).
+* ``selector``: replicas over the hosts whose heartbeat matches a selector, the least loaded first (v2
+  deployments); planning/scheduler.py registers it.
 
-A strategy is a function ``(placement, hosts) -> Targets`` in ``STRATEGIES``; ``register`` adds one (for
-example replicas over the hosts that match a heartbeat's labels, for v2 deployments), and nothing else
-changes: planners call ``place`` and read ``Targets``. Pure, no I/O.
+A strategy is a function ``(placement, hosts) -> Targets`` in ``STRATEGIES``; ``register`` adds one, and nothing
+else changes: planners call ``place`` and read ``Targets``. ``Placement`` itself is the neutral model's
+(model/placement.py). Pure, no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.placement import Placement, Spread
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory
 
 ONE_HOST = "host"
@@ -35,34 +38,6 @@ INSTANCES = "instances"
 REPLICAS = "replicas"
 DAEMON = "daemon"
 SPREADS = "spreads"
-
-
-@dataclass(frozen=True)
-class Spread:
-    """One of wadm's spreads: hosts whose labels meet ``requirements``, given ``weight`` of the instances."""
-
-    requirements: Dict[str, str]
-    weight: int
-    where: str
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where something should run. ``what`` names it in messages ("component echo", "provider X").
-
-    ``count``: instances (``instances``, ``spreads``, ``host``, ``daemon``) or distinct hosts (``replicas``);
-    ``per_host``: what each chosen host runs (a component's instance limit; 1 for what runs once per host);
-    ``once_per_host``: a provider, which a host runs once (its spread share is that many distinct hosts).
-    """
-
-    strategy: str
-    what: str = ""
-    count: int = 1
-    per_host: int = 1
-    host_id: Optional[str] = None
-    spreads: Sequence[Spread] = ()
-    once_per_host: bool = False
-    terms: Mapping[str, Any] = field(default_factory=dict)  # what a registered strategy needs besides
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@
 Private to this collection; may change without notice.
 
 Pure: no I/O. What is wanted says, by its type, which plan it needs (an actor, a provider, a component
-or capability placed on hosts, a link of either kind); the caller never chooses a planner by generation.
+or capability placed on hosts, a link of either kind, a whole application with the planning step its
+generation names); the caller never chooses a planner by generation.
 Placement of new instances may need the hosts that bid in an auction: a plan that needs them says so
 (``placements_needed``) and ``auction_for`` names the auction to hold.
 """
@@ -23,6 +24,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors 
     plan_link,
     plan_provider,
 )
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.applications import Asked, plan_step
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import (
     COMPONENT,
@@ -32,8 +34,12 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloa
 )
 
 
-def plan(wanted: Any, observed: Any, bidders: Optional[List[str]] = None, state: str = "present") -> Plan:
-    """The plan that makes what runs (``observed``: inventories by host, or the links) what is ``wanted``."""
+def plan(wanted: Any, observed: Any, bidders: Optional[List[str]] = None, state: str = "present",
+         prune: bool = False) -> Any:
+    """The plan that makes what runs (``observed``: inventories by host, or the links; for an application what
+    its step reads, planning/applications.Observed) what is ``wanted``."""
+    if isinstance(wanted, Asked):  # a whole application, through the planning step of its generation
+        return plan_step(wanted, state, observed, prune)
     if isinstance(wanted, ActorSpec):
         return plan_actor(wanted, observed, bidders)
     if isinstance(wanted, ProviderSpec):

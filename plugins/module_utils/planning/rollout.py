@@ -37,12 +37,14 @@ from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Sequence, Set
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.placement import Placement
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import Hosts, place
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.scheduler import (
+    SELECTOR,
     HostFacts,
     PlacementError,
     Selector,
     check_capacity,
-    choose,
     matching,
 )
 
@@ -240,8 +242,11 @@ def plan(desired: Desired, replicas: Sequence[Replica], hosts: Sequence[HostFact
         if old is not None and old.replica.host_id in eligible and old.replica.host_id not in avoid and \
                 counts.get(old.replica.host_id, 0) < desired.max_per_host:
             host = live[old.replica.host_id]
-        if host is None:
-            host = choose(candidates, counts, desired.max_per_host, frozen_avoid)
+        if host is None:  # placed over the hosts the selector matches (planning/scheduler.py's strategy)
+            found = place(Placement(SELECTOR, desired.name, count=1, per_host=desired.max_per_host,
+                                    terms={"facts": candidates, "selector": desired.selector, "avoid": frozen_avoid}),
+                          Hosts([h.id for h in candidates], dict(counts))).hosts
+            host = live[next(iter(found))] if found else None
         if host is None:  # check_capacity makes this unreachable; kept as a clear refusal all the same
             raise PlacementError("no matching host has room for replica %d (max_per_host %d)"
                                  % (ordinal, desired.max_per_host))

@@ -16,6 +16,9 @@ Among candidates the first is the one with
    ``MEMORY_STEP`` bytes (steps, so that jitter between two heartbeats does not reorder hosts),
 4. the host id, so that the same facts always give the same choice.
 
+This is the placement strategy ``selector`` (replicas over the hosts a heartbeat selector matches), registered
+in planning/placement.py beside the others; planning/rollout.py places every new replica through it.
+
 Pure, unit-tested from heartbeat examples.
 """
 
@@ -25,6 +28,13 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.placement import Placement
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import (
+    STRATEGIES,
+    Hosts,
+    Targets,
+    register,
+)
 
 CPU_STEP = 10.0  # percent
 MEMORY_STEP = 256 * 1024 * 1024  # bytes
@@ -120,3 +130,27 @@ def place(count: int, candidates: Sequence[HostFacts], counts: Dict[str, int], m
         counts[host.id] = counts.get(host.id, 0) + 1
         chosen.append(host.id)
     return chosen
+
+
+SELECTOR = "selector"
+
+
+def _selected(placement: Placement, hosts: Hosts) -> Targets:
+    """The ``selector`` strategy: ``count`` new replicas, one at a time on the best candidate (``rank``), at most
+    ``per_host`` on a host, given the replicas each host has now (``hosts.running``). ``terms``: ``facts``, the
+    heartbeats of the hosts that answered; ``selector``, which of them may run it; ``avoid``, hosts a replica of
+    it just failed on. Fewer hosts than asked for when the candidates run out of room."""
+    candidates = matching(placement.terms["facts"], placement.terms["selector"])
+    counts = dict(hosts.running)
+    chosen: Dict[str, int] = {}
+    for _index in range(placement.count):
+        host = choose(candidates, counts, placement.per_host, placement.terms.get("avoid", frozenset()))
+        if host is None:
+            break
+        counts[host.id] = counts.get(host.id, 0) + 1
+        chosen[host.id] = chosen.get(host.id, 0) + 1
+    return Targets(chosen)
+
+
+if SELECTOR not in STRATEGIES:  # registered once, however often this file is loaded
+    register(SELECTOR, _selected)

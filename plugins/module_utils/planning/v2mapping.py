@@ -38,19 +38,22 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import Link
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.application import OWNER_ANNOTATION
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.application import (
+    COMPONENT,
+    OWNER_ANNOTATION,
+    PROVIDER,
+    Application,
+    Part,
+)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.placement import Placement
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import (
-    DAEMONSCALER,
-    Manifest,
-    ManifestWorkload,
-    Scaler,
     parse_manifest,
     wadm_component_id,
     wadm_name,
+    wit_links,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import labels_match
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import DAEMON_SPREADS, labels_match
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import shares as wadm_shares
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import COMPONENT, PROVIDER
 
 # How a capability reaches the component: the provider calls it (the component exports the interface) or the
 # component calls the provider (it imports the interface).
@@ -285,7 +288,7 @@ class _Groups:
             self.parent[b] = a
 
 
-def _config_values(names: Sequence[str], app: Manifest, known: Mapping[str, Mapping[str, str]], where: str,
+def _config_values(names: Sequence[str], app: Application, known: Mapping[str, Mapping[str, str]], where: str,
                    unmappable: List[Finding]) -> Dict[str, str]:
     merged: Dict[str, str] = {}
     for name in names:
@@ -301,7 +304,7 @@ def _config_values(names: Sequence[str], app: Manifest, known: Mapping[str, Mapp
     return merged
 
 
-def _http_host(component: ManifestWorkload, config: Mapping[str, str], opts: Options, where: str,
+def _http_host(component: Part, config: Mapping[str, str], opts: Options, where: str,
                unmappable: List[Finding], notes: List[Finding]) -> Optional[str]:
     if component.name in opts.http_hosts:
         return opts.http_hosts[component.name]
@@ -378,7 +381,7 @@ class _Wiring:
         need[1].update(row.offered or names)
 
 
-def _join(by_id: Mapping[str, ManifestWorkload], link: Link, where: str, groups: _Groups,
+def _join(by_id: Mapping[str, Part], link: Link, where: str, groups: _Groups,
           unmappable: List[Finding], notes: List[Finding]) -> None:
     """A link between two components puts them in one workload."""
     source, target = by_id[link.source_id], by_id[link.target]
@@ -393,7 +396,7 @@ def _join(by_id: Mapping[str, ManifestWorkload], link: Link, where: str, groups:
                                         "their WIT imports and exports" % link.name))
 
 
-def _wire(app: Manifest, by_id: Mapping[str, ManifestWorkload], link: Link, where: str, groups: _Groups,
+def _wire(app: Application, by_id: Mapping[str, Part], link: Link, where: str, groups: _Groups,
           wirings: Dict[str, _Wiring], opts: Options, known: Mapping[str, Mapping[str, str]],
           unmappable: List[Finding], notes: List[Finding], custom: Dict[str, List[str]]) -> None:
     """A link between a component and a provider: a host interface of the component's workload."""
@@ -456,10 +459,10 @@ def _keyvalue_note(provider: str, config: Mapping[str, str]) -> str:
     return text
 
 
-def _link_names(app: Manifest, by_id: Mapping[str, ManifestWorkload], unmappable: List[Finding]) -> None:
+def _link_names(app: Application, by_id: Mapping[str, Part], unmappable: List[Finding]) -> None:
     """Link names that route one component to different backends of one package: no workload can say which."""
     seen: Dict[Tuple[str, str, str], Tuple[str, str, str]] = {}
-    for link, where in app.links:
+    for link, where in wit_links(app):
         source, target = by_id[link.source_id], by_id[link.target]
         if source.kind != COMPONENT or target.kind != PROVIDER:
             continue
@@ -522,29 +525,29 @@ def need_text(row: Capability, names: Set[str]) -> str:
     return "%s/{%s}@%s (heartbeat %s)" % (row.package_name, ",".join(sorted(names)), row.version, row.offered_by)
 
 
-def _scaler_key(scaler: Optional[Scaler]) -> Any:
+def _scaler_key(scaler: Optional[Placement]) -> Any:
     if scaler is None:
         return None
-    return (scaler.kind, scaler.instances, tuple((tuple(sorted(s.requirements.items())), s.weight)
+    return (scaler.strategy, scaler.count, tuple((tuple(sorted(s.requirements.items())), s.weight)
                                                  for s in scaler.spreads))
 
 
-def _group_scaler(members: List[ManifestWorkload], unmappable: List[Finding],
-                  notes: List[Finding]) -> Optional[Scaler]:
-    scaled = [m for m in members if m.scaler is not None]
+def _group_scaler(members: List[Part], unmappable: List[Finding],
+                  notes: List[Finding]) -> Optional[Placement]:
+    scaled = [m for m in members if m.placement is not None]
     if not scaled:
         return None
     first = scaled[0]
     for other in scaled[1:]:
-        if _scaler_key(other.scaler) != _scaler_key(first.scaler):
-            unmappable.append(Finding(other.scaler.where if other.scaler else other.where,
+        if _scaler_key(other.placement) != _scaler_key(first.placement):
+            unmappable.append(Finding(other.placement.where if other.placement else other.where,
                                       "components %s and %s are linked, so they run in one workload, and their "
                                       "scalers differ (%s); give them the same scaler"
-                                      % (first.name, other.name, first.scaler.where if first.scaler else first.where)))
+                                      % (first.name, other.name, first.placement.where if first.placement else first.where)))
     for member in members:
-        if member.scaler is None:
+        if member.placement is None:
             notes.append(Finding(member.where, "no scaler: it runs with %s, which it is linked with" % first.name))
-    return first.scaler
+    return first.placement
 
 
 def map_manifest(raw: Any, hosts: Sequence[Mapping[str, Any]], opts: Options = Options(),
@@ -553,29 +556,43 @@ def map_manifest(raw: Any, hosts: Sequence[Mapping[str, Any]], opts: Options = O
 
     A malformed manifest is refused (InputError) as for a lattice; what is well-formed but has no equivalent
     is listed in ``unmappable`` (``AppMapping.refuse`` turns it into one refusal naming every part)."""
+    app, unmappable = application_of(raw)
+    return map_application(app, unmappable, hosts, opts, known_configs)
+
+
+def application_of(raw: Any) -> Tuple[Application, List[Finding]]:
+    """The application a manifest describes for hosts without a lattice, parsed by the one manifest parser once
+    the parts those hosts cannot carry are set aside (and listed, each with its path)."""
     cleaned, unmappable = _without_unmappable(raw)
-    app = parse_manifest(cleaned)
+    return parse_manifest(cleaned), unmappable
+
+
+def map_application(app: Application, unmappable: List[Finding], hosts: Sequence[Mapping[str, Any]],
+                    opts: Options = Options(), known_configs: Optional[Mapping[str, Mapping[str, str]]] = None
+                    ) -> AppMapping:
+    """The deployments ``app`` becomes on the ``hosts``; ``unmappable`` what was set aside before parsing."""
+    unmappable = list(unmappable)
     notes: List[Finding] = []
     known = known_configs or {}
-    by_id = {w.workload_id: w for w in app.workloads}
-    components = [w for w in app.workloads if w.kind == COMPONENT]
+    by_id = {w.id: w for w in app.parts}
+    components = [w for w in app.parts if w.kind == COMPONENT]
     groups = _Groups([w.name for w in components])
     wirings: Dict[str, _Wiring] = {}
     custom: Dict[str, List[str]] = {}
     _link_names(app, by_id, unmappable)
-    for link, where in app.links:
+    for link, where in wit_links(app):
         _join(by_id, link, where, groups, unmappable, notes)
-    for link, where in app.links:
+    for link, where in wit_links(app):
         _wire(app, by_id, link, where, groups, wirings, opts, known, unmappable, notes, custom)
-    linked_providers = {by_id[end].name for link, _where in app.links for end in (link.source_id, link.target)
+    linked_providers = {by_id[end].name for link in app.links for end in (link.source_id, link.target_id)
                         if by_id[end].kind == PROVIDER}
-    for provider in app.workloads:
+    for provider in app.parts:
         if provider.kind != PROVIDER:
             continue
         if provider.name in custom:
             unmappable.append(Finding(provider.where, "capability provider %s (%s) is a custom provider: its links "
                                                       "(%s) name WIT packages no host plugin serves (hosts serve %s)"
-                                      % (provider.name, provider.image_ref, ", ".join(custom[provider.name]),
+                                      % (provider.name, provider.image, ", ".join(custom[provider.name]),
                                          ", ".join(sorted({r.package_name for r in CAPABILITIES})))))
         elif provider.name not in linked_providers:
             notes.append(Finding(provider.where, "capability provider %s is linked with nothing: nothing to deploy"
@@ -585,7 +602,7 @@ def map_manifest(raw: Any, hosts: Sequence[Mapping[str, Any]], opts: Options = O
                                                  "capability themselves (its scaler does not apply)" % provider.name))
 
     mapping = AppMapping(app.name, unmappable=unmappable, notes=notes)
-    members: Dict[str, List[ManifestWorkload]] = {}
+    members: Dict[str, List[Part]] = {}
     for component in components:
         members.setdefault(groups.find(component.name), []).append(component)
     for root in [c.name for c in components if groups.find(c.name) == c.name]:
@@ -594,8 +611,8 @@ def map_manifest(raw: Any, hosts: Sequence[Mapping[str, Any]], opts: Options = O
     return mapping
 
 
-def _image(component: ManifestWorkload, unmappable: List[Finding]) -> str:
-    image = component.image_ref
+def _image(component: Part, unmappable: List[Finding]) -> str:
+    image = component.image
     if image.startswith("oci://"):
         return image[len("oci://"):]
     if "://" in image:
@@ -605,7 +622,7 @@ def _image(component: ManifestWorkload, unmappable: List[Finding]) -> str:
     return image
 
 
-def _deployments(app: Manifest, group: List[ManifestWorkload], wiring: _Wiring,
+def _deployments(app: Application, group: List[Part], wiring: _Wiring,
                  hosts: Sequence[Mapping[str, Any]], opts: Options, known: Mapping[str, Mapping[str, str]],
                  mapping: AppMapping) -> None:
     unmappable, notes = mapping.unmappable, mapping.notes
@@ -643,9 +660,9 @@ def _deployments(app: Manifest, group: List[ManifestWorkload], wiring: _Wiring,
             entry.pop("config")
         interfaces.append(entry)
     needs = [wiring.needs[key] for key in sorted(wiring.needs)]
-    base = group[0].workload_id  # the 1.x ID of its first component: wadm's {app}-{component}, or the given id
+    base = group[0].id  # the 1.x ID of its first component: wadm's {app}-{component}, or the given id
     spreads = list(scaler.spreads)
-    shares = wadm_shares(scaler.instances, [s.weight for s in spreads]) if scaler.kind != DAEMONSCALER \
+    shares = wadm_shares(scaler.count, [s.weight for s in spreads]) if scaler.strategy != DAEMON_SPREADS \
         else [1] * len(spreads)
     used = [(s, share) for s, share in zip(spreads, shares) if share]
     for index, (spread, share) in enumerate(used):
@@ -664,7 +681,7 @@ def _deployments(app: Manifest, group: List[ManifestWorkload], wiring: _Wiring,
             unmappable.append(Finding(where, "the %d matching host(s) lack what %s needs: %s"
                                       % (len(matching), ", ".join(m.name for m in group), ", ".join(missing))))
             continue
-        if scaler.kind == DAEMONSCALER:
+        if scaler.strategy == DAEMON_SPREADS:
             replicas = len(capable)
         elif opts.instances == "per_host":
             replicas = 1
@@ -692,7 +709,7 @@ def _deployments(app: Manifest, group: List[ManifestWorkload], wiring: _Wiring,
             unmappable.append(Finding(where, "%d replica(s) of %s need as many hosts (one replica per host), and %d "
                                              "matching host(s) can run it" % (replicas, name, len(capable))))
             continue
-        if index == 0 and scaler.kind == DAEMONSCALER:
+        if index == 0 and scaler.strategy == DAEMON_SPREADS:
             notes.append(Finding(where, "daemonscaler: one replica on each of the %d matching host(s) found now; a "
                                         "host that starts later gets one at the next run" % len(capable)))
         mapping.deployments.append(Deployment(params, [m.where for m in group], sorted(need_text(*n) for n in needs)))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Union
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.application import COMPONENT, PROVIDER
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import (
@@ -22,10 +23,10 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placeme
     ONE_HOST,
     REPLICAS,
     Hosts,
-    Placement,
     hosts_in_scope,
     place,
 )
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.placement import Placement
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import (
     ComponentDescription,
@@ -34,9 +35,6 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types impo
     ProviderDescription,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects.v1 import label_refusal
-
-COMPONENT = "component"
-PROVIDER = "provider"
 
 
 @dataclass(frozen=True)

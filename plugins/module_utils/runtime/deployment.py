@@ -18,7 +18,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model import validation as check
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import (
+    InputError,
     LatticeError,
     NoResponseError,
     OperationFailedError,
@@ -31,11 +34,14 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.rollout
     SERVING,
     START,
     STOP,
+    Desired,
     Replica,
     Rollout,
     Step,
 )
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.scheduler import HostFacts
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import admission, rollout
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.scheduler import HostFacts, Selector
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workload import build_workload
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.apply import Progress
 
 _STARTING_OR_ERROR = ("WORKLOAD_STATE_ERROR", "WORKLOAD_STATE_STARTING")
@@ -66,11 +72,64 @@ class Target:
 
 
 @dataclass
+class Asked:
+    """A deployment as its options ask for it: where it is recorded and what its replicas start with (``target``),
+    how many and where (``desired``), and the options it was built from (the read's window and stream)."""
+
+    target: Target
+    desired: Desired
+    params: Mapping[str, Any]
+
+    @property
+    def absent(self) -> bool:
+        return self.params["state"] == "absent"
+
+    @property
+    def expected(self) -> int:
+        return 0 if self.absent else self.target.replicas
+
+
+@dataclass
 class Outcome:
     """The replicas as they are while a rollout goes on: true also when it stops half-way."""
 
     members: List[Replica] = field(default_factory=list)
     templates: Dict[str, Any] = field(default_factory=dict)  # template -> spec shown
+
+
+def _seconds(params: Mapping[str, Any], name: str, high: float) -> None:
+    value = params[name]
+    if not 0 < value <= high:  # also refuses NaN
+        raise InputError("%s must be between 0 and %g seconds, got %r" % (name, high, value))
+
+
+def asked(params: Mapping[str, Any]) -> Asked:
+    """A deployment's options (wasmcloud_deployment's) -> what to deploy; every problem is an InputError before
+    anything is sent."""
+    name = rollout.deployment_name(params["name"])
+    namespace = check.nats_token(params["namespace"], "namespace")
+    v2.jetstream_name(params["record_bucket"], "record_bucket")
+    if params["heartbeat_stream"]:
+        v2.jetstream_name(params["heartbeat_stream"], "heartbeat_stream")
+    for option, high in (("start_timeout", 3600), ("wait_timeout", 86400), ("heartbeat_window", 3600)):
+        _seconds(params, option, high)
+    workload, digest, shown = build_workload(params, name)
+    admission.admit(workload, params["replicas"] if params["state"] == "present" else 0, params["broadcast"])
+    host_ids = None
+    if params["host_ids"] is not None:
+        host_ids = frozenset(v2.host_id(value, "host_ids[%d]" % index) for index, value in enumerate(params["host_ids"]))
+    selector = Selector(check.string_map(params["host_selector"], "host_selector"), params["environment"], host_ids)
+    desired = Desired(name, rollout.template_of(digest), params["replicas"], params["strategy"], params["max_surge"],
+                      params["max_unavailable"], params["max_per_host"], selector).check()
+    target = Target(namespace, name, desired.template, digest, workload, shown, params["replicas"],
+                    params["start_timeout"], params["wait_timeout"])
+    return Asked(target, desired, params)
+
+
+def removal(namespace: str, name: str, params: Mapping[str, Any]) -> Asked:
+    """The removal of a recorded deployment nothing asks for any more (``params``: the options of its removal)."""
+    return Asked(Target(namespace, name, "", "", {}, {}, 0, params["start_timeout"], params["wait_timeout"]),
+                 Desired(name, ""), params)
 
 
 def observe(client: Any, namespace: str, name: str, host_ids: Optional[Sequence[str]], window: float,

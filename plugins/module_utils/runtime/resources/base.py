@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import LatticeError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
@@ -99,3 +100,23 @@ class Resource:
 
 
 ResourceFactory = Callable[[Task, Any], Resource]
+
+
+def plan_and_apply(resource: Resource, client: Any, wanted: Any, observed: Any) -> None:
+    """The runner's steps after the read, for one resource: plan -> view and report -> apply -> applied (or
+    left_running when the apply fails half-way). ansible_module/runner.py runs every mutating module through
+    it; a resource made of others (an application of v2 deployments) runs each part through it too."""
+    plan = resource.plan(client, wanted, observed)
+    for warning in plan.warnings:
+        resource.task.warn(warning)
+    if resource.key:
+        resource.result[resource.key] = resource.view(wanted, plan, observed)
+    if not resource.report(wanted, plan):
+        resource.unchanged(client, wanted, plan)
+        return
+    try:
+        resource.apply(client, wanted, plan, observed)
+    except LatticeError:
+        resource.left_running(client, wanted)
+        raise
+    resource.applied(client, wanted, plan)
