@@ -67,7 +67,7 @@ run_line() {
     local line="$1" venv="$MATRIX_DIR/$1" status=0 workers
     workers="${MATRIX_PYTEST_WORKERS:-$([[ "$(scope_of "$line")" == full ]] && echo 2 || echo 1)}"
     local env=(env "PATH=$venv/bin:$PATH" "PYTHONPATH=$COLLECTIONS" "ANSIBLE_COLLECTIONS_PATH=$COLLECTIONS")
-    echo "matrix $line: $("$venv/bin/ansible" --version | head -n1), $("$venv/bin/python" --version)"
+    echo "matrix $line: $("$venv/bin/ansible" --version | sed -n 1p), $("$venv/bin/python" --version)"
     # Sanity on the line's own ansible-test, with its ignore file (tests/sanity/ignore-<line>.txt).
     VENV="$venv" SANITY_PYTHON="${PY[$line]}" tools/sanity.sh || status=$?
     local tests=(tests/unit tests/integration/test_core_lines.py)
