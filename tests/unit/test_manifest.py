@@ -10,7 +10,7 @@ import copy
 import pytest
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import COMPONENT, PROVIDER
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.application import COMPONENT, PROVIDER
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import parse_manifest, wit_links
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import DAEMON_SPREADS, SPREADS
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import wadm_component_id as workload_id

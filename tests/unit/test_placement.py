@@ -7,6 +7,7 @@ import pytest
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import placement
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.placement import Placement, Spread
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import (
     DAEMON,
     DAEMON_SPREADS,
@@ -15,8 +16,6 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placeme
     REPLICAS,
     SPREADS,
     Hosts,
-    Placement,
-    Spread,
     Targets,
     place,
 )

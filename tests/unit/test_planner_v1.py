@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.application import COMPONENT, PROVIDER
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import (
-    COMPONENT,
-    PROVIDER,
     WorkloadSpec,
     plan_config,
     plan_labels,

@@ -44,14 +44,10 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.v2workl
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.manifest import parse_manifest
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning import v2mapping
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.applications import Asked
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.application import Application
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.application import COMPONENT, PROVIDER, Application
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.data_plane import checked_subject
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.deployment import asked as deployment_asked
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import (
-    COMPONENT,
-    PROVIDER,
-    WorkloadSpec,
-)
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import WorkloadSpec
 
 Params = Mapping[str, Any]
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.placement import Placement, Spread
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.placement import Placement
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.types import HostInventory
 
 ONE_HOST = "host"

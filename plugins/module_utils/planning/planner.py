@@ -25,7 +25,6 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.actors 
     plan_provider,
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.applications import Asked, plan_step
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.plan import Plan
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.workloads import (
     COMPONENT,
     WorkloadSpec,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Union
 
-from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.application import COMPONENT, PROVIDER
+from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.application import COMPONENT
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors import InputError
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.intents import Intent
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.planning.placement import (

@@ -62,7 +62,8 @@ class Deployment(Resource):
 
     def report(self, wanted: Asked, plan: Rollout) -> bool:
         target, observed = wanted.target, self.observed
-        assert observed is not None  # read before
+        if observed is None:  # read comes first
+            raise AssertionError("report before read")
         self.result.update(changed=plan.changed, reason=plan.reason, template=target.template,
                            actions=[step.to_intent().to_dict() for step in plan.steps],
                            hosts_matched=len([h for h in observed.hosts if wanted.desired.selector.matches(h)]),
@@ -78,7 +79,8 @@ class Deployment(Resource):
         return plan.changed and not self.task.check_mode
 
     def unchanged(self, client: Any, wanted: Asked, plan: Rollout) -> None:
-        assert self.observed is not None
+        if self.observed is None:
+            raise AssertionError("unchanged before read")
         check_mode = self.task.check_mode
         replicas = plan.after if (check_mode and plan.changed) else self.observed.replicas
         self.result.update(replicas=_view(replicas), sent=[], confirmed=[],
