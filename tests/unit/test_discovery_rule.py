@@ -111,7 +111,7 @@ def test_every_expected_host_answering_ends_it_a_grace_after_the_last():
     quick = [(0.002 + index * 0.0003, host) for index, host in enumerate(hosts(10))]
     taken, end, why = listen_expecting(quick, hosts(10))
     assert len(taken) == 10 and why == rule.EXPECTED
-    assert end == pytest.approx(quick[-1][0] + rule.GRACE_AFTER_EXPECTED)
+    assert end == pytest.approx(quick[-1][0] + rule.GRACE_MIN)  # quick answers: the shortest grace
 
 
 @pytest.mark.parametrize("late", [0.6, 1.9])
@@ -120,7 +120,7 @@ def test_an_expected_host_answering_late_is_waited_for(late):
     replies = [(0.002 + index * 0.0003, host) for index, host in enumerate(hosts(9))] + [(late, "N009")]
     taken, end, why = listen_expecting(replies, hosts(10))
     assert sorted(taken) == hosts(10) and why == rule.EXPECTED
-    assert end == pytest.approx(late + rule.GRACE_AFTER_EXPECTED)
+    assert end == pytest.approx(late + rule.GRACE_MAX)  # a slow answer: the longest grace
     # without the record the early finish misses it
     assert len(listen([at for at, _host in replies])[0]) == 9
 
@@ -136,11 +136,21 @@ def test_an_expected_host_that_never_answers_keeps_it_listening_for_the_whole_wi
 def test_a_new_host_is_found_when_it_answers_within_the_grace():
     known = [(0.002 + index * 0.0003, host) for index, host in enumerate(hosts(5))]
     last_known = known[-1][0]
-    taken, _end, _why = listen_expecting(known + [(last_known + rule.GRACE_AFTER_EXPECTED * 0.8, "NEW")], hosts(5))
+    taken, _end, _why = listen_expecting(known + [(last_known + rule.GRACE_MIN * 0.8, "NEW")], hosts(5))
     assert "NEW" in taken
     # one answering well after the grace (and after the pause that follows it) is not waited for
     taken, _end, _why = listen_expecting(known + [(last_known + 0.5, "NEW")], hosts(5))
     assert "NEW" not in taken
+
+
+def test_the_grace_is_as_long_again_as_the_expected_hosts_took_within_its_bounds():
+    assert rule.grace_after_expected(0.001) == rule.GRACE_MIN
+    assert rule.grace_after_expected(0.03) == pytest.approx(0.03)
+    assert rule.grace_after_expected(1.9) == rule.GRACE_MAX
+    # a new host as slow as the expected ones (a farther network) is still found
+    known = [(0.025 + index * 0.0003, host) for index, host in enumerate(hosts(5))]
+    taken, _end, _why = listen_expecting(known + [(known[-1][0] + 0.02, "NEW")], hosts(5))
+    assert "NEW" in taken
 
 
 def test_new_hosts_still_replying_keep_it_open_as_the_early_finish_does():

@@ -9,7 +9,8 @@ nothing on the wire says how many will. The reference client listens for the who
 ``auction_timeout`` window (2 s). This collection ends sooner when it can tell that nobody is left:
 
 * **the record of recently seen hosts** (``host_record``): once every host it expects has
-  answered, listening ends ``GRACE_AFTER_EXPECTED`` later (or once replies from hosts it did not
+  answered, listening ends a grace later (``grace_after_expected``: as long again as they took, between
+  ``GRACE_MIN`` and ``GRACE_MAX``, so a new host answering about as fast is found) (or once replies from hosts it did not
   expect pause, see below); while one of them has not answered, it listens up to the window;
 * **no record** (first discovery of a lattice from here, or a record gone stale): after the first
   reply it listens for at least ``FLOOR_AFTER_FIRST`` seconds (measured from that reply, so a slow
@@ -37,7 +38,8 @@ QUIET_FACTOR = 1.5
 QUIET_MIN = 0.05
 QUIET_MAX = 0.25
 RECENT = 8
-GRACE_AFTER_EXPECTED = 0.05
+GRACE_MIN = 0.02
+GRACE_MAX = 0.05
 MAX_PROBES = 3
 PROBE_SLACK = 0.05  # a probe answered within twice the first reply's time plus this: nothing is paused
 
@@ -45,6 +47,12 @@ PROBE_SLACK = 0.05  # a probe answered within twice the first reply's time plus 
 WINDOW = "window"  # the whole window (or every host it asked has said there is nobody: no responders)
 EXPECTED = "expected"  # every host the record expects had answered, plus the grace
 STALL = "stall"  # replies paused (the early-finish rule, or discovery_stall)
+
+
+def grace_after_expected(all_expected_at: float) -> float:
+    """How long to go on listening once every expected host has answered (``all_expected_at`` seconds after the
+    request): a host the record does not know yet answers about as fast as they did."""
+    return min(GRACE_MAX, max(GRACE_MIN, all_expected_at))
 
 
 def quiet_period(arrivals: Sequence[float]) -> float:
@@ -127,7 +135,7 @@ class Listening:
         if self.expected:
             if self._waiting_for or self.all_expected_at is None:
                 return self.window, WINDOW
-            end = self.all_expected_at + GRACE_AFTER_EXPECTED
+            end = self.all_expected_at + grace_after_expected(self.all_expected_at)
             if self._last_unexpected is not None:
                 # hosts the record did not know keep it open as long as their replies keep coming
                 end = max(end, self._last_unexpected + quiet_period(arrivals))
