@@ -191,7 +191,25 @@ def plot(rows: List[Dict[str, Any]], path: Path) -> str:
     return "plot written to %s" % path
 
 
-def markdown(figures: List[Figure], meta: Dict[str, Any]) -> str:
+RUNNER_SECTIONS = ("## Scaling", "## Notes", "## Details")  # what markdown() writes below the table
+
+
+def kept_sections(previous: str) -> List[str]:
+    """The sections of an earlier RESULTS.md that the runner does not write (figures measured elsewhere, such as
+    the healing times tests/eda measures): their lines, to be written again as they were."""
+    kept: List[str] = []
+    keeping = False
+    for line in previous.splitlines():
+        if line.startswith("## "):
+            keeping = line.split(" (")[0].rstrip() not in RUNNER_SECTIONS
+        if keeping:
+            kept.append(line)
+    while kept and not kept[-1].strip():
+        kept.pop()
+    return kept
+
+
+def markdown(figures: List[Figure], meta: Dict[str, Any], kept: Optional[List[str]] = None) -> str:
     info = meta["machine"]
     lines = [
         "# Benchmark results",
@@ -230,6 +248,8 @@ def markdown(figures: List[Figure], meta: Dict[str, Any]) -> str:
     notes = [figure for figure in figures if figure.note]
     if notes:
         lines += ["", "## Notes", ""] + ["- **%s**: %s" % (figure.name, figure.note) for figure in notes]
+    if kept:
+        lines += [""] + kept
     lines += ["", "## Details", ""]
     for figure in figures:
         detail = {key: value for key, value in figure.detail.items() if key != "runs_s"}

@@ -100,7 +100,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if rows:
         notes.append(report.plot(rows, args.out / "scaling.png"))
     if not args.quick and not args.no_results_md and list(args.names) == list(NAMES):
-        args.results_md.write_text(report.markdown(figures, meta))
+        previous = args.results_md.read_text() if args.results_md.exists() else ""
+        args.results_md.write_text(report.markdown(figures, meta, report.kept_sections(previous)))
         notes.append("summary written to %s" % args.results_md)
     document["notes"] = notes
 

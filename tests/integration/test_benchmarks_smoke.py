@@ -50,3 +50,16 @@ def test_quick_run_reports_every_figure_as_json(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "benchmarks.json").read_text())["figures"].keys() == document["figures"].keys()
     # A quick run never rewrites the committed summary of the last full run.
     assert (summary.stat().st_mtime_ns if summary.exists() else None) == summary_before
+
+
+def test_a_full_run_keeps_the_sections_measured_elsewhere() -> None:
+    from benchmarks import report  # the repository root is on sys.path (tests/conftest.py)
+
+    previous = ("# Benchmark results\n\n| figure | value |\n\n## Scaling\n\nrows\n\n"
+                "## Healing (event-driven, measured by tests/eda)\n\n- **v2 heal**: 22.4 s\n\n"
+                "## Notes\n\n- a note\n\n## Details\n\n- **x**: y\n")
+    kept = report.kept_sections(previous)
+    assert kept == ["## Healing (event-driven, measured by tests/eda)", "", "- **v2 heal**: 22.4 s"]
+    written = report.markdown([], {"machine": report.machine(), "date": "now", "elapsed_s": 1.0}, kept)
+    assert written.count("## Healing") == 1 and written.index("## Healing") < written.index("## Details")
+    assert report.kept_sections(written) == kept  # and again at the next run
