@@ -133,6 +133,10 @@ options:
 notes:
   - A host that restarts has a new ID and none of its workloads; the next run finds its replicas gone and places them
     again. The C(wasmcloud.lattice.heal) rulebook runs the deployment's playbook when a host is lost.
+  - Two runs never change one deployment at once. Before its first step a run writes a lease into the deployment's
+    record (compare-and-set); another run that finds a current lease, or a record changed since it read it, fails
+    with nothing sent. The lease ends with the run; the lease of a run that died ends after O(wait_timeout) +
+    O(start_timeout) + 60 seconds.
   - See the collection's C(docs/v2.md) for placement, generations and the record.
 seealso:
   - module: wasmcloud.lattice.wasmcloud_workload

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.v2client import HostSilentError
@@ -114,6 +117,52 @@ def test_the_record_keeps_what_was_started(v2_nats, workload_id):
         client.record_delete("h-1", workload_id)
         assert client.record_get("h-1", workload_id) is None
         assert client.record_unavailable is None
+
+
+def test_a_deployment_is_changed_by_one_run_at_a_time(v2_nats, workload_id):
+    name, later = "lease-" + workload_id, time.time() + 60
+    with v2_client(v2_nats.url) as first, v2_client(v2_nats.url) as second:
+        assert first.deployment_claim("default", name, None, later) is None
+        assert first.deployment_put("default", name, {"members": [], "template": "t1"})
+        seen = second.deployment_get("default", name)  # read while the first run is at work
+        assert second.deployment_claim("default", name, seen, later).startswith("another run is changing it")
+        first.deployment_release("default", name)
+        assert "lease" not in second.deployment_get("default", name)
+        # the second run planned from a record read before the first run's last write: refused all the same
+        assert first.deployment_claim("default", name, seen, later) is None
+        assert first.deployment_put("default", name, {"members": [], "template": "t2"})
+        first.deployment_release("default", name)
+        assert "changed since this run read it" in second.deployment_claim("default", name, seen, later)
+        fresh = second.deployment_get("default", name)
+        assert second.deployment_claim("default", name, fresh, later) is None
+        second.deployment_release("default", name)
+
+
+def test_of_two_runs_claiming_at_once_exactly_one_gets_the_deployment(v2_nats, workload_id):
+    name, later = "race-" + workload_id, time.time() + 60
+    with v2_client(v2_nats.url) as first, v2_client(v2_nats.url) as second:
+        start, answers = threading.Barrier(2), {}
+
+        def claim(label, client):
+            start.wait()
+            answers[label] = client.deployment_claim("default", name, None, later)
+
+        threads = [threading.Thread(target=claim, args=pair) for pair in (("a", first), ("b", second))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(answer is None for answer in answers.values()) == [False, True], answers
+
+
+def test_a_lease_that_ended_is_taken_over_with_a_warning(v2_nats, workload_id):
+    name = "stale-" + workload_id
+    with v2_client(v2_nats.url) as crashed, v2_client(v2_nats.url) as later_run:
+        assert crashed.deployment_claim("default", name, None, time.time() - 1) is None  # as if it had run long ago
+        seen = later_run.deployment_get("default", name)
+        assert later_run.deployment_claim("default", name, seen, time.time() + 60) is None
+        assert any("took it over from a run whose lease ended" in warning for warning in later_run.warnings)
+        later_run.deployment_release("default", name)
 
 
 def test_without_jetstream_there_is_no_record_and_discovery_listens():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Dict, List
@@ -204,6 +205,35 @@ def test_scaling_3_to_1_to_0_stops_the_highest_ordinals(v2_nats, fleet, images, 
     assert zero["replicas"] == [] and zero["status"] == {"expected": 0, "current": 0, "ready": 0, "updated": 0, "unavailable": 0}
     assert http_get(keeper.http_addr, virtual_host)["status"] == 404
     assert not to(0)["changed"]
+
+
+def test_a_deployment_another_run_is_changing_is_left_alone_and_the_next_run_goes_on(v2_nats, fleet, images, tmp_path):
+    name, virtual_host = "lease-%s" % uuid.uuid4().hex[:6], "lease.deploy.test"
+
+    def scale(count, ignore=""):
+        return deploy_task(name, images.hello, virtual_host, fleet.environment,
+                           "    replicas: %d\n%s" % (count, ignore))
+
+    run_ok(tmp_path, v2_nats.url, scale(1), name="one.yml")
+    with v2_client(v2_nats.url) as other_run:  # a pipeline deploying the same deployment right now
+        seen = other_run.deployment_get("default", name)
+        assert other_run.deployment_claim("default", name, seen, time.time() + 600) is None
+        result = playbook(v2_playbook(tmp_path, v2_nats.url, scale(2, "  ignore_errors: true\n"), name="two.yml"))
+        assert_no_traceback(result)
+        (refused,) = result.results()
+        assert refused["failed"] and "another run is changing it" in refused["msg"], refused
+        assert "nothing was sent" in refused["msg"] and refused["sent"] == [] and len(refused["not_sent"]) == 1
+        assert sent_to(fleet.all, name) == 1  # only the first run's start
+        other_run.deployment_release("default", name)
+    (two,) = run_ok(tmp_path, v2_nats.url, scale(2), name="two-again.yml")
+    assert two["changed"] and two["status"]["ready"] == 2 and sent_to(fleet.all, name) == 2
+    assert "lease" not in (v2_client_record(v2_nats.url, name) or {})  # ended with the run
+    run_ok(tmp_path, v2_nats.url, scale(0), name="zero.yml")
+
+
+def v2_client_record(url: str, name: str) -> Dict[str, Any]:
+    with v2_client(url) as client:
+        return client.deployment_get("default", name)
 
 
 def test_admission_rules_and_too_few_hosts_refuse_before_sending(v2_nats, fleet, images, tmp_path):

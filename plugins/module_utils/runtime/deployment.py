@@ -183,11 +183,28 @@ def _save(client: Any, target: Target, outcome: Outcome) -> None:
                     for m in outcome.members]})
 
 
+LEASE_SLACK = 60.0  # seconds a lease outlasts the longest a rollout may take (wait_timeout, then one whole step)
+
+
 def carry_out(client: Any, target: Target, rollout: Rollout, observed: Observed, progress: Progress,
               outcome: Outcome, absent: bool = False) -> None:
-    """Send the rollout's steps in order, recording after each. A start that fails stops the rollout: what the
-    host kept of it is removed, nothing after it is sent, and OperationFailedError says what the host said and
-    what still serves."""
+    """Take the deployment for this run (no other run changes it meanwhile), then send the rollout's steps in order,
+    recording after each. A start that fails stops the rollout: what the host kept of it is removed, nothing after
+    it is sent, and OperationFailedError says what the host said and what still serves."""
+    until = time.time() + target.wait_timeout + target.start_timeout + LEASE_SLACK
+    refused = client.deployment_claim(target.namespace, target.name, observed.record, until)
+    if refused:
+        _not_sent(progress, rollout.steps)
+        raise OperationFailedError("deployment %r was not changed: %s; nothing was sent (run again once it is done, "
+                                   "and this run plans from what it left)" % (target.name, refused))
+    try:
+        _steps(client, target, rollout, observed, progress, outcome, absent)
+    finally:
+        client.deployment_release(target.namespace, target.name)
+
+
+def _steps(client: Any, target: Target, rollout: Rollout, observed: Observed, progress: Progress,
+           outcome: Outcome, absent: bool) -> None:
     outcome.members = list(observed.replicas)
     outcome.templates = recorded_templates(observed.record)
     outcome.templates[target.template] = target.shown

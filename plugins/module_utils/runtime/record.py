@@ -8,7 +8,8 @@ Private to this collection; may change without notice.
 v2 hosts can neither list their workloads nor return a workload's spec, so what this collection
 started is recorded here (see docs/v2.md): per host and workload ID, the spec digest, the spec
 without secrets and the ID that serves; per deployment (wasmcloud_deployment, under keys of their
-own), its replicas, their hosts and templates. Without JetStream there is no record: every read says
+own), its replicas, their hosts and templates, and while a run changes it, that run's lease (``claim_deployment``:
+two runs never roll out one deployment at once). Without JetStream there is no record: every read says
 "none", ``unavailable`` says why, and modules fall back to what the host says (status only).
 This is the only code that reads or writes the bucket.
 """
@@ -17,8 +18,11 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import socket
 import time
-from typing import Any, Dict, List, Mapping, Optional
+import uuid
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.dialects import v2
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.runtime.connection import ConnectionSettings
@@ -41,6 +45,23 @@ def deployment_key(namespace: str, name: str) -> str:
     return "%s.%s" % (DEPLOYMENT_KEY_PREFIX, encoded)
 
 
+LEASE = "lease"  # in a deployment's record while a run changes it: {"holder": ..., "until": epoch seconds}
+_BOOKKEEPING = ("recorded_at", LEASE)  # what a record carries besides what it says of the deployment
+
+
+def run_holder() -> str:
+    """Who this run is, as another run's refusal names it: the controller, its process, a unique part."""
+    return "%s pid %d run %s" % (socket.gethostname()[:64], os.getpid(), uuid.uuid4().hex[:12])
+
+
+def _substance(record: Optional[Mapping[str, Any]]) -> Optional[Dict[str, Any]]:
+    return None if record is None else {k: v for k, v in record.items() if k not in _BOOKKEEPING}
+
+
+def _utc(epoch: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
+
+
 class WorkloadRecord:
     """The bucket ``bucket`` (None: no record) over the connection of ``transport``."""
 
@@ -54,6 +75,8 @@ class WorkloadRecord:
         self.warnings = warnings
         self._kv: Any = None
         self._unavailable: Optional[str] = None if bucket else "record_bucket is not set"
+        self.holder = run_holder()
+        self._leases: Dict[str, float] = {}  # deployment key -> until when this run holds it
 
     @property
     def unavailable(self) -> Optional[str]:
@@ -176,11 +199,83 @@ class WorkloadRecord:
             record = None
         return record if isinstance(record, dict) else None
 
+    async def _deployment_entry(self, kv: Any, key: str) -> Tuple[Optional[Dict[str, Any]], Optional[int]]:
+        """(record, revision) of a deployment's key; (None, None) when there is none."""
+        from nats.js import errors as js_errors
+
+        try:
+            entry = await kv.get(key)
+        except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
+            return None, None
+        try:
+            record = json.loads(entry.value or b"null")
+        except ValueError:
+            record = None
+        return (record if isinstance(record, dict) else None), entry.revision
+
+    async def claim_deployment(self, namespace: str, name: str, seen: Optional[Mapping[str, Any]],
+                               until: float) -> Optional[str]:
+        """Take the deployment for this run until ``until`` (epoch seconds), before its first change: None when taken
+        (or when there is no record to hold it in: nothing to coordinate with), else why not. Refused while another
+        run's lease is current, or when the record is no longer what this run planned from (``seen``). Written as a
+        compare-and-set on the key's revision, so of two runs claiming at once exactly one gets it."""
+        kv = await self._open(create=True)
+        if kv is None:
+            return None
+        key = deployment_key(namespace, name)
+        try:
+            current, revision = await self._deployment_entry(kv, key)
+        except Exception as exc:  # timeout, permission: not knowing who else is at work, do not start
+            return "its record in bucket %r could not be read (%s: %s)" % (self.bucket, type(exc).__name__, exc)
+        lease = (current or {}).get(LEASE)
+        if isinstance(lease, Mapping) and lease.get("holder") != self.holder:
+            try:
+                held_until = float(lease.get("until") or 0)
+            except (TypeError, ValueError):
+                held_until = 0.0
+            if held_until > time.time():
+                return "another run is changing it (%s, lease until %s)" % (str(lease.get("holder"))[:120],
+                                                                           _utc(held_until))
+            self.warnings.append("deployment %r: took it over from a run whose lease ended at %s (%s): that run may "
+                                 "have stopped halfway; this run plans from what the hosts run now"
+                                 % (name, _utc(held_until), str(lease.get("holder"))[:120]))
+        if _substance(current) != _substance(seen):
+            return "its record changed since this run read it (another run changed the deployment meanwhile)"
+        value = dict(current or {"namespace": namespace, "name": name}, lease={"holder": self.holder, "until": until})
+        payload = json.dumps(value, sort_keys=True).encode("utf-8")
+        try:
+            if revision is None:
+                await kv.create(key, payload)
+            else:
+                await kv.update(key, payload, last=revision)
+        except Exception as exc:  # a wrong last sequence: another run wrote first
+            return "another run changed its record at the same moment (%s)" % type(exc).__name__
+        self._leases[key] = until
+        return None
+
+    async def release_deployment(self, namespace: str, name: str) -> None:
+        """End this run's lease (the record stays as the last step wrote it)."""
+        key = deployment_key(namespace, name)
+        if self._leases.pop(key, None) is None or self._kv is None:
+            return
+        try:
+            current, revision = await self._deployment_entry(self._kv, key)
+            if current is None or (current.get(LEASE) or {}).get("holder") != self.holder:
+                return  # deleted (removed), or no longer ours
+            current.pop(LEASE, None)
+            await self._kv.update(key, json.dumps(current, sort_keys=True).encode("utf-8"), last=revision)
+        except Exception as exc:  # the lease ends by itself at its time
+            self.warnings.append("deployment %r: this run's lease could not be ended (%s: %s); other runs wait for "
+                                 "it to expire" % (name, type(exc).__name__, exc))
+
     async def put_deployment(self, namespace: str, name: str, record: Mapping[str, Any]) -> bool:
         kv = await self._open(create=True)
         if kv is None:
             return False
         value = dict(record, namespace=namespace, name=name, recorded_at=time.time())
+        until = self._leases.get(deployment_key(namespace, name))
+        if until is not None:  # still this run's until the end of its rollout
+            value[LEASE] = {"holder": self.holder, "until": until}
         try:
             await kv.put(deployment_key(namespace, name), json.dumps(value, sort_keys=True).encode("utf-8"))
         except Exception as exc:

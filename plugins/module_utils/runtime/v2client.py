@@ -450,6 +450,14 @@ class AsyncV2Client:
     async def deployment_delete(self, namespace: str, name: str) -> None:
         await self.record.delete_deployment(namespace, name)
 
+    async def deployment_claim(self, namespace: str, name: str, seen: Optional[Mapping[str, Any]],
+                               until: float) -> Optional[str]:
+        """This run's lease on a deployment before it changes it (see WorkloadRecord.claim_deployment)."""
+        return await self.record.claim_deployment(namespace, name, seen, until)
+
+    async def deployment_release(self, namespace: str, name: str) -> None:
+        await self.record.release_deployment(namespace, name)
+
     async def deployments(self, limit: int = 1000) -> List[Dict[str, Any]]:
         """The records of every deployment in the bucket (see WorkloadRecord.deployments)."""
         return await self.record.deployments(limit)
@@ -538,5 +546,7 @@ class V2Client(BlockingClient):
     deployment_get = _blocking("deployment_get")
     deployment_put = _blocking("deployment_put")
     deployment_delete = _blocking("deployment_delete")
+    deployment_claim = _blocking("deployment_claim")
+    deployment_release = _blocking("deployment_release")
     statuses = _blocking("statuses")
     deployments = _blocking("deployments")
