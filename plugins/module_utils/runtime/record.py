@@ -234,8 +234,8 @@ class WorkloadRecord:
             except (TypeError, ValueError):
                 held_until = 0.0
             if held_until > time.time():
-                return "another run is changing it (%s, lease until %s)" % (str(lease.get("holder"))[:120],
-                                                                           _utc(held_until))
+                holder = str(lease.get("holder"))[:120]
+                return "another run is changing it (%s, lease until %s)" % (holder, _utc(held_until))
             self.warnings.append("deployment %r: took it over from a run whose lease ended at %s (%s): that run may "
                                  "have stopped halfway; this run plans from what the hosts run now"
                                  % (name, _utc(held_until), str(lease.get("holder"))[:120]))
