@@ -168,6 +168,13 @@ def of_type(events: List[Dict[str, Any]], kind: str, **fields: Any) -> List[Dict
             and all(event.get(key) == value for key, value in fields.items())]
 
 
+def tracking(host_ids: Any) -> Any:
+    """A condition: the source has reported every one of ``host_ids`` as appeared (so it watches them), whether
+    its first discovery found them or their heartbeats did later (a loaded machine can make discovery miss some)."""
+    wanted = set(host_ids)
+    return lambda rb: wanted <= {event["host_id"] for event in of_type(rb.events(), "host_appeared")}
+
+
 def _v2_fixtures() -> Any:
     """tests/v2's fixtures (nats-server with the heartbeat stream, OCI registry and components, `wash host`s)."""
     import importlib.util

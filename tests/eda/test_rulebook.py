@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import RULEBOOKS, of_type
+from conftest import RULEBOOKS, of_type, tracking
 
 from ansible_run import BIN, ansible_env, run
 
@@ -38,11 +38,6 @@ SETTLE = 120
 def client_for(lattice):
     return ControlClient(ConnectionSettings.from_options({"nats_url": [lattice.nats_url], "lattice": lattice.lattice,
                                                           "timeout": 5}))
-
-
-def ready(rb):
-    """The source has connected and discovered the hosts (its INFO line, shown at -v)."""
-    return "host(s) tracked" in rb.output()
 
 
 @pytest.mark.timeout(400)
@@ -119,7 +114,7 @@ def test_heal_rulebook_brings_a_killed_hosts_component_back_and_throttles_a_flap
     (first,) = hosts_running(lattice, COMPONENT)
 
     rb = rulebook("wasmcloud.lattice.heal", heal_vars(lattice, manifest), "-v", "--print-events")
-    rb.wait_for(ready, STARTUP, "the source watching the lattice")
+    rb.wait_for(tracking(lattice.hosts), STARTUP, "the source watching every host of the lattice")
     lattice.kill_host(first)
     moved = rb.wait_for(lambda r: [h for h in hosts_running(lattice, COMPONENT) if h != first], SETTLE,
                         "the component running again on a surviving host")
@@ -188,7 +183,7 @@ def test_a_flood_of_forged_heartbeats_heals_nothing_and_stays_bounded(rulebook, 
     manifest.write_text(json.dumps(HELLO_WORLD))
     deploy(lattice, manifest)
     rb = rulebook("wasmcloud.lattice.heal", heal_vars(lattice, manifest), "-v", "--print-events")
-    rb.wait_for(ready, STARTUP, "the source watching the lattice")
+    rb.wait_for(tracking(lattice.hosts), STARTUP, "the source watching every host of the lattice")
 
     forged_heartbeats(lattice, 30000)
 

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from conftest import RULEBOOKS, of_type
+from conftest import RULEBOOKS, of_type, tracking
 
 from ansible_run import BIN, ansible_env, playbook, run
 from v2env import http_get, v2_client, v2_playbook
@@ -112,7 +112,7 @@ def test_heal_rulebook_moves_a_killed_hosts_replica_and_http_answers_again(
     rb = rulebook("wasmcloud.lattice.heal", {"wasmcloud_nats_url": v2_nats.url, "wasmcloud_protocol": "2.x",
                                              "wasmcloud_lost_after": LOST_AFTER, "wasmcloud_poll_interval": 1,
                                              "deployment_file": str(deployment)}, "-v", "--print-events")
-    rb.wait_for(lambda r: "host(s) tracked" in r.output(), SETTLE, "the source watching the v2 hosts")
+    rb.wait_for(tracking(host.host_id for host in hosts), SETTLE, "the source watching the three v2 hosts")
     os.kill(victim.pid, signal.SIGKILL)  # a crash: no goodbye
     killed = time.monotonic()
     victim.process.wait(10)

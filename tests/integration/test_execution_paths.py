@@ -89,7 +89,7 @@ def parity_playbook(tmp_path, lattice, name: str):
     lines = ["- hosts: localhost", "  gather_facts: false", "  vars: %s" % json.dumps(play_vars),
              "  module_defaults:", "    group/wasmcloud.lattice.wasmcloud:",
              "      nats_url: %s" % json.dumps(lattice.nats_url), "      lattice: %s" % lattice.lattice,
-             "      auction_timeout: 0.4", "  tasks:"]
+             "      auction_timeout: 1.0", "  tasks:"]  # hosts on a loaded machine can take 0.4 s to answer
     lines += ["    " + line for line in PARITY_TASKS.strip("\n").splitlines()]
     path = tmp_path / name
     path.write_text("\n".join(lines) + "\n")
