@@ -59,12 +59,12 @@ options:
   discovery_stall:
     description:
       - How host discovery and auctions decide that every host has answered, within O(auction_timeout).
-      - When not set, host discovery expects the hosts that answered lately (a per-lattice record kept by
-        the controller, see the collection's docs/discovery.md) and ends a grace after the last of them
-        has answered (as long again as they took, 0.02 to 0.05 seconds); an expected host that does not
-        answer keeps it listening up to O(auction_timeout) and is named in a warning. Without a record (and for auctions) they listen for at least 0.35 seconds after
-        the first reply, then end once replies have paused for one and a half times the largest gap between
-        the recent ones (between 0.05 and 0.25 seconds); with no reply at all they wait the whole
+      - When not set, host discovery expects the hosts that answered lately (a per-lattice record kept by the
+        controller, see the collection's docs/discovery.md) and ends a grace after the last of them has answered (as
+        long again as they took, 0.02 to 0.05 seconds); an expected host that does not answer keeps it listening up to
+        O(auction_timeout) and is named in a warning. Without a record (and for auctions) they listen for at least
+        0.35 seconds after the first reply, then end once replies have paused for one and a half times the largest gap
+        between the recent ones (between 0.05 and 0.25 seconds); with no reply at all they wait the whole
         O(auction_timeout).
       - When set, they end once no new reply has come for this many seconds (counted from the request
         until the first reply), a fixed rule. Set it to O(auction_timeout) to always wait the whole window.

@@ -132,12 +132,12 @@ options:
     default: false
   discovery_stall:
     description:
-      - When not set, the listing ends soon after the last host has answered, by the rule the modules use. When
-        the record of the hosts seen lately (see the notes) knows the lattice, a grace after the last of
-        them has answered (as long again as they took, 0.02 to 0.05 seconds); an expected host that does not
-        answer keeps it listening up to O(auction_timeout) and is named in a warning. Without a record, at least 0.35 seconds after the first reply and then once
-        replies have paused for one and a half times the largest gap between the recent ones (0.05 to 0.25
-        seconds), never beyond O(auction_timeout).
+      - When not set, the listing ends soon after the last host has answered, by the rule the modules use. When the
+        record of the hosts seen lately (see the notes) knows the lattice, a grace after the last of them has answered
+        (as long again as they took, 0.02 to 0.05 seconds); an expected host that does not answer keeps it listening
+        up to O(auction_timeout) and is named in a warning. Without a record, at least 0.35 seconds after the first
+        reply and then once replies have paused for one and a half times the largest gap between the recent ones (0.05
+        to 0.25 seconds), never beyond O(auction_timeout).
       - When set, the listing ends once no new host has answered for this many seconds, a fixed rule; set it
         to O(auction_timeout) to collect answers for the whole window, as C(wash) does.
     type: float

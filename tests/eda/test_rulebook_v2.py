@@ -131,8 +131,10 @@ def test_heal_rulebook_moves_a_killed_hosts_replica_and_http_answers_again(
     # Run alone, the victim's host_lost is what runs the playbook. Run after the test above, that test's workload
     # stopped by hand is failed in the record, and its workload_failed may run the same playbook first: whichever
     # event it is, the run that healed re-applied this deployment.
+    # HTTP answers as soon as the new replica runs; the playbook prints what it did (and records it) after that
+    gone = "its host %s is gone (no heartbeat)" % victim.host_id
+    rb.wait_for(lambda r: gone in r.output(), SETTLE, "the heal playbook's report of the replica it replaced")
     assert "deploying the deployment again" in rb.output()
-    assert "its host %s is gone (no heartbeat)" % victim.host_id in rb.output()
     with v2_client(v2_nats.url) as client:
         members = {member["host_id"] for member in client.deployment_get("default", name)["members"]}
     assert members == (placed - {victim.host_id}) | {spare.host_id}

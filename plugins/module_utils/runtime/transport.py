@@ -495,9 +495,12 @@ class NatsTransport:
             return ConnectionFailedError("NATS at %s requires TLS: use a tls:// URL or set tls_ca_file" % urls,
                                          urls=urls)
         if isinstance(cause, (BrokenPipeError, ConnectionResetError)) or "connection lost" in text.lower():
+            # over TLS, which of the server's alert and the closed socket the client meets first is a race: the same
+            # failure reads the same either way
+            where = ("TLS with NATS at %s failed: the server" if self.settings.uses_tls else "NATS at %s") % urls
             return ConnectionFailedError(
-                "NATS at %s closed the connection during the handshake (%s); a server that requires a client "
-                "certificate does this when tls_cert_file/tls_key_file are missing" % (urls, text), urls=urls)
+                "%s closed the connection during the handshake (%s); a server that requires a client certificate "
+                "does this when tls_cert_file/tls_key_file are missing" % (where, text), urls=urls)
         return ConnectionFailedError(
             "cannot connect to NATS at %s: %s. Is nats-server running there, and is nats_url right?"
             % (urls, text or type(cause).__name__), urls=urls)
