@@ -103,9 +103,9 @@ def as_play(tasks: str) -> str:
 
 
 def reader_url(text: str, url: str) -> str:
-    for reader in READER_NATS_URLS:
-        text = text.replace(reader, url)
-    return text
+    # one pass, whole URLs only: the test server's own URL may begin like one of the reader's (port 42221)
+    pattern = "|".join(re.escape(reader) for reader in READER_NATS_URLS)
+    return re.sub(r"(?:%s)(?![0-9])" % pattern, lambda _match: url, text)
 
 
 def ansible(args: List[str], cwd: Path, **env: str) -> subprocess.CompletedProcess:
