@@ -144,15 +144,17 @@ def test_v2_peers_never_get_unsafe_names(nats_server: NatsServer, peers: Callabl
         peer.answer("runtime.host.%s.heartbeat" % host_id, payload)
     base = {"nats_url": nats_server.url, "protocol": "2.x", "heartbeat_window": 1, "heartbeat_stream": ""}
 
+    # the session's server may carry the heartbeats of real wash hosts of other tests: only this test's peers count
+    ours = set(named) | set(posers) | {"db01", "calm-lake-1"}
     by_id, warnings = listing(inventory_dir(tmp_path, base))
-    assert set(by_id) == set(named)
+    assert set(by_id) & ours == set(named)
     for poser in posers:
         assert "left out a host of the wasmCloud v2 hosts whose ID %r is not a wasmCloud host ID (a UUID)" % poser \
             in warnings, warnings
 
     by_name, warnings = listing(inventory_dir(tmp_path, dict(base, hostname="friendly_name")))
     safe = {host_id for host_id, name in named.items() if name in ("db01", "calm-lake-1")}
-    assert set(by_name) == (set(named) - safe) | {"db01", "calm-lake-1"}
+    assert set(by_name) & ours == (set(named) - safe) | {"db01", "calm-lake-1"}
     assert all(by_name[host_id]["wasmcloud_host_group"] == TEMPLATE for host_id in set(named) - safe)
 
 
