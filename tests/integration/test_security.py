@@ -33,6 +33,7 @@ from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.errors imp
 )
 from ansible_collections.wasmcloud.lattice.plugins.module_utils.model.events import CountEvents
 
+from fault_tools import wait_for
 from ansible_run import BIN, Run, ansible_env, assert_no_traceback, playbook, run, write_playbook
 from sandbox import NatsServer, SandboxLattice
 from sandbox.nats_server import free_port
@@ -247,9 +248,7 @@ def test_client_authenticates_and_wrong_credentials_fail_fast(auth_cases, lattic
     assert "refused authentication with %s" % case.method in message and case.url in message, message
     # One attempt, then the failure: nats-py on its own would log in again and again with the same bad secret. The
     # server lists a closed connection a moment after closing it (later on a loaded machine): wait for it to show.
-    deadline = time.monotonic() + 10
-    while case.refused_logins() == refused_before and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_for(lambda: case.refused_logins() != refused_before, timeout=10)
     assert case.refused_logins() - refused_before == 1
     assert_no_secret(message + repr(ConnectionSettings.from_options(dict(case.bad))), case.hidden)
 

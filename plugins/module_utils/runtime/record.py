@@ -102,24 +102,33 @@ class WorkloadRecord:
                 self.bucket, type(exc).__name__, exc or "no detail")
         return self._kv
 
-    async def get(self, host_id: str, workload_id: str) -> Optional[Dict[str, Any]]:
+    async def _entry(self, kv: Any, key: str) -> Tuple[Optional[Dict[str, Any]], Optional[int]]:
+        """(record, revision) of a key; (None, None) when there is none. A value that is not this collection's
+        JSON object reads as no record (with its revision)."""
         from nats.js import errors as js_errors
 
-        kv = await self._open(create=False)
-        if kv is None:
-            return None
         try:
-            entry = await kv.get(record_key(host_id, workload_id))
+            entry = await kv.get(key)
         except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
-            return None
-        except Exception as exc:  # timeout, permission: as good as no record, and said so
-            self._unavailable = "reading bucket %r failed (%s: %s)" % (self.bucket, type(exc).__name__, exc)
-            return None
+            return None, None
         try:
             record = json.loads(entry.value or b"null")
         except ValueError:
             record = None
-        return record if isinstance(record, dict) else None
+        return (record if isinstance(record, dict) else None), entry.revision
+
+    async def _read(self, key: str) -> Optional[Dict[str, Any]]:
+        kv = await self._open(create=False)
+        if kv is None:
+            return None
+        try:
+            return (await self._entry(kv, key))[0]
+        except Exception as exc:  # timeout, permission: as good as no record, and said so (a deployment refuses)
+            self._unavailable = "reading bucket %r failed (%s: %s)" % (self.bucket, type(exc).__name__, exc)
+            return None
+
+    async def get(self, host_id: str, workload_id: str) -> Optional[Dict[str, Any]]:
+        return await self._read(record_key(host_id, workload_id))
 
     async def put(self, host_id: str, workload_id: str, record: Mapping[str, Any]) -> bool:
         kv = await self._open(create=True)
@@ -181,37 +190,7 @@ class WorkloadRecord:
 
     async def get_deployment(self, namespace: str, name: str) -> Optional[Dict[str, Any]]:
         """The record of a deployment (its replicas, their hosts and templates), None when there is none."""
-        from nats.js import errors as js_errors
-
-        kv = await self._open(create=False)
-        if kv is None:
-            return None
-        try:
-            entry = await kv.get(deployment_key(namespace, name))
-        except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
-            return None
-        except Exception as exc:  # timeout, permission: the caller refuses to act without it
-            self._unavailable = "reading bucket %r failed (%s: %s)" % (self.bucket, type(exc).__name__, exc)
-            return None
-        try:
-            record = json.loads(entry.value or b"null")
-        except ValueError:
-            record = None
-        return record if isinstance(record, dict) else None
-
-    async def _deployment_entry(self, kv: Any, key: str) -> Tuple[Optional[Dict[str, Any]], Optional[int]]:
-        """(record, revision) of a deployment's key; (None, None) when there is none."""
-        from nats.js import errors as js_errors
-
-        try:
-            entry = await kv.get(key)
-        except (js_errors.KeyNotFoundError, js_errors.KeyDeletedError):
-            return None, None
-        try:
-            record = json.loads(entry.value or b"null")
-        except ValueError:
-            record = None
-        return (record if isinstance(record, dict) else None), entry.revision
+        return await self._read(deployment_key(namespace, name))
 
     async def claim_deployment(self, namespace: str, name: str, seen: Optional[Mapping[str, Any]],
                                until: float) -> Optional[str]:
@@ -224,7 +203,7 @@ class WorkloadRecord:
             return None
         key = deployment_key(namespace, name)
         try:
-            current, revision = await self._deployment_entry(kv, key)
+            current, revision = await self._entry(kv, key)
         except Exception as exc:  # timeout, permission: not knowing who else is at work, do not start
             return "its record in bucket %r could not be read (%s: %s)" % (self.bucket, type(exc).__name__, exc)
         lease = (current or {}).get(LEASE)
@@ -259,7 +238,7 @@ class WorkloadRecord:
         if self._leases.pop(key, None) is None or self._kv is None:
             return
         try:
-            current, revision = await self._deployment_entry(self._kv, key)
+            current, revision = await self._entry(self._kv, key)
             if current is None or (current.get(LEASE) or {}).get("holder") != self.holder:
                 return  # deleted (removed), or no longer ours
             current.pop(LEASE, None)
