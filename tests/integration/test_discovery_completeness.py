@@ -1,9 +1,10 @@
 """Discovery that is fast and complete (issue 23), through real ansible-playbook and ansible-inventory runs.
 
-A lattice of ten emulated hosts where one answers the host ping late (0.6 s or 1.9 s: inside the 2 s
-window that wash listens for, far beyond the early finish). Every run is at default options
-(``auction_timeout`` 2 s, no ``discovery_stall``) unless it says otherwise, and has a record of recently
-seen hosts of its own (``XDG_CACHE_HOME`` in the test's directory), empty at the start.
+A lattice of ten emulated hosts where one answers the host ping late (0.6 s or 1.6 s: inside the 2 s
+window that wash listens for, far beyond the early finish; 1.6 s leaves a loaded machine 0.4 s of
+scheduling lag, where 1.9 s left 0.1 s and a busy CI pushed the answer past the window). Every run is at
+default options (``auction_timeout`` 2 s, no ``discovery_stall``) unless it says otherwise, and has a record
+of recently seen hosts of its own (``XDG_CACHE_HOME`` in the test's directory), empty at the start.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from ansible_run import BIN, ansible_env, assert_no_traceback, playbook, run
 
 ECHO = "wasmcloud.azurecr.io/echo:0.3.4"
-LATE = [0.6, 1.9]
+LATE = [0.6, 1.6]
 
 
 def env(tmp_path: Path) -> Dict[str, str]:
@@ -80,8 +81,8 @@ def test_a_converged_count_at_defaults_starts_no_11th_instance_after_a_prior_run
     assert not result["changed"] and result["actions"] == [] and lattice.commands() == []
     assert sum(instances(lattice).values()) == 10
     assert result["discovery"]["answered"] == 10 and result["discovery"]["expected"] == 10
-    # A host 1.9 s late of a 2 s window can answer just past the window on a loaded machine (then "window"):
-    # what matters is that it was waited for and counted; 0.6 s late leaves room enough to end on "expected".
+    # A host 1.6 s late ends the listening a grace after its answer ("expected"), or, with heavy scheduling
+    # lag, at the window's end ("window"): what matters is that it was waited for and counted.
     assert result["discovery"]["ended"] in (("expected",) if delay < 1 else ("expected", "window"))
 
 
