@@ -121,6 +121,23 @@ def test_the_record_keeps_what_was_started(v2_nats, workload_id):
         assert client.record_unavailable is None
 
 
+def test_listing_records_reads_each_kind_up_to_its_limit_and_says_what_it_left_out(v2_nats, workload_id):
+    bucket = "limits-" + workload_id
+    with v2_client(v2_nats.url, record_bucket=bucket) as client:
+        assert client.records() == [] and client.deployments() == []  # no bucket yet: nothing, and no error
+        for index in range(3):
+            assert client.record_put("h-%d" % index, workload_id, {"digest": "sha256:%d" % index})
+        for name in ("d1", "d2"):
+            assert client.deployment_put("default", name, {"members": [], "template": "t"})
+        # each kind counts only its own keys: 3 workloads and 2 deployments share the bucket
+        assert sorted(record["host_id"] for record in client.records()) == ["h-0", "h-1", "h-2"]
+        assert sorted(record["name"] for record in client.deployments()) == ["d1", "d2"] and not client.warnings
+        assert len(client.records(limit=2)) == 2 and len(client.deployments(limit=1)) == 1
+        assert client.warnings == ["bucket %r holds 3 workload records; only the first 2 were read" % bucket,
+                                   "bucket %r holds 2 deployment records; only the first 1 were read" % bucket]
+        assert client.record_unavailable is None
+
+
 def test_a_deployment_is_changed_by_one_run_at_a_time(v2_nats, workload_id):
     name, later = "lease-" + workload_id, time.time() + 60
     with v2_client(v2_nats.url) as first, v2_client(v2_nats.url) as second:

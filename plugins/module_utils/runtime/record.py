@@ -144,29 +144,34 @@ class WorkloadRecord:
             return False
         return True
 
-    async def all(self, limit: int = 1000) -> List[Dict[str, Any]]:
-        """The records of every workload (at most ``limit``, the rest left out with a warning); [] without a
-        bucket. Each has the ``host_id`` and ``workload_id`` it was recorded under."""
+    async def _keys(self, kind: str, deployments: bool, limit: int) -> Tuple[Any, List[str]]:
+        """The bucket and the first ``limit`` keys of one kind (deployments' or workloads'), the rest left out
+        with a warning; (None, []) without a bucket or when it cannot be listed (then said so)."""
         from nats.js import errors as js_errors
 
         kv = await self._open(create=False)
         if kv is None:
-            return []
+            return None, []
         try:
-            keys = await kv.keys()
+            keys = [key for key in await kv.keys()
+                    if key.startswith(DEPLOYMENT_KEY_PREFIX + ".") == deployments]
         except js_errors.NoKeysError:
-            return []
+            return kv, []
         except Exception as exc:  # timeout, permission: as good as no record, and said so
             self._unavailable = "listing bucket %r failed (%s: %s)" % (self.bucket, type(exc).__name__, exc)
-            return []
+            return None, []
         if len(keys) > limit:
-            self.warnings.append("bucket %r holds %d workload records; only the first %d were read"
-                                 % (self.bucket, len(keys), limit))
+            self.warnings.append("bucket %r holds %d %s records; only the first %d were read"
+                                 % (self.bucket, len(keys), kind, limit))
+        return kv, keys[:limit]
+
+    async def all(self, limit: int = 1000) -> List[Dict[str, Any]]:
+        """The records of every workload (at most ``limit``, the rest left out with a warning); [] without a
+        bucket. Each has the ``host_id`` and ``workload_id`` it was recorded under."""
+        _kv, keys = await self._keys("workload", False, limit)
         found: List[Dict[str, Any]] = []
-        for key in keys[:limit]:
+        for key in keys:
             host_id, _dot, encoded = key.partition(".")
-            if host_id == DEPLOYMENT_KEY_PREFIX:
-                continue  # a deployment's record; its replicas have records of their own
             try:
                 workload_id = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode("utf-8")
             except (ValueError, UnicodeDecodeError):
@@ -275,29 +280,13 @@ class WorkloadRecord:
 
     async def deployments(self, limit: int = 1000) -> List[Dict[str, Any]]:
         """The records of every deployment in the bucket (at most ``limit``, the rest left out with a warning)."""
-        from nats.js import errors as js_errors
-
-        kv = await self._open(create=False)
-        if kv is None:
-            return []
-        try:
-            keys = await kv.keys()
-        except js_errors.NoKeysError:
-            return []
-        except Exception as exc:  # timeout, permission: as good as no record, and said so
-            self._unavailable = "listing bucket %r failed (%s: %s)" % (self.bucket, type(exc).__name__, exc)
-            return []
-        keys = [key for key in keys if key.startswith(DEPLOYMENT_KEY_PREFIX + ".")]
-        if len(keys) > limit:
-            self.warnings.append("bucket %r holds %d deployment records; only the first %d were read"
-                                 % (self.bucket, len(keys), limit))
+        kv, keys = await self._keys("deployment", True, limit)
         found = []
-        for key in keys[:limit]:
+        for key in keys:
             try:
-                entry = await kv.get(key)
-                record = json.loads(entry.value or b"null")
-            except Exception:  # deleted meanwhile, or not this collection's
+                record = (await self._entry(kv, key))[0]
+            except Exception:  # timeout meanwhile: left out like a record deleted meanwhile
                 continue
-            if isinstance(record, dict) and record.get("name"):
+            if record is not None and record.get("name"):
                 found.append(record)
         return found
