@@ -94,9 +94,10 @@ def test_replicas_land_on_distinct_matching_hosts_and_a_second_run_sends_nothing
     assert len(first["sent"]) == len(first["confirmed"]) == 3 and first["not_sent"] == []
     assert first["hosts_matched"] == 3
     assert set(first["diff"]["after"]) == set(first["diff"]["before"]) == {"template", "spec", "replicas"}
-    # the check run planned exactly this
-    assert [(a["host_id"], a["workload_id"]) for a in planned["actions"]] == \
-        [(r["host_id"], r["workload_id"]) for r in first["replicas"]]
+    # the check run planned these hosts and these workloads; which ordinal lands on which host follows the
+    # hosts' load in the heartbeats of that moment (equal on a quiet machine, not on a busy one)
+    assert sorted(a["host_id"] for a in planned["actions"]) == sorted(placed)
+    assert [a["workload_id"] for a in planned["actions"]] == [r["workload_id"] for r in first["replicas"]]
     for host in fleet.edge:
         assert http_get(host.http_addr, virtual_host) == {"status": 200, "body": HELLO_BODY}
     for host in (fleet.core, fleet.elsewhere):
