@@ -73,7 +73,8 @@ def test_v2_hosts_appear_a_killed_one_is_lost_and_a_workload_gone_missing_is_rep
     assert set(lost) == EVENT_KEYS and set(lost["data"]) == HOST_DATA | {"running", "reason", "last_seen",
                                                                          "silent_for", "lost_after"}
     assert lost["data"]["reason"] == "heartbeat_missing" and lost["data"]["host_group"] == "eda-doomed"
-    assert LOST_AFTER < lost["data"]["silent_for"] <= LOST_AFTER + 15  # within lost_after + one interval
+    # within lost_after + one interval; more than lost_after, in milliseconds (a hair over it reads as equal)
+    assert LOST_AFTER <= lost["data"]["silent_for"] <= LOST_AFTER + 15
     assert [w["workload_id"] for w in lost["data"]["running"]["workloads"]] == [on_doomed]
     assert of_type(rb.events(), "host_lost", host_id=keeper.host_id) == []
     # said once: the failure is not repeated at every poll
