@@ -72,18 +72,28 @@ class Wire:
         reply = await self.nc.request(self.subject(rest), encode(body), timeout=timeout)
         return json.loads(reply.data)
 
-    async def gather(self, rest: str, body: Any = None, wait: float = 0.4) -> list[Any]:
-        """Scatter-gather: every reply that arrives within ``wait`` seconds."""
+    async def gather(self, rest: str, body: Any = None, wait: float = 0.4, expect: Optional[int] = None,
+                     timeout: float = 10.0) -> list[Any]:
+        """Scatter-gather. With ``expect``: wait (up to ``timeout``) for that many replies, then ``wait``
+        more for any surplus; without: every reply within ``wait`` seconds."""
         replies: list[bytes] = []
+        enough = asyncio.Event()
 
         async def collect(msg: Msg) -> None:
             # The server answers "no responders" (status 503, empty body) when nobody subscribes at all.
             if not (msg.headers and msg.headers.get("Status") == "503"):
                 replies.append(msg.data)
+                if expect is not None and len(replies) >= expect:
+                    enough.set()
 
         inbox = self.nc.new_inbox()
         sub = await self.nc.subscribe(inbox, cb=collect)
         await self.nc.publish(self.subject(rest), encode(body), reply=inbox)
+        if expect:
+            try:
+                await asyncio.wait_for(enough.wait(), timeout)
+            except asyncio.TimeoutError:
+                pass
         await asyncio.sleep(wait)
         await sub.unsubscribe()
         return [json.loads(data) for data in replies]
@@ -114,31 +124,6 @@ class WireV1(Wire):
         await self.nc.subscribe("wasmbus.evt.%s.>" % self.lattice, cb=events.on_message)
         await self.nc.flush()
         return events
-
-    async def gather(self, rest: str, body: Any = None, wait: float = 0.4, expect: Optional[int] = None,
-                     timeout: float = 10.0) -> list[Any]:
-        """Scatter-gather. With ``expect``: wait (up to ``timeout``) for that many replies, then ``wait``
-        more for any surplus; without: every reply within ``wait`` seconds."""
-        replies: list[bytes] = []
-        enough = asyncio.Event()
-
-        async def collect(msg: Msg) -> None:
-            if not (msg.headers and msg.headers.get("Status") == "503"):
-                replies.append(msg.data)
-                if expect is not None and len(replies) >= expect:
-                    enough.set()
-
-        inbox = self.nc.new_inbox()
-        sub = await self.nc.subscribe(inbox, cb=collect)
-        await self.nc.publish(self.subject(rest), encode(body), reply=inbox)
-        if expect:
-            try:
-                await asyncio.wait_for(enough.wait(), timeout)
-            except asyncio.TimeoutError:
-                pass
-        await asyncio.sleep(wait)
-        await sub.unsubscribe()
-        return [json.loads(data) for data in replies]
 
 
 def run_on_wire(nats_url: str, lattice: str, scenario: Callable[[Wire], Awaitable[Any]],
